@@ -1,0 +1,42 @@
+"""courseware: trains and certifies peer mentors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .config import PROJECT_ROOT, build_config
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """The application factory: what `flask --app app` and gunicorn load through app.py."""
+    instance = Path(
+        (config or {}).get("INSTANCE_PATH")
+        or os.environ.get("COURSEWARE_INSTANCE")
+        or PROJECT_ROOT / "instance"
+    ).resolve()
+    app = Flask(
+        __name__,
+        instance_path=str(instance),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder="static",
+    )
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(build_config(instance, config))
+
+    from . import db, errors, security
+    from .cli import register_cli
+    from .extensions import csrf, limiter, login_manager
+    from .views import register_blueprints
+
+    db.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    security.init_app(app, login_manager)
+    errors.init_app(app)
+    register_blueprints(app)
+    register_cli(app)
+    return app

@@ -1,0 +1,65 @@
+"""Issued certificates: the record programs verify."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+
+from courseware.clock import utcnow
+
+from .base import Base
+from .content import ContentItem, ContentVersion
+from .users import User
+
+
+class Certificate(Base):
+    __tablename__ = "certificate"
+    __table_args__ = (
+        # one certificate per learner, track and cycle: a race or a retry cannot issue two
+        UniqueConstraint("user_id", "track_id", "cycle"),
+        UniqueConstraint("previous_id"),
+        CheckConstraint("cycle >= 1", name="cycle"),
+        CheckConstraint("expires_at > issued_at", name="dates"),
+        CheckConstraint("revoked_at IS NULL OR revocation_reason IS NOT NULL",
+                        name="revocation_reason"),
+        CheckConstraint("suspended_at IS NULL OR suspension_reason IS NOT NULL",
+                        name="suspension_reason"),
+        CheckConstraint("NOT manual OR manual_reason IS NOT NULL", name="manual_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(27), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    track_id: Mapped[int] = mapped_column(ForeignKey("content_item.id"))
+    track_version_id: Mapped[int] = mapped_column(ForeignKey("content_version.id"))
+    cycle: Mapped[int] = mapped_column(default=1)
+    holder_name: Mapped[str] = mapped_column(String(120))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    manual: Mapped[bool] = mapped_column(default=False)
+    manual_reason: Mapped[str | None] = mapped_column(Text)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
+    revoked_at: Mapped[datetime | None]
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+    suspended_at: Mapped[datetime | None]
+    suspension_reason: Mapped[str | None] = mapped_column(Text)
+    pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    holder: Mapped[User] = relationship(foreign_keys=[user_id])
+    track: Mapped[ContentItem] = relationship()
+    track_version: Mapped[ContentVersion] = relationship()
+    previous: Mapped[Certificate | None] = relationship(remote_side=[id])

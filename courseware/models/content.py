@@ -1,0 +1,55 @@
+"""Synced course content: one item per file, one version per distinct content hash."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from courseware.clock import utcnow
+
+from .base import Base
+
+CONTENT_KINDS = ("module", "quiz", "roleplay", "track")
+
+
+class ContentItem(Base):
+    __tablename__ = "content_item"
+    __table_args__ = (
+        UniqueConstraint("kind", "slug"),
+        CheckConstraint("kind IN ('module', 'quiz', 'roleplay', 'track')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    slug: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    position: Mapped[int] = mapped_column(default=0)
+    # a file removed from the repository retires its item; its history stays for old attempts
+    active: Mapped[bool] = mapped_column(default=True)
+    current_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("content_version.id", use_alter=True, name="fk_content_item_current_version")
+    )
+    current_version: Mapped[ContentVersion | None] = relationship(
+        foreign_keys=[current_version_id], post_update=True, lazy="joined"
+    )
+
+
+class ContentVersion(Base):
+    __tablename__ = "content_version"
+    __table_args__ = (
+        UniqueConstraint("item_id", "number"),
+        UniqueConstraint("item_id", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("content_item.id"))
+    number: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # the parsed spec plus what was rendered from it at sync (html, toc)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    item: Mapped[ContentItem] = relationship(foreign_keys=[item_id])

@@ -1,0 +1,103 @@
+"""Role-play submissions and the grades trainers give them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from courseware.clock import utcnow
+
+from .base import Base
+from .content import ContentVersion
+from .users import User
+
+SUBMISSION_STATUSES = ("draft", "submitted", "moderation", "returned", "passed")
+OPEN_SUBMISSION = text("status IN ('draft', 'submitted', 'moderation')")
+
+
+class Submission(Base):
+    __tablename__ = "submission"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('draft', 'submitted', 'moderation', 'returned', 'passed')", name="status"
+        ),
+        CheckConstraint("mode IN ('written', 'live')", name="mode"),
+        CheckConstraint(
+            "live_format IS NULL OR live_format IN ('in_person', 'phone', 'video')",
+            name="live_format",
+        ),
+        CheckConstraint("duration_minutes IS NULL OR duration_minutes BETWEEN 1 AND 600",
+                        name="duration"),
+        # one piece of work in progress per learner and role-play, even under double posts
+        Index("uq_submission_open", "learner_id", "roleplay_id", unique=True,
+              sqlite_where=OPEN_SUBMISSION, postgresql_where=OPEN_SUBMISSION),
+        # a returned submission is resubmitted at most once
+        UniqueConstraint("previous_id"),
+        Index("ix_submission_queue", "status", "submitted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    roleplay_id: Mapped[int] = mapped_column(ForeignKey("content_item.id"))
+    roleplay_version_id: Mapped[int] = mapped_column(ForeignKey("content_version.id"))
+    mode: Mapped[str] = mapped_column(String(8), default="written")
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    replies: Mapped[list[str]] = mapped_column(JSON, default=list)
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    claimed_at: Mapped[datetime | None]
+    # a live role-play, run by a trainer in person, by phone or by video
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    held_on: Mapped[date | None]
+    live_format: Mapped[str | None] = mapped_column(String(16))
+    duration_minutes: Mapped[int | None]
+    live_notes: Mapped[str | None] = mapped_column(Text)
+
+    learner: Mapped[User] = relationship(foreign_keys=[learner_id])
+    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+    roleplay_version: Mapped[ContentVersion] = relationship()
+    previous: Mapped[Submission | None] = relationship(remote_side=[id])
+    grades: Mapped[list[Grade]] = relationship(back_populates="submission", order_by="Grade.number")
+
+
+class Grade(Base):
+    """One trainer's judgement; never updated. An amendment or moderation is a new number."""
+
+    __tablename__ = "grade"
+    __table_args__ = (
+        # two trainers saving at once both aim for the same number: the database keeps one
+        UniqueConstraint("submission_id", "number"),
+        CheckConstraint("kind IN ('grade', 'moderation', 'amendment')", name="kind"),
+        CheckConstraint("outcome IN ('passed', 'returned')", name="outcome"),
+        CheckConstraint(
+            "decision IS NULL OR decision IN ('confirmed', 'overturned')", name="decision"
+        ),
+        CheckConstraint("total >= 0 AND total <= max_total", name="total"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"))
+    number: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))
+    grader_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    levels: Mapped[dict[str, int]] = mapped_column(JSON)
+    comments: Mapped[dict[str, str]] = mapped_column(JSON)
+    feedback: Mapped[str] = mapped_column(Text)
+    total: Mapped[int]
+    max_total: Mapped[int]
+    outcome: Mapped[str] = mapped_column(String(16))
+    failing: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    needs_moderation: Mapped[bool] = mapped_column(default=False)
+    decision: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="grades")
+    grader: Mapped[User] = relationship()

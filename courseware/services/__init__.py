@@ -1,0 +1,1 @@
+"""Use cases over the database, Flask-free: each takes a Session, flushes, never commits."""

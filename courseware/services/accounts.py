@@ -1,0 +1,216 @@
+"""Registration, authentication with throttling, roles and deactivation."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from courseware.clock import utcnow
+from courseware.models import ROLES, LoginThrottle, User
+
+from . import audit
+
+# OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
+OWASP_ARGON2 = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
+# Only for the test suite, where hundreds of hashes would otherwise dominate its run time.
+FAST_ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+NAME_MAX, EMAIL_MAX, PASSWORD_MIN, PASSWORD_MAX = 120, 254, 12, 256
+
+
+class AccountError(ValueError):
+    """A request the account rules refuse; the message is safe to show."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+@lru_cache(maxsize=4)
+def hasher(fast: bool = False) -> PasswordHasher:
+    return PasswordHasher(**(FAST_ARGON2 if fast else OWASP_ARGON2))
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(fast: bool) -> str:
+    return hasher(fast).hash("a password nobody has")
+
+
+def normalize_email(email: str) -> str:
+    return unicodedata.normalize("NFKC", email).strip().casefold()
+
+
+def clean_name(name: str) -> str:
+    name = " ".join(unicodedata.normalize("NFC", name).split())
+    if not name:
+        raise AccountError("Enter your name.", "name")
+    if len(name) > NAME_MAX:
+        raise AccountError(f"Use at most {NAME_MAX} characters for your name.", "name")
+    if any(unicodedata.category(c).startswith("C") for c in name):
+        raise AccountError("Your name contains characters that cannot be shown.", "name")
+    return name
+
+
+def check_email(email: str) -> str:
+    email = normalize_email(email)
+    if not email:
+        raise AccountError("Enter your email address.", "email")
+    if len(email) > EMAIL_MAX or not EMAIL.match(email):
+        raise AccountError("Enter an email address like name@example.org.", "email")
+    return email
+
+
+def check_password(password: str, field: str = "password") -> str:
+    if len(password) < PASSWORD_MIN:
+        raise AccountError(f"Use at least {PASSWORD_MIN} characters for your password.", field)
+    if len(password) > PASSWORD_MAX:
+        raise AccountError(f"Use at most {PASSWORD_MAX} characters for your password.", field)
+    if "\x00" in password:
+        raise AccountError("Your password contains a character that cannot be used.", field)
+    return password
+
+
+def create_user(
+    session: Session, *, email: str, name: str, password: str, role: str = "learner",
+    fast_hash: bool = False,
+) -> User:
+    if role not in ROLES:
+        raise AccountError(f"Role must be one of {', '.join(ROLES)}.", "role")
+    user = User(
+        email=check_email(email),
+        name=clean_name(name),
+        password_hash=hasher(fast_hash).hash(check_password(password)),
+        role=role,
+    )
+    try:
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+    except IntegrityError:
+        # the same message whatever the reason, so the form does not confirm who has an account
+        raise AccountError(
+            "We could not create an account with these details. If you already have one, "
+            "log in instead.", "email"
+        ) from None
+    return user
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User | None
+    locked_minutes: int = 0
+
+
+def authenticate(
+    session: Session, email: str, password: str, *, max_failures: int, lock_minutes: int,
+    fast_hash: bool = False,
+) -> LoginResult:
+    """The user for these credentials, or none; unknown email and wrong password look alike.
+
+    Both paths run one argon2 verification, so timing does not tell them apart, and both count
+    toward the per-address lock-out.
+    """
+    normalized = normalize_email(email)[:EMAIL_MAX]
+    key = hashlib.sha256(normalized.encode()).hexdigest()
+    now = utcnow()
+    throttle = session.get(LoginThrottle, key)
+    if throttle and throttle.locked_until and throttle.locked_until > now:
+        remaining = throttle.locked_until - now
+        return LoginResult(None, locked_minutes=max(1, -(-int(remaining.total_seconds()) // 60)))
+    user = session.scalar(select(User).where(User.email == normalized))
+    ph = hasher(fast_hash)
+    try:
+        ph.verify(user.password_hash if user else _dummy_hash(fast_hash), password)
+        ok = user is not None and user.active
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        _count_failure(session, key, max_failures, timedelta(minutes=lock_minutes))
+        return LoginResult(None)
+    assert user is not None
+    if throttle:
+        session.delete(throttle)
+    if ph.check_needs_rehash(user.password_hash):
+        user.password_hash = ph.hash(password)
+    session.flush()
+    return LoginResult(user)
+
+
+def _count_failure(session: Session, key: str, max_failures: int, lock: timedelta) -> None:
+    """Count in the database with one atomic UPDATE so that every worker shares the counter."""
+    now = utcnow()
+    window_start = now - lock
+    # a failure long after the last ones starts a new window
+    session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.key == key, LoginThrottle.window_started_at < window_start)
+        .values(failures=0, window_started_at=now, locked_until=None)
+    )
+    result = session.execute(
+        update(LoginThrottle).where(LoginThrottle.key == key)
+        .values(failures=LoginThrottle.failures + 1)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        try:
+            with session.begin_nested():
+                session.add(LoginThrottle(key=key, failures=1, window_started_at=now))
+        except IntegrityError:  # another worker inserted it first
+            session.execute(
+                update(LoginThrottle).where(LoginThrottle.key == key)
+                .values(failures=LoginThrottle.failures + 1)
+            )
+    session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.key == key, LoginThrottle.failures >= max_failures)
+        .values(locked_until=now + lock)
+    )
+    session.expire_all()
+
+
+def change_password(
+    session: Session, user: User, current: str, new: str, *, fast_hash: bool = False
+) -> None:
+    ph = hasher(fast_hash)
+    try:
+        ph.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise AccountError("Your current password is not right.", "current_password") from None
+    user.password_hash = ph.hash(check_password(new, "new_password"))
+    user.session_version += 1  # every other session of this account ends
+    session.flush()
+
+
+def set_role(session: Session, admin: User | None, user: User, role: str) -> None:
+    if role not in ROLES:
+        raise AccountError(f"Role must be one of {', '.join(ROLES)}.", "role")
+    if admin is not None and admin.id == user.id and role != "admin":
+        raise AccountError("You cannot remove your own admin role.", "role")
+    if user.role == role:
+        return
+    old, user.role = user.role, role
+    user.session_version += 1
+    audit.record(session, actor=admin, action="user.role", target_type="user", target_id=user.id,
+                 target_label=user.email, details={"from": old, "to": role})
+
+
+def set_active(session: Session, admin: User | None, user: User, active: bool, reason: str) -> None:
+    if admin is not None and admin.id == user.id:
+        raise AccountError("You cannot deactivate your own account.", "active")
+    if user.active == active:
+        return
+    user.active = active
+    user.session_version += 1
+    audit.record(session, actor=admin, action="user.activate" if active else "user.deactivate",
+                 target_type="user", target_id=user.id, target_label=user.email,
+                 reason=reason or None)

@@ -1,0 +1,306 @@
+"""Issuing, renewing, revoking and suspending certificates; the record programs verify."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from courseware import certify
+from courseware.codes import format_code, generate_code
+from courseware.content.model import TrackSpec
+from courseware.models import Certificate, ContentItem, ModuleRead, QuizAttempt, User
+
+from . import audit, catalogue, grading
+
+
+class CertificateError(ValueError):
+    """A request the certificate rules refuse; the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class IssueContext:
+    """What issuing needs from the deployment, passed in so this module stays Flask-free."""
+
+    base_url: str
+    issuer_name: str
+    certificates_dir: Path
+    render_pdf: bool = True
+
+    def verify_url(self, code: str) -> str:
+        return f"{self.base_url}/verify/{code}"
+
+
+# --- what the learner has done --------------------------------------------------------------
+
+def learner_record(session: Session, user: User, since: datetime | None = None
+                   ) -> certify.LearnerRecord:
+    modules = {
+        slug: {"read_at": read_at.isoformat()}
+        for slug, read_at in session.execute(
+            select(ContentItem.slug, ModuleRead.read_at)
+            .join(ModuleRead, ModuleRead.module_id == ContentItem.id)
+            .where(ModuleRead.user_id == user.id))
+    }
+    quizzes: dict[str, dict[str, Any]] = {}
+    stmt = (select(ContentItem.slug, QuizAttempt)
+            .join(QuizAttempt, QuizAttempt.quiz_id == ContentItem.id)
+            .where(QuizAttempt.user_id == user.id, QuizAttempt.passed.is_(True)))
+    if since is not None:
+        stmt = stmt.where(QuizAttempt.submitted_at >= since)
+    for slug, attempt in session.execute(stmt):
+        best = quizzes.get(slug)
+        if best is None or (attempt.percent or 0) > best["percent"]:  # the best attempt counts
+            quizzes[slug] = {"attempt_id": attempt.id, "percent": attempt.percent,
+                             "quiz_version_id": attempt.quiz_version_id,
+                             "at": attempt.submitted_at.isoformat() if attempt.submitted_at
+                             else None}
+    roleplays: dict[str, dict[str, Any]] = {}
+    for slug, submission in grading.passed_roleplays(session, user).items():
+        grade = submission.grades[-1] if submission.grades else None
+        if grade is None or (since is not None and grade.created_at < since):
+            continue
+        roleplays[slug] = {"submission_id": submission.id, "grade_id": grade.id,
+                           "roleplay_version_id": submission.roleplay_version_id,
+                           "at": grade.created_at.isoformat()}
+    return certify.LearnerRecord(modules, quizzes, roleplays)
+
+
+@dataclass(frozen=True)
+class TrackProgress:
+    current: catalogue.Current
+    spec: TrackSpec
+    evaluation: certify.Evaluation
+    certificate: Certificate | None
+    status: str | None
+    renewal: certify.Evaluation | None
+    renewal_opens_at: datetime | None
+
+    @property
+    def renewal_open(self) -> bool:
+        return self.renewal is not None
+
+
+def latest_certificate(session: Session, user: User, track: ContentItem) -> Certificate | None:
+    return session.scalar(
+        select(Certificate).where(Certificate.user_id == user.id, Certificate.track_id == track.id)
+        .order_by(Certificate.cycle.desc()).limit(1))
+
+
+def track_progress(session: Session, user: User, now: datetime) -> list[TrackProgress]:
+    titles = catalogue.titles(session)
+    record = learner_record(session, user)
+    progress = []
+    for current in catalogue.items(session, "track"):
+        spec = catalogue.track_spec(current.version)
+        cert = latest_certificate(session, user, current.item)
+        status = cert_status(cert, now) if cert else None
+        renewal = opens = None
+        if cert and spec.renewal and status != "revoked":
+            opens = certify.renewal_opens_at(cert.expires_at, spec.renewal.window_days)
+            if now >= opens:
+                renewal = certify.evaluate(spec.renewal.requirements,
+                                           learner_record(session, user, since=opens), titles)
+        progress.append(TrackProgress(current, spec, certify.evaluate(spec.requirements, record,
+                                                                      titles),
+                                      cert, status, renewal, opens))
+    return progress
+
+
+# --- issuing --------------------------------------------------------------------------------
+
+def issue_earned(session: Session, user: User, now: datetime, ctx: IssueContext
+                 ) -> list[Certificate]:
+    """Issue every certificate (or renewal) the learner has just earned, in this transaction."""
+    issued = []
+    for progress in track_progress(session, user, now):
+        cert = progress.certificate
+        if cert is None and progress.evaluation.complete:
+            new = _issue(session, user, progress.current, progress.spec, cycle=1,
+                         evidence=progress.evaluation.evidence(), now=now, ctx=ctx)
+        elif cert is not None and progress.renewal is not None and progress.renewal.complete:
+            new = _issue(session, user, progress.current, progress.spec, cycle=cert.cycle + 1,
+                         evidence=progress.renewal.evidence(), now=now, ctx=ctx, previous=cert)
+        else:
+            continue
+        if new is not None:
+            issued.append(new)
+    return issued
+
+
+def manual_issue(session: Session, actor: User | None, user: User, track_slug: str, reason: str,
+                 now: datetime, ctx: IssueContext) -> Certificate:
+    """Recognition of prior learning: an admin issues without the usual requirements."""
+    reason = reason.strip()
+    if not reason:
+        raise CertificateError("Give a reason for issuing a certificate by hand.")
+    current = catalogue.item(session, "track", track_slug)
+    if current is None:
+        raise CertificateError(f"There is no track '{track_slug}'.")
+    spec = catalogue.track_spec(current.version)
+    latest = latest_certificate(session, user, current.item)
+    if latest is not None and cert_status(latest, now) in ("valid", "suspended"):
+        raise CertificateError(f"{user.name} already holds a current certificate for "
+                               f"{spec.title} ({format_code(latest.code)}).")
+    cert = _issue(session, user, current, spec, cycle=(latest.cycle + 1) if latest else 1,
+                  evidence={"manual": {"reason": reason}}, now=now, ctx=ctx, previous=latest,
+                  manual_reason=reason, actor=actor)
+    if cert is None:
+        raise CertificateError("A certificate was issued at the same moment. Reload and check.")
+    return cert
+
+
+def _issue(session: Session, user: User, current: catalogue.Current, spec: TrackSpec, *,
+           cycle: int, evidence: dict[str, Any], now: datetime, ctx: IssueContext,
+           previous: Certificate | None = None, manual_reason: str | None = None,
+           actor: User | None = None) -> Certificate | None:
+    for _ in range(3):  # a code collision is astronomically unlikely; retrying costs nothing
+        cert = Certificate(
+            code=generate_code(), user_id=user.id, track_id=current.item.id,
+            track_version_id=current.version.id, cycle=cycle, holder_name=user.name,
+            issued_at=now, expires_at=certify.add_months(now, spec.valid_months),
+            manual=manual_reason is not None, manual_reason=manual_reason,
+            issued_by_id=actor.id if actor else None, evidence=evidence,
+            previous_id=previous.id if previous else None,
+        )
+        try:
+            with session.begin_nested():
+                session.add(cert)
+        except IntegrityError:
+            # the (learner, track, cycle) constraint: another request issued it first
+            if session.scalar(select(Certificate.id).where(
+                    Certificate.user_id == user.id, Certificate.track_id == current.item.id,
+                    Certificate.cycle == cycle)) is not None:
+                return None
+            continue
+        if ctx.render_pdf:
+            store_pdf(cert, spec, ctx)
+        audit.record(
+            session, actor=actor, action="certificate.issue", target_type="certificate",
+            target_id=cert.code, target_label=user.email, reason=manual_reason,
+            details={"track": current.item.slug, "cycle": cycle, "manual": cert.manual,
+                     "renewal_of": previous.code if previous else None},
+        )
+        session.flush()
+        return cert
+    raise CertificateError("Could not allocate a certificate code.")
+
+
+def store_pdf(cert: Certificate, spec: TrackSpec, ctx: IssueContext) -> bytes:
+    from courseware.pdf import CertificatePrint, render_certificate_pdf
+
+    pdf = render_certificate_pdf(
+        CertificatePrint(
+            holder_name=cert.holder_name, track_title=spec.title,
+            issued_on=cert.issued_at.date(), expires_on=cert.expires_at.date(),
+            code_display=format_code(cert.code), verify_url=ctx.verify_url(cert.code),
+            issuer_name=ctx.issuer_name, manual=cert.manual,
+        ),
+        ctx.certificates_dir,
+    )
+    cert.pdf = pdf
+    cert.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+    return pdf
+
+
+# --- status and changes -----------------------------------------------------------------------
+
+def cert_status(cert: Certificate, now: datetime) -> str:
+    return certify.status(now=now, expires_at=cert.expires_at, revoked_at=cert.revoked_at,
+                          suspended_at=cert.suspended_at)
+
+
+def grants_eligibility(cert: Certificate) -> bool:
+    return bool(cert.track_version.data.get("grants_eligibility"))
+
+
+def is_eligible(cert: Certificate, now: datetime) -> bool:
+    return certify.eligible(cert_status(cert, now), grants_eligibility(cert))
+
+
+def user_eligible(session: Session, user: User, now: datetime) -> bool:
+    certs = session.scalars(select(Certificate).where(Certificate.user_id == user.id))
+    return certify.mentor_eligible((cert_status(c, now), grants_eligibility(c)) for c in certs)
+
+
+def find(session: Session, code: str) -> Certificate | None:
+    return session.scalar(select(Certificate).where(Certificate.code == code))
+
+
+def _reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise CertificateError("Give a reason.")
+    if len(reason) > 1000:
+        raise CertificateError("Keep the reason under 1,000 characters.")
+    return reason
+
+
+def revoke(session: Session, actor: User | None, cert: Certificate, reason: str,
+           now: datetime) -> None:
+    if cert.revoked_at is not None:
+        raise CertificateError("This certificate is already revoked.")
+    cert.revoked_at, cert.revocation_reason = now, _reason(reason)
+    cert.revoked_by_id = actor.id if actor else None
+    session.flush()
+    audit.record(session, actor=actor, action="certificate.revoke", target_type="certificate",
+                 target_id=cert.code, target_label=cert.holder.email, reason=cert.revocation_reason)
+
+
+def suspend(session: Session, actor: User | None, cert: Certificate, reason: str,
+            now: datetime) -> None:
+    if cert.revoked_at is not None:
+        raise CertificateError("A revoked certificate cannot be suspended.")
+    if cert.suspended_at is not None:
+        raise CertificateError("This certificate is already suspended.")
+    cert.suspended_at, cert.suspension_reason = now, _reason(reason)
+    session.flush()
+    audit.record(session, actor=actor, action="certificate.suspend", target_type="certificate",
+                 target_id=cert.code, target_label=cert.holder.email, reason=cert.suspension_reason)
+
+
+def reinstate(session: Session, actor: User | None, cert: Certificate, reason: str = "") -> None:
+    if cert.revoked_at is not None:
+        raise CertificateError("A revoked certificate cannot be reinstated.")
+    if cert.suspended_at is None:
+        raise CertificateError("This certificate is not suspended.")
+    previous_reason = cert.suspension_reason
+    cert.suspended_at, cert.suspension_reason = None, None
+    session.flush()
+    audit.record(session, actor=actor, action="certificate.reinstate", target_type="certificate",
+                 target_id=cert.code, target_label=cert.holder.email, reason=reason or None,
+                 details={"suspension_reason": previous_reason})
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def public_record(cert: Certificate, now: datetime, base_url: str) -> dict[str, Any]:
+    """What a program may know: the API's certificate object. No email, no scores."""
+    status = cert_status(cert, now)
+    reason = None
+    if status == "revoked":
+        reason = cert.revocation_reason
+    elif cert.suspended_at is not None and status == "suspended":
+        reason = cert.suspension_reason
+    return {
+        "code": cert.code,
+        "status": status,
+        "eligible": certify.eligible(status, grants_eligibility(cert)),
+        "holder": {"name": cert.holder_name},
+        "track": {"slug": cert.track.slug, "title": cert.track_version.data["title"]},
+        "issued_at": iso(cert.issued_at),
+        "expires_at": iso(cert.expires_at),
+        "revoked_at": iso(cert.revoked_at) if status == "revoked" else None,
+        "revocation_reason": reason,
+        "verify_url": f"{base_url}/verify/{cert.code}",
+        "pdf_url": f"{base_url}/certificates/{cert.code}.pdf",
+        "credential_url": f"{base_url}/certificates/{cert.code}/credential.jwt",
+    }

@@ -1,0 +1,41 @@
+"""Small helpers shared by the views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from flask_login import current_user
+
+from courseware.clock import utcnow
+from courseware.models import User
+from courseware.services.certificates import IssueContext
+
+
+def now() -> datetime:
+    return utcnow()
+
+
+def me() -> User:
+    user: User = current_user._get_current_object()  # type: ignore[attr-defined]
+    return user
+
+
+def issue_context() -> IssueContext:
+    config = current_app.config
+    return IssueContext(
+        base_url=config["BASE_URL"],
+        issuer_name=config["ISSUER_NAME"],
+        certificates_dir=config["CONTENT_ROOT"] / "certificates",
+        render_pdf=config.get("RENDER_PDF_AT_ISSUE", True),
+    )
+
+
+def form_int(value: str | None) -> int | None:
+    """A whole number from a form or query string, or None for anything else."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value.isdecimal() or len(value) > 9:
+        return None
+    return int(value)
