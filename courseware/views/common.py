@@ -7,13 +7,13 @@ from datetime import datetime
 from flask import current_app
 from flask_login import current_user
 
-from courseware.clock import utcnow
+from courseware import clock
 from courseware.models import User
 from courseware.services.certificates import IssueContext
 
 
 def now() -> datetime:
-    return utcnow()
+    return clock.utcnow()
 
 
 def me() -> User:

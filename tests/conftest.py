@@ -1,0 +1,206 @@
+"""Shared fixtures: an app per test on its own database, clients, users by role, a clock.
+
+Every test gets a fresh database cloned from a template that was migrated with alembic and
+synced with the real course content once per run: a file copy on SQLite, CREATE DATABASE ...
+TEMPLATE on PostgreSQL (set TEST_DATABASE_URL to a server's URL to run the suite there).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from courseware import clock, create_app
+from courseware.config import PROJECT_ROOT
+from courseware.content import load_catalogue, sync_catalogue
+from courseware.db import Database
+from courseware.migrate import upgrade
+from courseware.models import User
+from courseware.services import accounts
+
+PASSWORD = "correct horse battery staple"
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+_counter = itertools.count()
+
+
+def _prepare(url: str) -> None:
+    database = Database(url)
+    upgrade(database.engine)
+    with database.session() as s:
+        sync_catalogue(s, load_catalogue(PROJECT_ROOT))
+        s.commit()
+    database.engine.dispose()
+
+
+@dataclass
+class Template:
+    url: str
+    path: Path | None  # SQLite file to copy, None on PostgreSQL
+
+    def clone(self, tmp: Path) -> str:
+        if self.path is not None:
+            target = tmp / "test.db"
+            shutil.copyfile(self.path, target)
+            return f"sqlite:///{target}"
+        name = f"cw_test_{os.getpid()}_{next(_counter)}"
+        with _admin_engine().connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE cw_template'))
+        return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        if self.path is None:
+            name = make_url(url).database
+            assert name and re.fullmatch(r"cw_test_\d+_\d+", name)
+            with _admin_engine().connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _admin_engine():  # type: ignore[no-untyped-def]
+    return create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=None)
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    if PG_URL:
+        with _admin_engine().connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS cw_template WITH (FORCE)"))
+            conn.execute(text("CREATE DATABASE cw_template"))
+        url = make_url(PG_URL).set(database="cw_template").render_as_string(hide_password=False)
+        _prepare(url)
+        return Template(url, None)
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    _prepare(f"sqlite:///{path}")
+    return Template(f"sqlite:///{path}", path)
+
+
+@pytest.fixture
+def database_url(template: Template, tmp_path: Path) -> Iterator[str]:
+    url = template.clone(tmp_path)
+    yield url
+    template.drop(url)
+
+
+def make_app(database_url: str, tmp_path: Path, **overrides: object) -> Flask:
+    config = {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": "test-secret-key",
+        "BASE_URL": "http://localhost",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "FAST_PASSWORD_HASH": True,
+        "RENDER_PDF_AT_ISSUE": False,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    application = make_app(database_url, tmp_path)
+    yield application
+    application.extensions["courseware.db"].engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(app: Flask) -> Iterator[object]:
+    """A session outside any request, for arranging data and checking results."""
+    with app.app_context(), app.extensions["courseware.db"].session() as s:
+        yield s
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen_clock() -> Iterator[None]:
+    yield
+    clock.freeze(None)
+
+
+@pytest.fixture
+def frozen():  # type: ignore[no-untyped-def]
+    moment = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    clock.freeze(moment)
+    yield clock
+    clock.freeze(None)
+
+
+class UserFactory:
+    def __init__(self, app: Flask):
+        self.app = app
+        self.count = itertools.count(1)
+
+    def __call__(self, role: str = "learner", *, email: str | None = None,
+                 name: str | None = None, password: str = PASSWORD) -> User:
+        n = next(self.count)
+        with self.app.app_context(), self.app.extensions["courseware.db"].session() as s:
+            user = accounts.create_user(
+                s, email=email or f"{role}{n}@example.org", name=name or f"{role.title()} {n}",
+                password=password, role=role, fast_hash=True)
+            s.commit()
+            s.refresh(user)
+            s.expunge(user)
+            return user
+
+
+@pytest.fixture
+def make_user(app: Flask) -> UserFactory:
+    return UserFactory(app)
+
+
+class Auth:
+    def __init__(self, client: FlaskClient):
+        self.client = client
+
+    def login(self, user: User | str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+        email = user if isinstance(user, str) else user.email
+        return self.client.post("/login", data={"email": email, "password": password})
+
+    def logout(self):  # type: ignore[no-untyped-def]
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> Auth:
+    return Auth(client)
+
+
+@pytest.fixture
+def learner(make_user: UserFactory) -> User:
+    return make_user("learner", name="Lena Learner")
+
+
+@pytest.fixture
+def trainer(make_user: UserFactory) -> User:
+    return make_user("trainer", name="Tomas Trainer")
+
+
+@pytest.fixture
+def trainer2(make_user: UserFactory) -> User:
+    return make_user("trainer", name="Tariq Trainer")
+
+
+@pytest.fixture
+def admin(make_user: UserFactory) -> User:
+    return make_user("admin", name="Ada Admin")
