@@ -53,9 +53,11 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "DEBUG": False,
     }
     config.update(overrides)
-    if config["DEBUG"] or config["TESTING"]:
-        # plain http on localhost: a Secure cookie would never come back
-        config["SESSION_COOKIE_SECURE"] = overrides.get("SESSION_COOKIE_SECURE", False)
+    if "SESSION_COOKIE_SECURE" not in overrides and (
+        config["DEBUG"] or config["TESTING"] or str(config["BASE_URL"]).startswith("http://")
+    ):
+        # served over plain http (make run on 127.0.0.1): a Secure cookie would never come back
+        config["SESSION_COOKIE_SECURE"] = False
     config["SECRET_KEY"] = (
         overrides.get("SECRET_KEY") or env.get("SECRET_KEY") or _instance_secret(instance_path)
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    SelectChoice,
     BooleanField,
     DateField,
     EmailField,
@@ -19,6 +20,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from .services.accounts import EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
+
+
+def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class ActionForm(FlaskForm):
@@ -64,8 +69,8 @@ class ChangePasswordForm(FlaskForm):
 class FeedbackForm(FlaskForm):
     rating = RadioField(
         "How useful was this module?",
-        choices=[("1", "1 – not useful"), ("2", "2"), ("3", "3"), ("4", "4"),
-                 ("5", "5 – very useful")],
+        choices=choices([("1", "1 – not useful"), ("2", "2"), ("3", "3"), ("4", "4"),
+                         ("5", "5 – very useful")]),
         validators=[InputRequired("Choose a rating from 1 to 5.")],
     )
     comment = TextAreaField("Comment (optional)", validators=[Optional(), Length(max=2000)],
@@ -74,8 +79,8 @@ class FeedbackForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=[("learner", "Learner"), ("trainer", "Trainer"),
-                                        ("admin", "Admin")])
+    role = SelectField("Role", choices=choices([("learner", "Learner"), ("trainer", "Trainer"),
+                                                ("admin", "Admin")]))
     submit = SubmitField("Change role")
 
 
@@ -113,8 +118,8 @@ class LiveRoleplayForm(FlaskForm):
                                                               Length(max=EMAIL_MAX)])
     roleplay = SelectField("Role-play", choices=[])
     held_on = DateField("Date held", validators=[DataRequired("Enter the date.")])
-    live_format = SelectField("Format", choices=[("in_person", "In person"), ("phone", "Phone"),
-                                                 ("video", "Video")])
+    live_format = SelectField("Format", choices=choices([("in_person", "In person"),
+                                                         ("phone", "Phone"), ("video", "Video")]))
     duration_minutes = IntegerField("Duration (minutes)",
                                     validators=[InputRequired("Enter the duration."),
                                                 NumberRange(1, 600)])

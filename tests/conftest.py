@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +20,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from courseware import clock, create_app
 from courseware.config import PROJECT_ROOT
@@ -55,7 +57,7 @@ class Template:
             shutil.copyfile(self.path, target)
             return f"sqlite:///{target}"
         name = f"cw_test_{os.getpid()}_{next(_counter)}"
-        with _admin_engine().connect() as conn:
+        with _admin() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE cw_template'))
         return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
 
@@ -63,18 +65,25 @@ class Template:
         if self.path is None:
             name = make_url(url).database
             assert name and re.fullmatch(r"cw_test_\d+_\d+", name)
-            with _admin_engine().connect() as conn:
+            with _admin() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _admin_engine():  # type: ignore[no-untyped-def]
-    return create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=None)
+@contextmanager
+def _admin() -> Iterator[Connection]:
+    """An autocommit connection to the server's maintenance database, closed after use."""
+    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     if PG_URL:
-        with _admin_engine().connect() as conn:
+        with _admin() as conn:
             conn.execute(text("DROP DATABASE IF EXISTS cw_template WITH (FORCE)"))
             conn.execute(text("CREATE DATABASE cw_template"))
         url = make_url(PG_URL).set(database="cw_template").render_as_string(hide_password=False)

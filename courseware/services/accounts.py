@@ -51,13 +51,18 @@ def normalize_email(email: str) -> str:
     return unicodedata.normalize("NFKC", email).strip().casefold()
 
 
+def _has_control(text: str) -> bool:
+    """Control, format or unassigned characters (NUL among them: PostgreSQL refuses it)."""
+    return any(unicodedata.category(c).startswith("C") for c in text)
+
+
 def clean_name(name: str) -> str:
     name = " ".join(unicodedata.normalize("NFC", name).split())
     if not name:
         raise AccountError("Enter your name.", "name")
     if len(name) > NAME_MAX:
         raise AccountError(f"Use at most {NAME_MAX} characters for your name.", "name")
-    if any(unicodedata.category(c).startswith("C") for c in name):
+    if _has_control(name):
         raise AccountError("Your name contains characters that cannot be shown.", "name")
     return name
 
@@ -66,7 +71,7 @@ def check_email(email: str) -> str:
     email = normalize_email(email)
     if not email:
         raise AccountError("Enter your email address.", "email")
-    if len(email) > EMAIL_MAX or not EMAIL.match(email):
+    if len(email) > EMAIL_MAX or not EMAIL.match(email) or _has_control(email):
         raise AccountError("Enter an email address like name@example.org.", "email")
     return email
 
@@ -128,7 +133,9 @@ def authenticate(
     if throttle and throttle.locked_until and throttle.locked_until > now:
         remaining = throttle.locked_until - now
         return LoginResult(None, locked_minutes=max(1, -(-int(remaining.total_seconds()) // 60)))
-    user = session.scalar(select(User).where(User.email == normalized))
+    # no account has an address with control characters, and PostgreSQL refuses NUL in a query
+    user = None if _has_control(normalized) else session.scalar(
+        select(User).where(User.email == normalized))
     ph = hasher(fast_hash)
     try:
         ph.verify(user.password_hash if user else _dummy_hash(fast_hash), password)

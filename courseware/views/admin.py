@@ -12,7 +12,14 @@ from sqlalchemy import func, or_, select
 from courseware import db
 from courseware.codes import MalformedCode, format_code, parse_code
 from courseware.content import ContentError, load_catalogue, sync_catalogue
-from courseware.forms import ActionForm, ActiveForm, ManualIssueForm, ReasonForm, RoleForm
+from courseware.forms import (
+    ActionForm,
+    ActiveForm,
+    ManualIssueForm,
+    ReasonForm,
+    RoleForm,
+    choices,
+)
 from courseware.models import AuditEvent, Certificate, ContentItem, ContentVersion, User
 from courseware.security import role_required
 from courseware.services import accounts, audit, catalogue, certificates, learning
@@ -250,7 +257,8 @@ def change_certificate(code: str, change: str):  # type: ignore[no-untyped-def]
 def manual_issue():  # type: ignore[no-untyped-def]
     s = db.session()
     form = ManualIssueForm()
-    form.track.choices = [(t.item.slug, t.item.title) for t in catalogue.items(s, "track")]
+    form.track.choices = choices([(t.item.slug, t.item.title)
+                                  for t in catalogue.items(s, "track")])
     if form.validate_on_submit():
         user = s.scalar(select(User).where(User.email == normalize_email(form.email.data or "")))
         if user is None:

@@ -20,7 +20,7 @@ from flask import (
 from sqlalchemy import select
 
 from courseware import db
-from courseware.forms import ActionForm, LiveRoleplayForm
+from courseware.forms import ActionForm, LiveRoleplayForm, choices
 from courseware.models import User
 from courseware.rubric import comment_required
 from courseware.security import role_required
@@ -176,7 +176,7 @@ def live():  # type: ignore[no-untyped-def]
     s = db.session()
     roleplays = catalogue.items(s, "roleplay")
     form = LiveRoleplayForm()
-    form.roleplay.choices = [(rp.item.slug, rp.item.title) for rp in roleplays]
+    form.roleplay.choices = choices([(rp.item.slug, rp.item.title) for rp in roleplays])
     if form.validate_on_submit():
         learner = s.scalar(select(User).where(
             User.email == normalize_email(form.learner_email.data or "")))

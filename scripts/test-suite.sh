@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The whole suite on SQLite, then again on a throwaway PostgreSQL cluster when its binaries exist.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+start=$(date +%s)
+
+# Browser tests drive Debian's Chromium; install it once if missing (never a downloaded browser).
+if [ ! -x /usr/bin/chromium ] && [ -d tests/e2e ]; then
+  echo "== installing Debian's chromium for the browser tests"
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "!! could not install chromium: browser tests will fail"
+  else
+    echo "!! /usr/bin/chromium is missing and this is not root: install Debian's chromium package"
+  fi
+fi
+
+echo "== ruff"
+$BIN/ruff check . || exit 1
+
+echo "== test suite on SQLite"
+$BIN/pytest -p no:cacheprovider "$@"
+sqlite_status=$?
+
+pg_status=0
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+if [ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ] && id postgres >/dev/null 2>&1; then
+  PGDIR=$(mktemp -d /tmp/courseware-pg.XXXXXX)
+  chown postgres "$PGDIR"
+  PORT=$($BIN/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+  cleanup() {
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGDIR/data" stop -m fast >/dev/null 2>&1
+    rm -rf "$PGDIR"
+  }
+  trap cleanup EXIT
+  echo "== starting a throwaway PostgreSQL cluster on port $PORT"
+  if runuser -u postgres -- "$PG_BIN/initdb" -D "$PGDIR/data" -A trust -U postgres >"$PGDIR/initdb.log" 2>&1 \
+     && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGDIR/data" -w -l "$PGDIR/log" \
+          -o "-p $PORT -k $PGDIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >/dev/null; then
+    echo "== test suite on PostgreSQL"
+    TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PORT/postgres" \
+      $BIN/pytest -p no:cacheprovider "$@"
+    pg_status=$?
+  else
+    echo "!! PostgreSQL failed to start:"; cat "$PGDIR/initdb.log" "$PGDIR/log" 2>/dev/null | tail -20
+    pg_status=1
+  fi
+else
+  echo "== PostgreSQL binaries not found (/usr/lib/postgresql/*/bin): skipping the PostgreSQL run"
+fi
+
+echo "== make test took $(( $(date +%s) - start )) s (SQLite exit $sqlite_status, PostgreSQL exit $pg_status)"
+[ "$sqlite_status" = 0 ] && [ "$pg_status" = 0 ]

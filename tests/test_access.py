@@ -1,0 +1,204 @@
+"""Every route, as every role: one table, and a test that fails when a route has no entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+
+from courseware import db as dbmod
+from courseware.services import certificates, grading
+from courseware.services.certificates import IssueContext
+from courseware.config import PROJECT_ROOT
+from courseware.clock import utcnow
+from courseware.services import catalogue
+from tests import helpers
+from tests.conftest import Auth, UserFactory, make_app
+
+ROLES = ("anonymous", "learner", "trainer", "admin")
+R = 302  # redirect (to the login page for anonymous users)
+
+# (endpoint, method): expected status for anonymous, learner, trainer, admin
+TABLE: dict[tuple[str, str], tuple[int, int, int, int]] = {
+    ("learn.home", "GET"): (200, 200, 200, 200),
+    ("learn.module", "GET"): (R, 200, 200, 200),
+    ("learn.mark_read", "POST"): (R, R, R, R),
+    ("learn.feedback", "POST"): (R, 422, 422, 422),
+    ("learn.profile", "GET"): (R, 200, 200, 200),
+    ("learn.quiz", "GET"): (R, 200, 200, 200),
+    # by then every role has marked the module read (mark_read is walked first)
+    ("learn.start_quiz", "POST"): (R, R, R, R),
+    ("learn.attempt", "GET"): (R, 200, 404, 404),
+    ("learn.submit_attempt", "POST"): (R, 200, 404, 404),
+    ("learn.roleplay", "GET"): (R, 200, 200, 200),
+    ("learn.start_roleplay", "POST"): (R, R, R, R),
+    ("learn.submission", "GET"): (R, 200, R, 200),
+    ("learn.save_submission", "POST"): (R, 422, 403, 403),
+    ("auth.register", "GET"): (200, R, R, R),
+    ("auth.register", "POST"): (422, R, R, R),
+    ("auth.login", "GET"): (200, R, R, R),
+    ("auth.login", "POST"): (422, R, R, R),
+    ("auth.logout", "POST"): (R, R, R, R),
+    ("auth.change_password", "GET"): (R, 200, 200, 200),
+    ("auth.change_password", "POST"): (R, 422, 422, 422),
+    ("grade.queue", "GET"): (R, 403, 200, 200),
+    ("grade.claim", "POST"): (R, 403, R, R),
+    ("grade.release", "POST"): (R, 403, R, R),
+    ("grade.grade", "GET"): (R, 403, 200, 200),
+    ("grade.save_grade", "POST"): (R, 403, 422, 422),
+    ("grade.live", "GET"): (R, 403, 200, 200),
+    ("grade.live", "POST"): (R, 403, 422, 422),
+    ("grade.reports_index", "GET"): (R, 403, R, R),
+    ("grade.reports", "GET"): (R, 403, 200, 200),
+    ("grade.results_csv", "GET"): (R, 403, 200, 200),
+    ("grade.items_csv", "GET"): (R, 403, 200, 200),
+    ("verify.form", "GET"): (200, 200, 200, 200),
+    ("verify.result", "GET"): (200, 200, 200, 200),
+    ("verify.pdf", "GET"): (200, 200, 200, 200),
+    ("verify.credential", "GET"): (200, 200, 200, 200),
+    ("verify.jwks", "GET"): (200, 200, 200, 200),
+    ("verify.track", "GET"): (200, 200, 200, 200),
+    ("api.certificate", "GET"): (200, 200, 200, 200),
+    ("api.eligibility", "POST"): (415, 415, 415, 415),
+    ("api.openapi", "GET"): (200, 200, 200, 200),
+    ("admin.index", "GET"): (R, 403, 403, 200),
+    ("admin.users", "GET"): (R, 403, 403, 200),
+    ("admin.set_role", "POST"): (R, 403, 403, R),
+    ("admin.set_active", "POST"): (R, 403, 403, R),
+    ("admin.content", "GET"): (R, 403, 403, 200),
+    ("admin.sync", "POST"): (R, 403, 403, R),
+    ("admin.feedback", "GET"): (R, 403, 403, 200),
+    ("admin.audit_log", "GET"): (R, 403, 403, 200),
+    ("admin.certificates_list", "GET"): (R, 403, 403, 200),
+    ("admin.certificate", "GET"): (R, 403, 403, 200),
+    ("admin.change_certificate", "POST"): (R, 403, 403, 422),
+    ("admin.manual_issue", "GET"): (R, 403, 403, 200),
+    ("admin.manual_issue", "POST"): (R, 403, 403, 422),
+    ("admin.roster", "GET"): (R, 403, 403, 200),
+    ("admin.roster_csv", "GET"): (R, 403, 403, 200),
+}
+
+
+@dataclass
+class World:
+    learner: object
+    target: object
+    code: str
+    attempt_id: int
+    submission_id: int
+
+
+def build_world(app: Flask, make_user: UserFactory) -> tuple[World, dict[str, object]]:
+    learner = make_user("learner")
+    users = {"learner": learner, "trainer": make_user("trainer"), "admin": make_user("admin")}
+    target = make_user("learner", name="Target Person")
+    client = app.test_client()
+    Auth(client).login(learner)
+    helpers.read_module(client, "foundations")
+    helpers.read_module(client, "active-listening")
+    attempt_id = helpers.start_quiz(client, "foundations")
+    submission_id = helpers.submit_roleplay(client, "active-listening")
+    with app.app_context(), app.extensions["courseware.db"].session() as s:
+        from courseware.models import User
+
+        holder = s.get(User, target.id)
+        ctx = IssueContext("http://localhost", "Test issuer", PROJECT_ROOT / "certificates",
+                           render_pdf=False)
+        cert = certificates.manual_issue(s, None, holder, "certified-peer-mentor",
+                                         "Prior learning", utcnow(), ctx)
+        s.commit()
+        code = cert.code
+    return World(learner, target, code, attempt_id, submission_id), users
+
+
+def url_values(world: World) -> dict[str, object]:
+    return {"slug": "foundations", "code": world.code, "attempt_id": world.attempt_id,
+            "submission_id": world.submission_id, "user_id": world.target.id,  # type: ignore[attr-defined]
+            "change": "revoke", "filename": "site.css"}
+
+
+def test_every_route_has_an_entry(app: Flask) -> None:
+    routes = {(rule.endpoint, method) for rule in app.url_map.iter_rules()
+              for method in rule.methods - {"HEAD", "OPTIONS"} if rule.endpoint != "static"}
+    assert routes - set(TABLE) == set(), "add these routes to the access table"
+    assert set(TABLE) - routes == set(), "these table entries name routes that no longer exist"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_route_role_table(app: Flask, make_user: UserFactory, role: str) -> None:
+    world, users = build_world(app, make_user)
+    client = app.test_client()
+    if role != "anonymous":
+        Auth(client).login(users[role])  # type: ignore[arg-type]
+    values = url_values(world)
+    failures = []
+    # logging out (and logging in) changes who the client is: those go last
+    rules = sorted((r for r in app.url_map.iter_rules() if r.endpoint != "static"),
+                   key=lambda r: r.endpoint in ("auth.logout", "auth.login", "auth.register"))
+    for rule in rules:
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            expected = TABLE[(rule.endpoint, method)][ROLES.index(role)]
+            route_values = dict(values)
+            if rule.endpoint == "verify.track":
+                route_values["slug"] = "certified-peer-mentor"
+            elif rule.endpoint in ("learn.roleplay", "learn.start_roleplay"):
+                route_values["slug"] = "active-listening"
+            url = rule.build({k: v for k, v in route_values.items() if k in rule.arguments})[1]
+            if rule.endpoint == "grade.items_csv":
+                url += "?quiz=foundations"
+            response = client.open(url, method=method)
+            if response.status_code != expected:
+                failures.append(f"{method} {url}: {response.status_code}, expected {expected}")
+            assert response.status_code < 500
+    assert not failures, "\n".join(failures)
+
+
+def test_csrf_refused_on_every_form(database_url: str, tmp_path, make_user: UserFactory) -> None:  # type: ignore[no-untyped-def]
+    """With CSRF on, every state-changing route without a token is refused (the API is exempt)."""
+    app = make_app(database_url, tmp_path, WTF_CSRF_ENABLED=True)
+    world, users = build_world(make_app(database_url, tmp_path / "setup"), make_user)
+    values = url_values(world)
+    for role in ("anonymous", "admin"):
+        client = app.test_client()
+        if role == "admin":
+            with app.test_request_context():
+                pass
+            client.get("/login")
+            # log in with a real token taken from the form, as a browser would
+            page = client.get("/login").get_data(as_text=True)
+            import re
+
+            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+            assert token
+            response = client.post("/login", data={"email": users["admin"].email,  # type: ignore[attr-defined]
+                                                   "password": "correct horse battery staple",
+                                                   "csrf_token": token.group(1)})
+            assert response.status_code == 302
+        for rule in app.url_map.iter_rules():
+            if "POST" not in rule.methods or rule.endpoint.startswith("api."):
+                continue
+            url = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
+            response = client.post(url, data={})
+            assert response.status_code == 400, f"{role} POST {url}: {response.status_code}"
+            assert "expired" in response.get_data(as_text=True)
+    app.extensions["courseware.db"].engine.dispose()
+
+
+def test_security_headers_on_every_page(client) -> None:  # type: ignore[no-untyped-def]
+    for url in ("/", "/login", "/register", "/verify", "/nope", "/api/v1/openapi.json",
+                "/api/v1/certificates/x", "/.well-known/jwks.json"):
+        response = client.get(url)
+        csp = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_no_inline_script_in_templates() -> None:
+    for template in (PROJECT_ROOT / "templates").rglob("*.html"):
+        text = template.read_text()
+        assert "<script" not in text, template
+        assert " onclick=" not in text and " onload=" not in text, template
+        assert 'style="' not in text, template

@@ -1,0 +1,703 @@
+"""Accounts and sessions through HTTP and the command line: register, log in, throttle, admin."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from courseware import clock
+from courseware.cli import DEMO_ACCOUNTS
+from courseware.models import AuditEvent, User
+from tests.conftest import PASSWORD, Auth, UserFactory, make_app
+
+GOOD = {"name": "Ann Example", "email": "ann@x.org", "password": "a long enough secret"}
+DUPLICATE = ("We could not create an account with these details. "
+             "If you already have one, log in instead.")
+WRONG = "Email or password is incorrect."
+LOCKED = "Too many failed attempts for this email address."
+
+
+def text_of(response: Any) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def logged_in(client: FlaskClient) -> bool:
+    """True when /profile opens, False when it sends the visitor to the login page."""
+    response = client.get("/profile")
+    if response.status_code == 200:
+        return True
+    assert response.status_code == 302, response.status_code
+    assert urlsplit(response.headers["Location"]).path == "/login"
+    return False
+
+
+def users_named(app: Flask, email: str) -> list[User]:
+    with app.app_context(), app.extensions["courseware.db"].session(write=False) as s:
+        rows = list(s.scalars(select(User).where(User.email == email)))
+        s.expunge_all()
+        return rows
+
+
+def user_count(app: Flask) -> int:
+    with app.app_context(), app.extensions["courseware.db"].session(write=False) as s:
+        return s.scalar(select(func.count()).select_from(User)) or 0
+
+
+def audit_rows(app: Flask, action: str) -> list[AuditEvent]:
+    with app.app_context(), app.extensions["courseware.db"].session(write=False) as s:
+        rows = list(s.scalars(select(AuditEvent).where(AuditEvent.action == action)
+                              .order_by(AuditEvent.id)))
+        s.expunge_all()
+        return rows
+
+
+def input_value(page: str, name: str) -> str | None:
+    match = re.search(rf'<input[^>]*\bname="{name}"[^>]*>', page)
+    assert match, f"no input named {name}"
+    value = re.search(r'\bvalue="([^"]*)"', match.group(0))
+    return html.unescape(value.group(1)) if value else None
+
+
+# --- register ------------------------------------------------------------------------------
+
+def test_register_logs_in_and_redirects(app: Flask, client: FlaskClient) -> None:
+    assert not logged_in(client)
+    response = client.post("/register", data=GOOD)
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/"
+    assert "Welcome, Ann Example." in text_of(client.get("/"))
+    assert logged_in(client)
+    [user] = users_named(app, "ann@x.org")
+    assert user.role == "learner" and user.active and user.name == "Ann Example"
+    assert GOOD["password"] not in user.password_hash
+    assert user.password_hash.startswith("$argon2id$")
+
+
+def test_register_page_renders(client: FlaskClient) -> None:
+    response = client.get("/register")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    for name in ("name", "email", "password"):
+        assert input_value(page, name) in (None, "")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"name": ""}, "Enter your name."),
+        ({"name": "   "}, "Enter your name."),
+        ({"email": ""}, "Enter your email address."),
+        ({"password": ""}, "Choose a password."),
+        ({"name": "N" * 121}, "120"),
+        ({"email": "a" * 64 + "@" + "b" * 186 + ".org"}, "254"),
+        ({"password": "p" * 257}, "Use 12 to 256 characters."),
+        ({"password": "short pw"}, "Use 12 to 256 characters."),
+        ({"email": "not-an-email"}, "Enter an email address like name@example.org."),
+        ({"email": "ann@localhost"}, "Enter an email address like name@example.org."),
+        ({"email": "ann @x.org"}, "Enter an email address like name@example.org."),
+        ({"name": "Ann\x00Example"}, "Your name contains characters that cannot be shown."),
+        ({"email": "ann\x00@x.org"}, "Enter an email address like name@example.org."),
+        ({"password": "a long enough\x00secret"},
+         "Your password contains a character that cannot be used."),
+    ],
+    ids=["empty-name", "blank-name", "empty-email", "empty-password", "long-name", "long-email",
+         "long-password", "short-password", "bad-email", "email-no-dot", "email-space",
+         "nul-name", "nul-email", "nul-password"],
+)
+def test_register_refuses_bad_input(
+    app: Flask, client: FlaskClient, changes: dict[str, str], message: str
+) -> None:
+    response = client.post("/register", data={**GOOD, **changes})
+    assert response.status_code == 422
+    assert message in text_of(response)
+    assert "There is a problem" in text_of(response)
+    assert user_count(app) == 0
+    assert not logged_in(client)
+
+
+def test_register_takes_one_value_of_a_repeated_key(app: Flask, client: FlaskClient) -> None:
+    """A list where text is expected (name=a&name=b): the first value, never "['a', 'b']"."""
+    response = client.post("/register", data={
+        "name": ["Ann First", "Bob Second"], "email": ["ann@x.org", "bob@x.org"],
+        "password": GOOD["password"]})
+    assert response.status_code == 302
+    [user] = users_named(app, "ann@x.org")
+    assert user.name == "Ann First"
+    assert users_named(app, "bob@x.org") == []
+    assert user_count(app) == 1
+
+
+def test_register_repeated_password_key_uses_the_first(app: Flask, client: FlaskClient) -> None:
+    response = client.post("/register", data={**GOOD, "password": ["short", GOOD["password"]]})
+    assert response.status_code == 422
+    assert "Use 12 to 256 characters." in text_of(response)
+    assert user_count(app) == 0
+
+
+def test_register_keeps_a_unicode_name_exactly(
+    app: Flask, client: FlaskClient, auth: Auth
+) -> None:
+    name = "Zoë Ñúñez 李"
+    response = client.post("/register", data={**GOOD, "name": name})
+    assert response.status_code == 302
+    [user] = users_named(app, "ann@x.org")
+    assert user.name == name
+    assert f"Welcome, {name}." in text_of(client.get("/"))
+    assert name in text_of(client.get("/profile"))
+
+
+def test_register_collapses_inner_whitespace_of_names(app: Flask, client: FlaskClient) -> None:
+    response = client.post("/register", data={**GOOD, "name": "  Ann \t  Example  "})
+    assert response.status_code == 302
+    assert users_named(app, "ann@x.org")[0].name == "Ann Example"
+
+
+def test_register_stores_email_casefolded_and_refuses_duplicate_in_any_case(
+    app: Flask, client: FlaskClient
+) -> None:
+    first = client.post("/register", data={**GOOD, "email": "ann@x.org"})
+    assert first.status_code == 302
+    other = app.test_client()
+    response = other.post("/register", data={**GOOD, "name": "Another Ann",
+                                              "email": "ANN@x.org",
+                                              "password": "a different long secret"})
+    assert response.status_code == 422
+    page = text_of(response)
+    assert DUPLICATE in page
+    # the generic message does not confirm that the address has an account
+    assert "already exists" not in page and "already registered" not in page.lower()
+    assert user_count(app) == 1
+    assert not logged_in(other)
+    # the first account keeps its own password
+    assert Auth(app.test_client()).login("Ann@X.org", GOOD["password"]).status_code == 302
+    assert Auth(app.test_client()).login("ann@x.org",
+                                         "a different long secret").status_code == 422
+
+
+def test_register_form_keeps_what_was_typed_but_never_the_password(client: FlaskClient) -> None:
+    secret = "my-secret-but-short"  # 19 characters: passes, the email does not
+    response = client.post("/register", data={"name": "Ann <b>Example</b>",
+                                              "email": "ann-at-x.org", "password": secret})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert input_value(page, "name") == "Ann <b>Example</b>"
+    assert "<b>Example</b>" not in page  # echoed escaped, not as markup
+    assert input_value(page, "email") == "ann-at-x.org"
+    assert input_value(page, "password") in (None, "")
+    assert secret not in page
+
+
+def test_register_while_logged_in_goes_home(app: Flask, client: FlaskClient) -> None:
+    client.post("/register", data=GOOD)
+    response = client.post("/register", data={**GOOD, "email": "second@x.org"})
+    assert response.status_code == 302
+    assert users_named(app, "second@x.org") == []
+
+
+# --- login and logout ----------------------------------------------------------------------
+
+def test_login_success(client: FlaskClient, auth: Auth, learner: User) -> None:
+    response = auth.login(learner)
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/"
+    assert logged_in(client)
+    assert "Lena Learner" in text_of(client.get("/profile"))
+
+
+def test_login_email_is_case_and_space_insensitive(client: FlaskClient, auth: Auth,
+                                                   learner: User) -> None:
+    assert auth.login(f"  {learner.email.upper()} ").status_code == 302
+    assert logged_in(client)
+
+
+def test_wrong_password_and_unknown_email_look_the_same(app: Flask, learner: User) -> None:
+    wrong = Auth(app.test_client()).login(learner, "not the right password")
+    unknown = Auth(app.test_client()).login("nobody@example.org", "not the right password")
+    assert wrong.status_code == unknown.status_code == 422
+    assert WRONG in text_of(wrong) and WRONG in text_of(unknown)
+
+    def summary(response: Any) -> str:
+        match = re.search(r'<div class="error-summary".*?</div>', text_of(response), re.S)
+        assert match
+        return match.group(0)
+
+    assert summary(wrong) == summary(unknown)
+    # the typed password is not sent back
+    assert "not the right password" not in wrong.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("data", [
+    {"email": "", "password": ""},
+    {"email": "x@example.org"},
+    {"password": PASSWORD},
+    {"email": ["a@example.org", "b@example.org"], "password": [PASSWORD, PASSWORD]},
+    {"email": "learner1@example.org\x00", "password": PASSWORD},
+    {"email": "a" * 300 + "@example.org", "password": PASSWORD},
+    {"email": "learner1@example.org", "password": "p" * 300},
+], ids=["empty", "no-password", "no-email", "repeated", "nul-email", "long-email",
+        "long-password"])
+def test_login_refuses_malformed_input(
+    client: FlaskClient, learner: User, data: dict[str, Any]
+) -> None:
+    assert learner.email == "learner1@example.org"
+    response = client.post("/login", data=data)
+    assert response.status_code == 422
+    assert "There is a problem" in text_of(response)
+    assert not logged_in(client)
+
+
+def test_inactive_user_cannot_log_in(app: Flask, client: FlaskClient, auth: Auth,
+                                     make_user: UserFactory) -> None:
+    user = make_user("learner")
+    with app.app_context(), app.extensions["courseware.db"].session() as s:
+        s.get(User, user.id).active = False  # type: ignore[union-attr]
+        s.commit()
+    response = auth.login(user)
+    assert response.status_code == 422
+    assert WRONG in text_of(response)
+    assert not logged_in(client)
+
+
+def test_logout_is_post_only(client: FlaskClient, auth: Auth, learner: User) -> None:
+    auth.login(learner)
+    response = client.get("/logout")
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
+    assert logged_in(client)
+    response = auth.logout()
+    assert response.status_code == 302
+    assert not logged_in(client)
+
+
+def test_login_page_and_redirect_when_already_logged_in(client: FlaskClient, auth: Auth,
+                                                        learner: User) -> None:
+    assert client.get("/login").status_code == 200
+    auth.login(learner)
+    response = client.get("/login?next=/profile")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/profile"
+
+
+def test_session_cookie_is_httponly_and_lax(client: FlaskClient, auth: Auth,
+                                            learner: User) -> None:
+    response = auth.login(learner)
+    cookie = next(h for h in response.headers.getlist("Set-Cookie")
+                  if h.startswith("courseware_session="))
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+# --- change password -----------------------------------------------------------------------
+
+def test_change_password_needs_the_current_one(client: FlaskClient, auth: Auth,
+                                               learner: User) -> None:
+    auth.login(learner)
+    response = client.post("/account/password", data={
+        "current_password": "not my password", "new_password": "a brand new secret"})
+    assert response.status_code == 422
+    assert "Your current password is not right." in text_of(response)
+    assert Auth(client.application.test_client()).login(learner).status_code == 302
+
+
+def test_change_password_checks_the_new_one(client: FlaskClient, auth: Auth,
+                                            learner: User) -> None:
+    auth.login(learner)
+    response = client.post("/account/password", data={
+        "current_password": PASSWORD, "new_password": "short"})
+    assert response.status_code == 422
+    assert "Use 12 to 256 characters." in text_of(response)
+
+
+def test_change_password_requires_login(client: FlaskClient) -> None:
+    response = client.get("/account/password")
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/login"
+
+
+def test_change_password_ends_other_sessions(app: Flask, learner: User) -> None:
+    mine, other = app.test_client(), app.test_client()
+    Auth(mine).login(learner)
+    Auth(other).login(learner)
+    assert logged_in(other)
+    response = mine.post("/account/password", data={
+        "current_password": PASSWORD, "new_password": "a brand new secret"})
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/profile"
+    assert logged_in(mine)
+    assert not logged_in(other)
+    assert Auth(app.test_client()).login(learner, PASSWORD).status_code == 422
+    assert Auth(app.test_client()).login(learner, "a brand new secret").status_code == 302
+
+
+# --- session fixation and open redirects ---------------------------------------------------
+
+def test_login_starts_a_fresh_session(client: FlaskClient, auth: Auth, learner: User) -> None:
+    client.get("/login")
+    with client.session_transaction() as s:
+        s["planted"] = "x"
+    before = client.get_cookie("courseware_session")
+    assert before is not None
+    auth.login(learner)
+    after = client.get_cookie("courseware_session")
+    assert after is not None and after.value != before.value
+    with client.session_transaction() as s:
+        assert "planted" not in s
+        assert s.get("_user_id", "").startswith(f"{learner.id}:")
+
+
+def test_logout_clears_the_session(client: FlaskClient, auth: Auth, learner: User) -> None:
+    auth.login(learner)
+    with client.session_transaction() as s:
+        s["planted"] = "x"
+    auth.logout()
+    with client.session_transaction() as s:
+        assert "planted" not in s
+        assert "_user_id" not in s
+
+
+OFFSITE = ["https://evil.example", "//evil.example", "/\\evil.example", "\\\\evil.example",
+           "javascript:alert(1)", "http:/evil.example", " //evil.example", "/\t/evil.example",
+           "https:evil.example", "\n//evil.example"]
+
+
+def _on_site(location: str) -> bool:
+    parts = urlsplit(location)
+    return (parts.scheme in ("", "http") and parts.netloc in ("", "localhost")
+            and location.startswith("/") and not location.startswith("//")
+            and "\\" not in location and "evil" not in parts.netloc)
+
+
+@pytest.mark.parametrize("target", [*OFFSITE, "/%2F%2Fevil"])
+def test_login_next_never_leaves_the_site(client: FlaskClient, auth: Auth, learner: User,
+                                          target: str) -> None:
+    response = client.post("/login", data={"email": learner.email, "password": PASSWORD,
+                                           "next": target})
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert _on_site(location), location
+    if target == "/%2F%2Fevil":
+        assert location == "/%2F%2Fevil"  # a path on this site
+    else:
+        assert location == "/"
+
+
+@pytest.mark.parametrize("target", OFFSITE)
+def test_login_page_next_never_leaves_the_site_when_logged_in(
+    client: FlaskClient, auth: Auth, learner: User, target: str
+) -> None:
+    auth.login(learner)
+    response = client.get("/login", query_string={"next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_login_next_path_is_honoured(client: FlaskClient, learner: User) -> None:
+    page = client.get("/login?next=/profile").get_data(as_text=True)
+    assert input_value(page, "next") == "/profile"
+    response = client.post("/login", data={"email": learner.email, "password": PASSWORD,
+                                           "next": "/profile"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/profile"
+
+
+def test_protected_page_sends_to_login_with_next(client: FlaskClient, learner: User) -> None:
+    response = client.get("/profile")
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/login"
+    assert "next=" in location.query
+
+
+# --- per-account throttle ------------------------------------------------------------------
+
+def fail(app: Flask, email: str, times: int) -> None:
+    for _ in range(times):
+        response = Auth(app.test_client()).login(email, "not the right password")
+        assert response.status_code == 422
+
+
+def test_account_locks_after_max_failures(app: Flask, learner: User, frozen: Any) -> None:
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    assert limit == 5
+    fail(app, learner.email, limit - 1)
+    # one short of the limit: the right password still works, and resets the count
+    assert Auth(app.test_client()).login(learner).status_code == 302
+    fail(app, learner.email, limit - 1)
+    response = Auth(app.test_client()).login(learner)
+    assert response.status_code == 302
+    fail(app, learner.email, limit)
+    client = app.test_client()
+    response = Auth(client).login(learner)
+    assert response.status_code == 422
+    page = text_of(response)
+    assert LOCKED in page
+    assert "Try again in 15 minutes." in page
+    assert not logged_in(client)
+
+
+def test_unknown_email_locks_the_same_way(app: Flask, learner: User, frozen: Any) -> None:
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    fail(app, "nobody@example.org", limit)
+    fail(app, learner.email, limit)
+    unknown = Auth(app.test_client()).login("nobody@example.org", "anything at all")
+    known = Auth(app.test_client()).login(learner, PASSWORD)
+    assert unknown.status_code == known.status_code == 422
+    assert LOCKED in text_of(unknown) and LOCKED in text_of(known)
+    assert "Try again in 15 minutes." in text_of(unknown)
+
+
+def test_lock_is_per_address(app: Flask, make_user: UserFactory, frozen: Any) -> None:
+    locked, other = make_user("learner"), make_user("learner")
+    fail(app, locked.email, app.config["LOGIN_MAX_FAILURES"])
+    assert Auth(app.test_client()).login(other).status_code == 302
+    assert Auth(app.test_client()).login(locked).status_code == 422
+
+
+def test_lock_is_shared_by_two_app_instances(database_url: str, tmp_path: Path, app: Flask,
+                                             learner: User, frozen: Any) -> None:
+    second = make_app(database_url, tmp_path / "b")
+    try:
+        fail(app, learner.email, 3)
+        fail(second, learner.email.upper(), 2)
+        for instance in (app, second):
+            response = Auth(instance.test_client()).login(learner)
+            assert response.status_code == 422
+            assert LOCKED in text_of(response)
+    finally:
+        second.extensions["courseware.db"].engine.dispose()
+
+
+def test_lock_ends_after_lock_minutes(app: Flask, learner: User, frozen: Any) -> None:
+    start = clock.utcnow()
+    fail(app, learner.email, app.config["LOGIN_MAX_FAILURES"])
+    clock.freeze(start + timedelta(minutes=14, seconds=59))
+    response = Auth(app.test_client()).login(learner)
+    assert response.status_code == 422
+    assert "Try again in 1 minute." in text_of(response)
+    clock.freeze(start + timedelta(minutes=app.config["LOGIN_LOCK_MINUTES"]))
+    client = app.test_client()
+    assert Auth(client).login(learner).status_code == 302
+    assert logged_in(client)
+
+
+def test_old_failures_do_not_add_up(app: Flask, learner: User, frozen: Any) -> None:
+    """Failures spread over more than the lock window start a new count."""
+    start = clock.utcnow()
+    fail(app, learner.email, 4)
+    clock.freeze(start + timedelta(minutes=16))
+    fail(app, learner.email, 1)
+    assert Auth(app.test_client()).login(learner).status_code == 302
+
+
+def test_ip_rate_limit_answers_429(database_url: str, tmp_path: Path, learner: User) -> None:
+    limited = make_app(database_url, tmp_path / "limited", RATELIMIT_ENABLED=True,
+                       LOGIN_LIMIT="3 per minute")
+    try:
+        client = limited.test_client()
+        for n in range(3):
+            response = Auth(client).login(f"someone{n}@example.org", "not the right password")
+            assert response.status_code == 422
+        response = Auth(client).login(learner, PASSWORD)
+        assert response.status_code == 429
+        retry = response.headers.get("Retry-After")
+        assert retry is not None and retry.isdigit() and 1 <= int(retry) <= 60
+        page = text_of(response)
+        assert "<html" in page.lower()
+        assert "Too many requests" in page
+        assert f"Try again in {retry} seconds." in page
+        assert not logged_in(client)
+        # the login page itself still opens
+        assert client.get("/login").status_code == 200
+    finally:
+        limited.extensions["courseware.db"].engine.dispose()
+
+
+# --- command line --------------------------------------------------------------------------
+
+def test_cli_users_create(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create", "Tess@Example.org", "--name", "Tess Trainer",
+                                 "--role", "trainer", "--password-stdin"],
+                           input="a long trainer secret\n")
+    assert result.exit_code == 0, result.output
+    assert "created trainer tess@example.org" in result.output
+    [user] = users_named(app, "tess@example.org")
+    assert user.role == "trainer" and user.name == "Tess Trainer"
+    [event] = audit_rows(app, "user.create")
+    assert event.target_id == str(user.id) and event.actor_id is None
+    client = app.test_client()
+    assert Auth(client).login("tess@example.org", "a long trainer secret").status_code == 302
+    assert client.get("/grade/").status_code in (200, 302)
+    assert client.get("/grade/").status_code != 403
+
+
+@pytest.mark.parametrize(("args", "stdin", "message"), [
+    (["not-an-email"], "a long trainer secret\n", "Enter an email address like name@example.org."),
+    (["t@example.org"], "short\n", "Use at least 12 characters for your password."),
+    (["t@example.org", "--role", "owner"], "a long trainer secret\n", "owner"),
+])
+def test_cli_users_create_refuses_bad_input(app: Flask, args: list[str], stdin: str,
+                                            message: str) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create", *args, "--name", "Tess",
+                                 "--password-stdin"], input=stdin)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert user_count(app) == 0
+
+
+def test_cli_users_create_refuses_an_existing_email(app: Flask, learner: User) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create", learner.email.upper(), "--name", "Copy",
+                                 "--password-stdin"], input="a long trainer secret\n")
+    assert result.exit_code != 0
+    assert DUPLICATE in result.output
+    assert user_count(app) == 1
+
+
+def test_cli_demo_is_idempotent(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo"])
+    second = runner.invoke(args=["demo"])
+    for result in (first, second):
+        assert result.exit_code == 0, result.output
+        for email, _name, role, password in DEMO_ACCOUNTS:
+            assert re.search(rf"{role}\s+{re.escape(email)}\s+{re.escape(password)}",
+                             result.output), result.output
+    assert user_count(app) == 4
+    for email, name, role, password in DEMO_ACCOUNTS:
+        [user] = users_named(app, email)
+        assert (user.name, user.role) == (name, role)
+    email, _name, _role, password = DEMO_ACCOUNTS[-1]
+    assert Auth(app.test_client()).login(email, password).status_code == 302
+
+
+# --- admin user management -----------------------------------------------------------------
+
+@pytest.fixture
+def admin_client(app: Flask, admin: User) -> FlaskClient:
+    client = app.test_client()
+    assert Auth(client).login(admin).status_code == 302
+    return client
+
+
+def test_admin_lists_and_searches_users(admin_client: FlaskClient, learner: User,
+                                        trainer: User) -> None:
+    page = text_of(admin_client.get("/admin/users"))
+    for user in (learner, trainer):
+        assert user.name in page and user.email in page
+    found = text_of(admin_client.get("/admin/users", query_string={"q": "LENA"}))
+    assert learner.email in found and trainer.email not in found
+    for odd in ("%", "_", "'", "\\", "李"):
+        assert admin_client.get("/admin/users", query_string={"q": odd}).status_code == 200
+
+
+def test_user_pages_are_for_admins_only(app: Flask, learner: User, trainer: User) -> None:
+    anonymous = app.test_client()
+    response = anonymous.get("/admin/users")
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/login"
+    for user in (learner, trainer):
+        client = app.test_client()
+        Auth(client).login(user)
+        assert client.get("/admin/users").status_code == 403
+        assert client.post(f"/admin/users/{learner.id}/role",
+                           data={"role": "admin"}).status_code == 403
+        assert client.post(f"/admin/users/{trainer.id}/active",
+                           data={"reason": "x"}).status_code == 403
+    assert users_named(app, learner.email)[0].role == "learner"
+    assert users_named(app, trainer.email)[0].active
+
+
+def test_admin_changes_a_role_and_it_is_audited(app: Flask, admin_client: FlaskClient,
+                                                admin: User, learner: User) -> None:
+    learner_client = app.test_client()
+    Auth(learner_client).login(learner)
+    assert learner_client.get("/grade/").status_code == 403
+    response = admin_client.post(f"/admin/users/{learner.id}/role", data={"role": "trainer"})
+    assert response.status_code == 302
+    assert "is now trainer" in text_of(admin_client.get("/admin/users"))
+    assert users_named(app, learner.email)[0].role == "trainer"
+    [event] = audit_rows(app, "user.role")
+    assert event.actor_id == admin.id
+    assert event.target_type == "user" and event.target_id == str(learner.id)
+    assert event.details == {"from": "learner", "to": "trainer"}
+    # the role change ends the learner's session; logging in again gives the new role
+    assert not logged_in(learner_client)
+    Auth(learner_client).login(learner)
+    assert learner_client.get("/grade/").status_code == 200
+    # the same role again is not a change and is not audited
+    admin_client.post(f"/admin/users/{learner.id}/role", data={"role": "trainer"})
+    assert len(audit_rows(app, "user.role")) == 1
+
+
+def test_admin_cannot_set_an_unknown_role(app: Flask, admin_client: FlaskClient,
+                                          learner: User) -> None:
+    response = admin_client.post(f"/admin/users/{learner.id}/role", data={"role": "owner"})
+    assert response.status_code == 302
+    assert users_named(app, learner.email)[0].role == "learner"
+    assert audit_rows(app, "user.role") == []
+    assert admin_client.post("/admin/users/999999/role",
+                             data={"role": "trainer"}).status_code == 404
+
+
+def test_admin_deactivates_and_reactivates(app: Flask, admin_client: FlaskClient, admin: User,
+                                           learner: User) -> None:
+    learner_client = app.test_client()
+    Auth(learner_client).login(learner)
+    assert logged_in(learner_client)
+    response = admin_client.post(f"/admin/users/{learner.id}/active",
+                                 data={"reason": "Left the programme"})
+    assert response.status_code == 302
+    assert not users_named(app, learner.email)[0].active
+    [event] = audit_rows(app, "user.deactivate")
+    assert event.actor_id == admin.id and event.target_id == str(learner.id)
+    assert event.reason == "Left the programme"
+    assert not logged_in(learner_client)
+    relogin = Auth(learner_client).login(learner)
+    assert relogin.status_code == 422 and WRONG in text_of(relogin)
+
+    response = admin_client.post(f"/admin/users/{learner.id}/active",
+                                 data={"active": "1", "reason": ""})
+    assert response.status_code == 302
+    assert users_named(app, learner.email)[0].active
+    [event] = audit_rows(app, "user.activate")
+    assert event.target_id == str(learner.id)
+    assert Auth(learner_client).login(learner).status_code == 302
+
+
+def test_admin_cannot_demote_or_deactivate_themself(app: Flask, admin_client: FlaskClient,
+                                                    admin: User) -> None:
+    response = admin_client.post(f"/admin/users/{admin.id}/role", data={"role": "learner"},
+                                 follow_redirects=True)
+    assert "You cannot remove your own admin role." in text_of(response)
+    response = admin_client.post(f"/admin/users/{admin.id}/active", data={"reason": "oops"},
+                                 follow_redirects=True)
+    assert "You cannot deactivate your own account." in text_of(response)
+    [me] = users_named(app, admin.email)
+    assert me.role == "admin" and me.active
+    assert audit_rows(app, "user.role") == [] and audit_rows(app, "user.deactivate") == []
+    assert admin_client.get("/admin/users").status_code == 200
+
+
+def test_admin_can_promote_another_admin_who_can_then_demote_the_first(
+    app: Flask, admin_client: FlaskClient, admin: User, make_user: UserFactory
+) -> None:
+    other = make_user("trainer")
+    admin_client.post(f"/admin/users/{other.id}/role", data={"role": "admin"})
+    other_client = app.test_client()
+    Auth(other_client).login(other)
+    response = other_client.post(f"/admin/users/{admin.id}/role", data={"role": "trainer"})
+    assert response.status_code == 302
+    assert users_named(app, admin.email)[0].role == "trainer"
+    assert admin_client.get("/admin/users").status_code in (302, 403)
+
