@@ -29,14 +29,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from . import db, errors, security
     from .cli import register_cli
-    from .extensions import csrf, limiter, login_manager
+    from .extensions import csrf, init_limiter, login_manager
     from .views import register_blueprints
 
     db.init_app(app)
     csrf.init_app(app)
-    limiter.init_app(app)
     security.init_app(app, login_manager)
     errors.init_app(app)
     register_blueprints(app)
+    init_limiter(app)
     register_cli(app)
     return app

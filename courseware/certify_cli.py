@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from . import db
@@ -153,6 +153,7 @@ def check_credential(file: Path, jwks_file: Path | None) -> None:
 
 
 @click.command("rotate")
+@with_appcontext
 def keys_rotate() -> None:
     """Add a new signing key and make it active; old public keys stay published."""
     kid = KeyStore(current_app.config["KEYS_DIR"]).rotate()

@@ -6,7 +6,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from . import db, migrate
@@ -104,6 +104,7 @@ def users_create(email: str, name: str, role: str, password_stdin: bool) -> None
 
 
 @click.command("demo")
+@with_appcontext
 def demo() -> None:
     """Create the demo accounts if missing, and print them with their passwords."""
     with db.database().session() as s:

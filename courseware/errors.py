@@ -63,9 +63,9 @@ def _handle_http(exc: HTTPException):  # type: ignore[no-untyped-def]
 
 
 def _retry_after(_exc: HTTPException) -> int | None:
-    from .extensions import limiter
+    from .extensions import current_limiter
 
-    current = limiter.current_limit
+    current = current_limiter().current_limit
     if current is None:
         return None
     return max(1, math.ceil(current.reset_at - time.time()))

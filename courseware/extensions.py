@@ -1,7 +1,8 @@
-"""Flask extensions, created once and bound in create_app."""
+"""Flask extensions. CSRF and login are app-independent; the rate limiter is made per app."""
 
 from __future__ import annotations
 
+from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -9,5 +10,35 @@ from flask_wtf import CSRFProtect
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
-# limits are declared per route; storage comes from RATELIMIT_STORAGE_URI
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+# (endpoint, config key holding the limit, methods, shared scope); limits are per client IP.
+# Every way of looking up a certificate draws on one "verify" budget, page or API alike, so
+# guessing codes costs the same whichever door is used.
+RATE_LIMITS = (
+    ("auth.login", "LOGIN_LIMIT", ["POST"], None),
+    ("auth.register", "REGISTER_LIMIT", ["POST"], None),
+    ("verify.form", "VERIFY_LIMIT", None, "verify"),
+    ("verify.result", "VERIFY_LIMIT", None, "verify"),
+    ("verify.pdf", "VERIFY_LIMIT", None, "verify"),
+    ("verify.credential", "VERIFY_LIMIT", None, "verify"),
+    ("api.certificate", "VERIFY_LIMIT", None, "verify"),
+    ("api.eligibility", "VERIFY_LIMIT", None, "verify"),
+)
+
+
+def init_limiter(app: Flask) -> Limiter:
+    """A limiter bound to this app alone, so two apps in one process never share settings."""
+    limiter = Limiter(key_func=get_remote_address, app=app, default_limits=[])
+    for endpoint, key, methods, scope in RATE_LIMITS:
+        view = app.view_functions[endpoint]
+        value = (lambda key=key: str(app.config[key]))
+        decorator = (limiter.shared_limit(value, scope=scope, methods=methods) if scope
+                     else limiter.limit(value, methods=methods))
+        app.view_functions[endpoint] = decorator(view)
+    app.extensions["courseware.limiter"] = limiter
+    return limiter
+
+
+def current_limiter() -> Limiter:
+    limiter: Limiter = current_app.extensions["courseware.limiter"]
+    return limiter

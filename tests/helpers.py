@@ -98,7 +98,7 @@ def rubric_levels(app: Flask, submission_id: int, *, score: int | None = None,
     for criterion in rubric.criteria:
         level = criterion.max_score if score is None else score
         if fail_critical and criterion.critical:
-            level = 0
+            level = criterion.levels[0].score
         data[f"level-{criterion.id}"] = str(level)
         if level < rubric.meets_score:
             data[f"comment-{criterion.id}"] = "Ask directly and follow the protocol."

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime, timedelta
+import threading
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,8 +18,8 @@ from sqlalchemy import func, select
 
 from courseware import clock
 from courseware.cli import DEMO_ACCOUNTS
-from courseware.models import AuditEvent, User
-from tests.conftest import PASSWORD, Auth, UserFactory, make_app
+from courseware.models import AuditEvent, LoginThrottle, User
+from tests.conftest import PASSWORD, PG_URL, Auth, UserFactory, make_app
 
 GOOD = {"name": "Ann Example", "email": "ann@x.org", "password": "a long enough secret"}
 DUPLICATE = ("We could not create an account with these details. "
@@ -152,7 +154,6 @@ def test_register_keeps_a_unicode_name_exactly(
     [user] = users_named(app, "ann@x.org")
     assert user.name == name
     assert f"Welcome, {name}." in text_of(client.get("/"))
-    assert name in text_of(client.get("/profile"))
 
 
 def test_register_collapses_inner_whitespace_of_names(app: Flask, client: FlaskClient) -> None:
@@ -171,16 +172,27 @@ def test_register_stores_email_casefolded_and_refuses_duplicate_in_any_case(
                                               "email": "ANN@x.org",
                                               "password": "a different long secret"})
     assert response.status_code == 422
-    page = text_of(response)
-    assert DUPLICATE in page
-    # the generic message does not confirm that the address has an account
-    assert "already exists" not in page and "already registered" not in page.lower()
+    summary = re.search(r'<div class="error-summary".*?</div>', text_of(response), re.S)
+    assert summary
+    # one generic message that does not confirm that the address has an account
+    assert re.findall(r"<li>(.*?)</li>", summary.group(0), re.S) == [
+        f'<a href="#email">{DUPLICATE}</a>']
     assert user_count(app) == 1
     assert not logged_in(other)
     # the first account keeps its own password
     assert Auth(app.test_client()).login("Ann@X.org", GOOD["password"]).status_code == 302
     assert Auth(app.test_client()).login("ann@x.org",
                                          "a different long secret").status_code == 422
+
+
+@pytest.mark.parametrize("variant", ["ANN@X.ORG", " ann@x.org ", "\uff41nn@x.org"],
+                         ids=["upper", "spaces", "fullwidth"])
+def test_register_refuses_variants_of_an_existing_email(app: Flask, variant: str) -> None:
+    assert app.test_client().post("/register", data=GOOD).status_code == 302
+    response = app.test_client().post("/register", data={**GOOD, "email": variant})
+    assert response.status_code == 422
+    assert DUPLICATE in text_of(response)
+    assert user_count(app) == 1
 
 
 def test_register_form_keeps_what_was_typed_but_never_the_password(client: FlaskClient) -> None:
@@ -210,7 +222,7 @@ def test_login_success(client: FlaskClient, auth: Auth, learner: User) -> None:
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == "/"
     assert logged_in(client)
-    assert "Lena Learner" in text_of(client.get("/profile"))
+    assert "My progress" in text_of(client.get("/profile"))
 
 
 def test_login_email_is_case_and_space_insensitive(client: FlaskClient, auth: Auth,
@@ -400,6 +412,13 @@ def test_login_page_next_never_leaves_the_site_when_logged_in(
     assert response.headers["Location"] == "/"
 
 
+def test_login_next_is_echoed_escaped(client: FlaskClient) -> None:
+    page = client.get("/login", query_string={"next": '/x"><script>alert(1)</script>'}
+                      ).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    assert input_value(page, "next") == '/x"><script>alert(1)</script>'
+
+
 def test_login_next_path_is_honoured(client: FlaskClient, learner: User) -> None:
     page = client.get("/login?next=/profile").get_data(as_text=True)
     assert input_value(page, "next") == "/profile"
@@ -513,10 +532,81 @@ def test_ip_rate_limit_answers_429(database_url: str, tmp_path: Path, learner: U
         page = text_of(response)
         assert "<html" in page.lower()
         assert "Too many requests" in page
-        assert f"Try again in {retry} seconds." in page
+        wait = re.search(r"Try again in (\d+) seconds\.", page)
+        assert wait, page
+        # the page counts from its own clock reading: within a second of the header
+        assert abs(int(wait.group(1)) - int(retry)) <= 1
         assert not logged_in(client)
         # the login page itself still opens
         assert client.get("/login").status_code == 200
+    finally:
+        limited.extensions["courseware.db"].engine.dispose()
+
+
+def run_together(*calls: Callable[[], Any]) -> list[Any]:
+    """Run the calls in two or more threads released at the same moment; their results."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[index] = call()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    return results
+
+
+def test_simultaneous_registrations_of_one_email_make_one_account(app: Flask) -> None:
+    clients = [app.test_client(), app.test_client()]
+    data = [{**GOOD, "email": "ann@x.org", "name": "Ann One"},
+            {**GOOD, "email": "ANN@x.org", "name": "Ann Two"}]
+    responses = run_together(*(lambda c=c, d=d: c.post("/register", data=d)
+                               for c, d in zip(clients, data, strict=True)))
+    assert sorted(r.status_code for r in responses) == [302, 422]
+    refused = next(r for r in responses if r.status_code == 422)
+    assert DUPLICATE in text_of(refused)
+    assert len(users_named(app, "ann@x.org")) == 1
+    assert user_count(app) == 1
+    assert sorted(logged_in(c) for c in clients) == [False, True]
+
+
+def test_simultaneous_failures_are_all_counted(app: Flask, learner: User, frozen: Any) -> None:
+    """Two workers failing at once share one counter: no failure is lost to a race."""
+    clients = [app.test_client(), app.test_client()]
+    for _ in range(2):
+        responses = run_together(*(lambda c=c: Auth(c).login(learner, "not the right password")
+                                   for c in clients))
+        assert [r.status_code for r in responses] == [422, 422]
+    with app.app_context(), app.extensions["courseware.db"].session(write=False) as s:
+        [row] = s.scalars(select(LoginThrottle)).all()
+        assert row.failures == 4 and row.locked_until is None
+    fail(app, learner.email, 1)
+    response = Auth(app.test_client()).login(learner)
+    assert LOCKED in text_of(response)
+
+
+def test_register_rate_limit(database_url: str, tmp_path: Path) -> None:
+    limited = make_app(database_url, tmp_path / "limited", RATELIMIT_ENABLED=True,
+                       REGISTER_LIMIT="2 per hour")
+    try:
+        for n in range(2):
+            response = limited.test_client().post(
+                "/register", data={**GOOD, "email": f"person{n}@x.org"})
+            assert response.status_code == 302
+        response = limited.test_client().post("/register",
+                                              data={**GOOD, "email": "person9@x.org"})
+        assert response.status_code == 429
+        assert int(response.headers["Retry-After"]) > 60
+        assert users_named(limited, "person9@x.org") == []
     finally:
         limited.extensions["courseware.db"].engine.dispose()
 
@@ -536,8 +626,7 @@ def test_cli_users_create(app: Flask) -> None:
     assert event.target_id == str(user.id) and event.actor_id is None
     client = app.test_client()
     assert Auth(client).login("tess@example.org", "a long trainer secret").status_code == 302
-    assert client.get("/grade/").status_code in (200, 302)
-    assert client.get("/grade/").status_code != 403
+    assert client.get("/grade/").status_code == 200
 
 
 @pytest.mark.parametrize(("args", "stdin", "message"), [
@@ -574,7 +663,7 @@ def test_cli_demo_is_idempotent(app: Flask) -> None:
             assert re.search(rf"{role}\s+{re.escape(email)}\s+{re.escape(password)}",
                              result.output), result.output
     assert user_count(app) == 4
-    for email, name, role, password in DEMO_ACCOUNTS:
+    for email, name, role, _password in DEMO_ACCOUNTS:
         [user] = users_named(app, email)
         assert (user.name, user.role) == (name, role)
     email, _name, _role, password = DEMO_ACCOUNTS[-1]
@@ -599,6 +688,14 @@ def test_admin_lists_and_searches_users(admin_client: FlaskClient, learner: User
     assert learner.email in found and trainer.email not in found
     for odd in ("%", "_", "'", "\\", "李"):
         assert admin_client.get("/admin/users", query_string={"q": odd}).status_code == 200
+
+
+@pytest.mark.xfail(bool(PG_URL), strict=True, reason=(
+    "BUG (PostgreSQL only): courseware/views/admin.py users() passes a q holding NUL to ILIKE; "
+    "psycopg raises DataError and the page answers 500"))
+def test_admin_user_search_with_a_nul_byte(admin_client: FlaskClient, learner: User) -> None:
+    response = admin_client.get("/admin/users", query_string={"q": "lena\x00"})
+    assert response.status_code in (200, 400)
 
 
 def test_user_pages_are_for_admins_only(app: Flask, learner: User, trainer: User) -> None:
@@ -699,5 +796,8 @@ def test_admin_can_promote_another_admin_who_can_then_demote_the_first(
     response = other_client.post(f"/admin/users/{admin.id}/role", data={"role": "trainer"})
     assert response.status_code == 302
     assert users_named(app, admin.email)[0].role == "trainer"
-    assert admin_client.get("/admin/users").status_code in (302, 403)
+    # the demoted admin's session ends with the role change
+    assert not logged_in(admin_client)
+    Auth(admin_client).login(admin)
+    assert admin_client.get("/admin/users").status_code == 403
 

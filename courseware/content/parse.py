@@ -327,6 +327,14 @@ def _rubric(reader: _Reader, table: Any) -> RubricSpec | None:
             criteria.append(spec)
     if len(reader.problems) > start:
         return None
+    max_total = sum(c.max_score for c in criteria)
+    if criteria and len(criteria) * data["meets_score"] * 100 < data["pass_percent"] * max_total:
+        # a learner who meets the standard on every criterion must pass, or the rubric lies
+        reader.add(
+            f"a learner at meets_score ({data['meets_score']}) on every criterion scores "
+            f"{len(criteria) * data['meets_score']} of {max_total}, below pass_percent "
+            f"({data['pass_percent']}%)", "rubric", "pass_percent")
+        return None
     return RubricSpec(pass_percent=data["pass_percent"], meets_score=data["meets_score"],
                       criteria=tuple(criteria))
 

@@ -244,12 +244,18 @@ def save_grade(session: Session, trainer: User, submission: Submission, data: Gr
         raise NotVisible()
     if submission.status == "draft":
         raise GradingError("This submission has not been sent for grading yet.")
+    # a form opened before another trainer's grade landed: a conflict, whatever else it says
+    landed = session.scalar(select(Grade).where(Grade.submission_id == submission.id,
+                                                Grade.number == data.expected_number))
+    if landed is not None:
+        raise GradeConflict(landed)
     kind = grade_kind(submission)
     spec = spec_of(submission)
     try:
         outcome = rules.rubric_outcome(spec.rubric, data.levels)
     except rules.RubricError as exc:
-        raise GradingError(str(exc).capitalize() + ".") from None
+        message = str(exc)
+        raise GradingError(message[:1].upper() + message[1:] + ".") from None
     comments = {k: v.strip() for k, v in data.comments.items() if k in data.levels and v.strip()}
     for criterion in spec.rubric.criteria:
         if rules.comment_required(spec.rubric, data.levels[criterion.id]) and \

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 
 from courseware import db
-from courseware.extensions import limiter
 from courseware.forms import ActionForm, ChangePasswordForm, LoginForm, RegisterForm
 from courseware.security import login_required, safe_next
 from courseware.services import accounts
@@ -18,13 +26,6 @@ def _fast_hash() -> bool:
     return bool(current_app.config.get("FAST_PASSWORD_HASH"))
 
 
-def _login_limit() -> str:
-    return str(current_app.config["LOGIN_LIMIT"])
-
-
-def _register_limit() -> str:
-    return str(current_app.config["REGISTER_LIMIT"])
-
 
 def _start_session(user: accounts.User) -> None:
     # a fresh session at login: nothing planted before it (session fixation) survives
@@ -34,7 +35,6 @@ def _start_session(user: accounts.User) -> None:
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(_register_limit, methods=["POST"])
 def register():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(url_for("learn.home"))
@@ -58,7 +58,6 @@ def register():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 def login():  # type: ignore[no-untyped-def]
     form = LoginForm()
     if request.method == "GET":

@@ -106,7 +106,8 @@ def _grade_view(sub, *, levels=None, comments=None, feedback="", reason="", erro
     spec = grading.spec_of(sub)
     kind = grading.grade_kind(sub)
     if levels is None and kind in ("moderation", "amendment") and sub.grades:
-        latest = sub.grades[-1]  # start from the grade under review; the trainer changes what differs
+        # start from the grade under review; the trainer changes what differs
+        latest = sub.grades[-1]
         levels, comments, feedback = dict(latest.levels), dict(latest.comments), latest.feedback
     previous_grade = grading.visible_grade(sub.previous) if sub.previous else None
     claimed_by_other = (sub.claimed_by_id not in (None, me().id)
@@ -151,7 +152,9 @@ def save_grade(submission_id: int):  # type: ignore[no-untyped-def]
             s, me(), sub, grading.GradeInput(levels, comments, feedback, expected, reason), now())
     except grading.GradeConflict as exc:
         s.rollback()
-        return _grade_view(_for_trainer(submission_id), **keep, status=409, errors=[
+        # the form now aims at the next number: sending it again amends, never collides again
+        return _grade_view(_for_trainer(submission_id), **{**keep, "expected": None},
+                           status=409, errors=[
             f"{exc} Your grade was not saved; it is shown below so nothing is lost. "
             "Read their grade, then amend it if you disagree."])
     except grading.GradingError as exc:
@@ -230,8 +233,9 @@ def _csv(filename: str, header: list[str], rows: list[list[object]]) -> Response
     writer.writerow(header)
     for row in rows:
         # a leading = + - @ would run as a formula in a spreadsheet (CSV injection)
-        writer.writerow([f"'{v}" if isinstance(v, str) and v[:1] in "=+-@\t\r" else v
-                         for v in row])
+        # (an empty string is "in" every string, so test startswith instead)
+        writer.writerow([f"'{v}" if isinstance(v, str) and v.startswith(tuple("=+-@\t\r"))
+                         else v for v in row])
     return Response(buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

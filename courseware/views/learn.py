@@ -314,9 +314,8 @@ def _submission_view(sub, replies=None, errors=None, status=200):  # type: ignor
 @login_required
 def submission(submission_id: int):  # type: ignore[no-untyped-def]
     sub = _submission_or_404(submission_id)
-    if sub.learner_id != me().id and me().role in ("trainer", "admin"):
-        if me().role == "trainer" and sub.status in grading.WAITING:
-            return redirect(url_for("grade.grade", submission_id=sub.id))
+    if sub.learner_id != me().id and me().role == "trainer" and sub.status in grading.WAITING:
+        return redirect(url_for("grade.grade", submission_id=sub.id))
     return _submission_view(sub)
 
 

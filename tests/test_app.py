@@ -1,0 +1,135 @@
+"""The factory, configuration, error pages and the migrations."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask import Flask
+from sqlalchemy import create_engine, inspect
+
+from courseware import create_app
+from courseware.migrate import upgrade
+from courseware.models import Base
+from tests.conftest import make_app
+
+
+def test_secret_key_generated_once_and_private(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    config = {"INSTANCE_PATH": str(tmp_path / "inst"), "DATABASE_URL": "sqlite://"}
+    first = create_app(config).config["SECRET_KEY"]
+    second = create_app(config).config["SECRET_KEY"]
+    assert first == second and len(first) >= 64
+    key_file = tmp_path / "inst" / "secret_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_environment_overrides(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("BASE_URL", "https://mentors.example.org/")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "inst")})
+    assert app.config["SECRET_KEY"] == "from-the-environment"
+    assert app.config["BASE_URL"] == "https://mentors.example.org"
+    assert app.config["DATABASE_URL"].endswith("x.db")
+    # served over https in production: the session cookie is Secure, HttpOnly, SameSite=Lax
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_default_database_lives_in_instance(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "inst")})
+    assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'inst' / 'courseware.db'}"
+
+
+def test_app_start_does_not_import_weasyprint() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from courseware import create_app; create_app({'DATABASE_URL': "
+            "'sqlite://', 'INSTANCE_PATH': '/tmp/cw-import-check'}); "
+            "print('weasyprint' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "SECRET_KEY": "x"})
+    assert out.stdout.strip() == "False"
+
+
+def test_migrations_produce_the_models_schema(tmp_path: Path) -> None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:  # the template database was built by migrations; compare against it
+        from sqlalchemy.engine import make_url
+
+        url = make_url(url).set(database="cw_template").render_as_string(hide_password=False)
+        engine = create_engine(url)
+    else:
+        engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+        upgrade(engine)
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diffs == []
+
+
+def test_migrations_create_every_table_and_constraint(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+    inspector = inspect(engine)
+    assert set(Base.metadata.tables) <= set(inspector.get_table_names())
+    indexes = {i["name"] for i in inspector.get_indexes("quiz_attempt")}
+    assert "uq_quiz_attempt_open" in indexes
+    uniques = {tuple(u["column_names"]) for u in inspector.get_unique_constraints("certificate")}
+    assert ("user_id", "track_id", "cycle") in uniques
+    engine.dispose()
+
+
+@pytest.mark.parametrize("path, status", [("/no-such-page", 404), ("/api/v1/nothing", 404)])
+def test_not_found_pages(client, path: str, status: int) -> None:  # type: ignore[no-untyped-def]
+    response = client.get(path)
+    assert response.status_code == status
+    if path.startswith("/api/"):
+        assert response.get_json() == {"error": {"code": "not_found",
+                                                 "message": response.get_json()["error"]["message"]}}
+    else:
+        assert "text/html" in response.content_type
+        assert "Not found" in response.get_data(as_text=True)
+
+
+def test_method_not_allowed_names_allowed_methods(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.put("/login")
+    assert response.status_code == 405
+    assert "GET" in response.headers["Allow"]
+    api = client.get("/api/v1/eligibility")
+    assert api.status_code == 405 and api.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def test_too_large_request(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/login", data={"email": "x" * (600 * 1024)})
+    assert response.status_code == 413
+    assert "Too large" in response.get_data(as_text=True)
+
+
+def test_unexpected_error_is_a_plain_500_page(database_url: str, tmp_path: Path) -> None:
+    app: Flask = make_app(database_url, tmp_path, PROPAGATE_EXCEPTIONS=False)
+
+    @app.route("/boom")
+    def boom():  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret internals")
+
+    @app.route("/api/v1/boom")
+    def api_boom():  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret internals")
+
+    client = app.test_client()
+    page = client.get("/boom")
+    assert page.status_code == 500
+    assert "secret internals" not in page.get_data(as_text=True)
+    assert "Traceback" not in page.get_data(as_text=True)
+    api = client.get("/api/v1/boom")
+    assert api.status_code == 500 and api.get_json()["error"]["code"] == "internal_error"
+    app.extensions["courseware.db"].engine.dispose()

@@ -1,0 +1,463 @@
+"""Issuance, codes in use, verification page and API, PDF, credentials, expiry, revocation."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jsonschema
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from courseware import clock
+from courseware.codes import format_code
+from courseware.config import PROJECT_ROOT
+from courseware.credential import CredentialError, KeyStore, verify_credential
+from courseware.models import AuditEvent, Certificate, User
+from courseware.openapi import openapi_document
+from courseware.services import certificates
+from tests import helpers
+from tests.conftest import Auth, UserFactory, make_app
+
+STANDARDS = PROJECT_ROOT.parent / "shared" / "standards"
+CTX = certificates.IssueContext("http://localhost", "Test issuer", PROJECT_ROOT / "certificates",
+                                render_pdf=False)
+
+
+def complete_everything(app: Flask, learner_client: FlaskClient, trainer_client: FlaskClient,
+                        skip_last: bool = False) -> int:
+    """Do every requirement of the track; returns the last role-play's submission id."""
+    helpers.read_all(learner_client)
+    for slug in helpers.MODULES:
+        helpers.pass_quiz(learner_client, app, slug)
+    submission_id = 0
+    for index, slug in enumerate(helpers.ROLEPLAYS):
+        submission_id = helpers.submit_roleplay(learner_client, slug)
+        if skip_last and index == len(helpers.ROLEPLAYS) - 1:
+            break
+        assert helpers.grade(trainer_client, app, submission_id).status_code == 302
+    return submission_id
+
+
+def certificate_of(app: Flask, user: User) -> Certificate | None:
+    with app.app_context(), helpers.session(app) as s:
+        cert = s.scalar(select(Certificate).where(Certificate.user_id == user.id)
+                        .order_by(Certificate.cycle.desc()))
+        if cert is not None:
+            s.refresh(cert)
+            _ = (cert.pdf, cert.track_version.data, cert.track.slug)
+            s.expunge_all()
+        return cert
+
+
+def manual(app: Flask, user: User, *, render_pdf: bool = False) -> str:
+    with app.app_context(), app.extensions["courseware.db"].session() as s:
+        holder = s.get(User, user.id)
+        ctx = certificates.IssueContext("http://localhost", "Test issuer",
+                                        PROJECT_ROOT / "certificates", render_pdf=render_pdf)
+        cert = certificates.manual_issue(s, None, holder, "certified-peer-mentor",
+                                         "Prior learning recognised", clock.utcnow(), ctx)
+        s.commit()
+        return cert.code
+
+
+@pytest.fixture
+def clients(app: Flask, learner: User, trainer: User) -> tuple[FlaskClient, FlaskClient]:
+    learner_client, trainer_client = app.test_client(), app.test_client()
+    Auth(learner_client).login(learner)
+    Auth(trainer_client).login(trainer)
+    return learner_client, trainer_client
+
+
+# --- issuance ---------------------------------------------------------------------------------
+
+def test_issued_when_the_last_requirement_is_met_with_evidence(app: Flask, learner: User,
+                                                               clients) -> None:  # type: ignore[no-untyped-def]
+    learner_client, trainer_client = clients
+    last = complete_everything(app, learner_client, trainer_client, skip_last=True)
+    assert certificate_of(app, learner) is None
+    profile = learner_client.get("/profile").get_data(as_text=True)
+    assert "Not yet:" in profile and "Pass the role-play: " in profile
+    helpers.grade(trainer_client, app, last)
+    cert = certificate_of(app, learner)
+    assert cert is not None and cert.cycle == 1 and not cert.manual
+    assert cert.holder_name == "Lena Learner"
+    assert (cert.expires_at - cert.issued_at).days in range(729, 733)
+    evidence = cert.evidence
+    assert set(evidence) == {f"module:{m}" for m in helpers.MODULES} | {
+        f"quiz:{m}" for m in helpers.MODULES} | {f"roleplay:{r}" for r in helpers.ROLEPLAYS}
+    assert evidence["quiz:referral"]["percent"] == 100.0
+    assert "grade_id" in evidence["roleplay:referral"]
+    # nothing more to earn: another passing attempt does not issue a second certificate
+    helpers.pass_quiz(learner_client, app, "foundations") if False else None
+    with app.app_context(), helpers.session(app) as s:
+        assert s.scalar(select(func.count()).select_from(Certificate)) == 1
+        assert s.scalar(select(func.count()).select_from(AuditEvent)
+                        .where(AuditEvent.action == "certificate.issue")) == 1
+
+
+def test_holder_name_is_a_snapshot(app: Flask, learner: User, clients) -> None:  # type: ignore[no-untyped-def]
+    code = manual(app, learner)
+    with app.app_context(), app.extensions["courseware.db"].session() as s:
+        s.get(User, learner.id).name = "Renamed Later"
+        s.commit()
+    record = app.test_client().get(f"/api/v1/certificates/{code}").get_json()
+    assert record["holder"]["name"] == "Lena Learner"
+
+
+def test_issuance_race_issues_one_certificate(app: Flask, learner: User, clients) -> None:  # type: ignore[no-untyped-def]
+    learner_client, trainer_client = clients
+    complete_everything(app, learner_client, trainer_client, skip_last=True)
+    # meet the last requirement without triggering issuance, then race two issuers
+    with app.app_context(), app.extensions["courseware.db"].session() as s:
+        from courseware.services import grading
+
+        sub = s.scalars(select(grading.Submission).where(
+            grading.Submission.status == "submitted")).one()
+        sub.status = "passed"
+        s.add(grading.Grade(submission_id=sub.id, number=1, kind="grade", grader_id=sub.learner_id,
+                            levels={}, comments={}, feedback="ok", total=1, max_total=1,
+                            outcome="passed", failing=[]))
+        s.commit()
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def issue() -> None:
+        barrier.wait(timeout=30)  # before the session: on SQLite it takes the write lock
+        with app.app_context(), app.extensions["courseware.db"].session() as s:
+            user = s.get(User, learner.id)
+            try:
+                issued = certificates.issue_earned(s, user, clock.utcnow(), CTX)
+                s.commit()
+                results.append(len(issued))
+            except Exception as exc:  # noqa: BLE001 - reported below
+                results.append(exc)
+
+    threads = [threading.Thread(target=issue) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r for r in results if isinstance(r, int)) in ([0, 1], [1])
+    with app.app_context(), helpers.session(app) as s:
+        assert s.scalar(select(func.count()).select_from(Certificate)) == 1
+
+
+def test_manual_issue_from_cli_is_audited_and_marked(app: Flask, runner, learner: User) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(args=["certificates", "issue", learner.email, "--track",
+                                 "certified-peer-mentor", "--reason", "Ten years' experience"])
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert re.fullmatch(r"[0-9A-Z*~$=]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}(-[0-9A-Z*~$=]{4}){3}", last)
+    cert = certificate_of(app, learner)
+    assert cert and cert.manual and cert.manual_reason == "Ten years' experience"
+    with app.app_context(), helpers.session(app) as s:
+        event = s.scalar(select(AuditEvent).where(AuditEvent.action == "certificate.issue"))
+        assert event and event.reason == "Ten years' experience" and event.actor_label == "command line"
+    again = runner.invoke(args=["certificates", "issue", learner.email, "--track",
+                                "certified-peer-mentor", "--reason", "again"])
+    assert again.exit_code != 0 and "already holds" in again.output
+    unknown = runner.invoke(args=["certificates", "issue", "nobody@example.org", "--track",
+                                  "certified-peer-mentor", "--reason", "x"])
+    assert unknown.exit_code != 0 and "no account" in unknown.output
+
+
+def test_manual_issue_from_admin_pages(app: Flask, admin: User, learner: User) -> None:
+    client = app.test_client()
+    Auth(client).login(admin)
+    missing = client.post("/admin/certificates/issue", data={
+        "email": learner.email, "track": "certified-peer-mentor", "reason": ""})
+    assert missing.status_code == 422 and learner.email in missing.get_data(as_text=True)
+    done = client.post("/admin/certificates/issue", data={
+        "email": learner.email, "track": "certified-peer-mentor", "reason": "RPL panel"})
+    assert done.status_code == 302
+    assert certificate_of(app, learner).manual_reason == "RPL panel"  # type: ignore[union-attr]
+
+
+# --- verification ------------------------------------------------------------------------------
+
+def test_verify_page_statuses_read_plainly(app: Flask, learner: User, runner) -> None:  # type: ignore[no-untyped-def]
+    code = manual(app, learner)
+    public = app.test_client()
+    page = public.get(f"/verify/{format_code(code).lower()}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Valid: this person holds a current certificate" in text
+    assert "Lena Learner" in text and learner.email not in text and "%" not in text
+    assert public.get(f"/verify?code={format_code(code)}").status_code == 302
+    runner.invoke(args=["certificates", "suspend", code, "--reason", "Under review"])
+    text = public.get(f"/verify/{code}").get_data(as_text=True)
+    assert "Suspended" in text and "Under review" in text and "Not eligible" in text
+    runner.invoke(args=["certificates", "reinstate", code])
+    assert "Valid:" in public.get(f"/verify/{code}").get_data(as_text=True)
+    runner.invoke(args=["certificates", "revoke", code, "--reason", "Breach of conduct"])
+    text = public.get(f"/verify/{code}").get_data(as_text=True)
+    assert "Revoked" in text and "Breach of conduct" in text
+    mistyped = code[:-1] + ("0" if code[-1] != "0" else "1")
+    response = public.get(f"/verify/{mistyped}")
+    assert response.status_code == 400 and "looks mistyped" in response.get_data(as_text=True)
+    unknown = certificates_code_not_issued(code)
+    response = public.get(f"/verify/{unknown}")
+    assert response.status_code == 404 and "No certificate has this code" in response.get_data(
+        as_text=True)
+
+
+def certificates_code_not_issued(code: str) -> str:
+    from courseware.codes import check_symbol
+
+    data = ("1" if code[0] != "1" else "2") + code[1:26]
+    return data + check_symbol(data)
+
+
+def test_expired_status_with_frozen_clock(app: Flask, learner: User) -> None:
+    clock.freeze(datetime(2026, 1, 10, 9, 0, tzinfo=UTC))
+    code = manual(app, learner)
+    clock.freeze(datetime(2028, 1, 10, 9, 0, tzinfo=UTC))
+    record = app.test_client().get(f"/api/v1/certificates/{code}").get_json()
+    assert record["status"] == "expired" and record["eligible"] is False
+    assert "Expired" in app.test_client().get(f"/verify/{code}").get_data(as_text=True)
+
+
+def _validator(schema_name: str):  # type: ignore[no-untyped-def]
+    document = openapi_document("http://localhost")
+    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": document["components"]}
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def test_api_matches_openapi_and_contract(app: Flask, learner: User, runner) -> None:  # type: ignore[no-untyped-def]
+    code = manual(app, learner)
+    client = app.test_client()
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.1")
+    record = client.get(f"/api/v1/certificates/{format_code(code)}").get_json()
+    _validator("Certificate").validate(record)
+    assert record["code"] == code and record["verify_url"] == f"http://localhost/verify/{code}"
+    assert set(record) == {"code", "status", "eligible", "holder", "track", "issued_at",
+                           "expires_at", "revoked_at", "revocation_reason", "verify_url",
+                           "pdf_url", "credential_url"}
+    assert record["issued_at"].endswith("Z")
+    bad = client.get("/api/v1/certificates/not-a-code")
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "malformed_code"
+    _validator("Error").validate(bad.get_json())
+    missing = client.get(f"/api/v1/certificates/{certificates_code_not_issued(code)}")
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
+    batch = client.post("/api/v1/eligibility", json={"codes": [code, "bad", certificates_code_not_issued(code)]})
+    body = batch.get_json()
+    assert batch.status_code == 200 and len(body["results"]) == 3
+    _validator("Certificate").validate(body["results"][0])
+    for item in body["results"][1:]:
+        _validator("BatchError").validate(item)
+    assert [r.get("error", {}).get("code") for r in body["results"]] == [
+        None, "malformed_code", "not_found"]
+    # revocation is seen by the API at once
+    runner.invoke(args=["certificates", "revoke", code, "--reason", "Fraud"])
+    after = client.get(f"/api/v1/certificates/{code}").get_json()
+    assert after["status"] == "revoked" and after["eligible"] is False
+    assert after["revocation_reason"] == "Fraud" and after["revoked_at"]
+
+
+@pytest.mark.parametrize("body, status, error", [
+    ({"codes": ["x"] * 101}, 400, "too_many_codes"),
+    ({"codes": []}, 400, "invalid_request"),
+    ({"codes": "ABC"}, 400, "invalid_request"),
+    ({"codes": ["x"], "extra": 1}, 400, "invalid_request"),
+    ([1, 2], 400, "invalid_request"),
+])
+def test_batch_rejects_bad_bodies(client: FlaskClient, body: object, status: int, error: str) -> None:
+    response = client.post("/api/v1/eligibility", json=body)
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == error
+
+
+def test_batch_needs_json(client: FlaskClient) -> None:
+    assert client.post("/api/v1/eligibility", data="codes=x").status_code == 415
+    broken = client.post("/api/v1/eligibility", data="{not json",
+                         content_type="application/json")
+    assert broken.status_code == 400 and broken.get_json()["error"]["code"] == "invalid_json"
+    batch = client.post("/api/v1/eligibility", json={"codes": [1, None, ["x"]]})
+    assert batch.status_code == 200
+    assert all(r["error"]["code"] == "malformed_code" for r in batch.get_json()["results"])
+
+
+def test_verify_is_rate_limited_with_retry_after(database_url: str, tmp_path: Path) -> None:
+    app = make_app(database_url, tmp_path, RATELIMIT_ENABLED=True, VERIFY_LIMIT="3 per minute")
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/api/v1/certificates/x").status_code == 400
+    limited = client.get("/api/v1/certificates/x")
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) > 0
+    assert limited.get_json()["error"]["code"] == "rate_limited"
+    page = client.get("/verify/x")
+    assert page.status_code == 429 and "Try again in" in page.get_data(as_text=True)
+    app.extensions["courseware.db"].engine.dispose()
+
+
+# --- PDF and credential --------------------------------------------------------------------------
+
+def test_pdf_rendered_at_issue_stored_and_fingerprinted(database_url: str, tmp_path: Path,
+                                                         make_user: UserFactory) -> None:
+    app = make_app(database_url, tmp_path, RENDER_PDF_AT_ISSUE=True)
+    holder = UserFactory(app)("learner", name="Amara Okafor")
+    code = manual(app, holder, render_pdf=True)
+    client = app.test_client()
+    response = client.get(f"/certificates/{code}.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
+    assert "Amara Okafor" in text and format_code(code) in text
+    digest = hashlib.sha256(response.data).hexdigest()
+    assert certificate_of(app, holder).pdf_sha256 == digest  # type: ignore[union-attr]
+    assert digest in client.get(f"/verify/{code}").get_data(as_text=True)
+    assert client.get(f"/certificates/{code}.pdf").data == response.data  # served from storage
+    app.extensions["courseware.db"].engine.dispose()
+
+
+def test_signed_credential_validates_and_verifies(app: Flask, learner: User, runner,
+                                                  tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code = manual(app, learner)
+    client = app.test_client()
+    response = client.get(f"/certificates/{code}/credential.jwt")
+    assert response.status_code == 200 and response.mimetype == "application/jwt"
+    token = response.get_data(as_text=True)
+    jwks = client.get("/.well-known/jwks.json").get_json()
+    result = verify_credential(token, jwks)
+    credential = result["credential"]
+    schema = json.loads((STANDARDS / "ob_v3p0_achievementcredential.schema.json").read_text())
+    jsonschema.Draft201909Validator(schema).validate(credential)
+    assert credential["credentialSubject"]["identifier"][0]["identityHash"] == "Lena Learner"
+    assert credential["id"] == f"http://localhost/verify/{code}"
+    # offline check from the CLI, with and without an explicit JWKS
+    token_file, jwks_file = tmp_path / "c.jwt", tmp_path / "jwks.json"
+    token_file.write_text(token)
+    jwks_file.write_text(json.dumps(jwks))
+    ok = runner.invoke(args=["certificates", "check-credential", str(token_file), "--jwks",
+                             str(jwks_file)])
+    assert ok.exit_code == 0 and "signature valid" in ok.output
+    header, payload, signature = token.split(".")
+    flipped = payload[:10] + ("A" if payload[10] != "A" else "B") + payload[11:]
+    token_file.write_text(".".join([header, flipped, signature]))
+    bad = runner.invoke(args=["certificates", "check-credential", str(token_file)])
+    assert bad.exit_code == 1 and "INVALID" in bad.output
+    with pytest.raises(CredentialError):
+        verify_credential(".".join([header, flipped, signature]), jwks)
+    other = KeyStore(tmp_path / "other-keys")
+    from courseware.credential import sign_credential
+
+    forged = sign_credential(credential, other, now=clock.utcnow())
+    with pytest.raises(CredentialError):
+        verify_credential(forged, jwks)
+
+
+def test_keys_rotate_keeps_old_public_keys(app: Flask, runner, learner: User) -> None:  # type: ignore[no-untyped-def]
+    code = manual(app, learner)
+    client = app.test_client()
+    old_token = client.get(f"/certificates/{code}/credential.jwt").get_data(as_text=True)
+    before = {k["kid"] for k in client.get("/.well-known/jwks.json").get_json()["keys"]}
+    assert runner.invoke(args=["keys", "rotate"]).exit_code == 0
+    jwks = client.get("/.well-known/jwks.json").get_json()
+    assert before < {k["kid"] for k in jwks["keys"]}
+    verify_credential(old_token, jwks)  # still verifies after rotation
+    new_token = client.get(f"/certificates/{code}/credential.jwt").get_data(as_text=True)
+    assert verify_credential(new_token, jwks)["kid"] not in before
+    keys_dir = Path(app.config["KEYS_DIR"])
+    assert all(oct(p.stat().st_mode)[-3:] == "600" for p in keys_dir.glob("*.pem"))
+
+
+def test_no_credential_for_revoked_certificate(app: Flask, learner: User, runner) -> None:  # type: ignore[no-untyped-def]
+    code = manual(app, learner)
+    runner.invoke(args=["certificates", "revoke", code, "--reason", "Withdrawn"])
+    assert app.test_client().get(f"/certificates/{code}/credential.jwt").status_code == 410
+
+
+# --- expiry, renewal, revocation, eligibility -----------------------------------------------------
+
+def test_renewal_issues_a_linked_certificate(app: Flask, learner: User, clients) -> None:  # type: ignore[no-untyped-def]
+    learner_client, trainer_client = clients
+    start = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    clock.freeze(start)
+    complete_everything(app, learner_client, trainer_client)
+    first = certificate_of(app, learner)
+    assert first is not None
+    clock.freeze(first.expires_at - timedelta(days=120))
+    assert "Renew by" not in learner_client.get("/profile").get_data(as_text=True)
+    clock.freeze(first.expires_at - timedelta(days=60))
+    profile = learner_client.get("/profile").get_data(as_text=True)
+    assert f"Renew by {first.expires_at:%d %B %Y}" in profile
+    helpers.pass_quiz(learner_client, app, "boundaries")
+    assert certificate_of(app, learner).cycle == 1  # type: ignore[union-attr]
+    clock.freeze(first.expires_at - timedelta(days=59))
+    helpers.pass_quiz(learner_client, app, "crisis-response")
+    renewed = certificate_of(app, learner)
+    assert renewed is not None and renewed.cycle == 2 and renewed.previous_id == first.id
+    assert renewed.expires_at > first.expires_at
+    assert set(renewed.evidence) == {"quiz:boundaries", "quiz:crisis-response"}
+
+
+def test_revoke_suspend_reinstate_from_admin_pages(app: Flask, admin: User, learner: User) -> None:
+    code = manual(app, learner)
+    client = app.test_client()
+    Auth(client).login(admin)
+    empty = client.post(f"/admin/certificates/{code}/suspend", data={"suspend-reason": ""})
+    assert empty.status_code == 422
+    assert client.post(f"/admin/certificates/{code}/suspend",
+                       data={"suspend-reason": "Complaint under review"}).status_code == 302
+    api = app.test_client().get(f"/api/v1/certificates/{code}").get_json()
+    assert api["status"] == "suspended" and api["revocation_reason"] == "Complaint under review"
+    assert client.post(f"/admin/certificates/{code}/reinstate",
+                       data={"reinstate-reason": "Cleared"}).status_code == 302
+    assert app.test_client().get(f"/api/v1/certificates/{code}").get_json()["status"] == "valid"
+    assert client.post(f"/admin/certificates/{code}/revoke",
+                       data={"revoke-reason": "Misconduct"}).status_code == 302
+    again = client.post(f"/admin/certificates/{code}/reinstate", data={"reinstate-reason": "x"})
+    assert again.status_code == 409
+    with app.app_context(), helpers.session(app) as s:
+        actions = s.scalars(select(AuditEvent.action).where(AuditEvent.target_id == code)
+                            .order_by(AuditEvent.id)).all()
+    assert actions == ["certificate.issue", "certificate.suspend", "certificate.reinstate",
+                       "certificate.revoke"]
+
+
+def test_cli_verify_exit_codes(app: Flask, runner, learner: User) -> None:  # type: ignore[no-untyped-def]
+    code = manual(app, learner)
+    valid = runner.invoke(args=["certificates", "verify", format_code(code).lower()])
+    assert valid.exit_code == 0 and "valid" in valid.output
+    runner.invoke(args=["certificates", "suspend", code, "--reason", "Hold"])
+    suspended = runner.invoke(args=["certificates", "verify", code])
+    assert suspended.exit_code == 1 and "suspended" in suspended.output
+    bad = runner.invoke(args=["certificates", "verify", "nonsense"])
+    assert bad.exit_code != 0 and "Error" in bad.output
+
+
+def test_eligibility_profile_and_roster(app: Flask, admin: User, make_user: UserFactory,
+                                        runner) -> None:  # type: ignore[no-untyped-def]
+    clock.freeze(datetime(2026, 6, 1, tzinfo=UTC))
+    current, expiring, lapsed = (make_user("learner", name=n) for n in
+                                 ("Cara Current", "Eli Expiring", "Lou Lapsed"))
+    manual(app, current)
+    clock.freeze(datetime(2024, 8, 1, tzinfo=UTC))
+    manual(app, expiring)
+    code = manual(app, lapsed)
+    clock.freeze(datetime(2026, 6, 1, tzinfo=UTC))
+    runner.invoke(args=["certificates", "revoke", code, "--reason", "Left the program"])
+    client = app.test_client()
+    Auth(client).login(admin)
+    roster = client.get("/admin/roster").get_data(as_text=True)
+    assert "1 eligible now · 1 expiring within 90 days · 1 lapsed" in roster
+    csv_text = client.get("/admin/roster.csv").get_data(as_text=True)
+    lines = csv_text.strip().splitlines()
+    assert lines[0].startswith("name,email,standing")
+    assert any(line.startswith("Lou Lapsed,") and ",lapsed,revoked," in line for line in lines)
+    learner_client = app.test_client()
+    Auth(learner_client).login(current)
+    assert "You are an eligible peer mentor" in learner_client.get("/profile").get_data(
+        as_text=True)
+    with app.app_context(), helpers.session(app) as s:
+        assert certificates.user_eligible(s, s.get(User, current.id), clock.utcnow())
+        assert not certificates.user_eligible(s, s.get(User, lapsed.id), clock.utcnow())
