@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 
 from flask import Flask, jsonify, render_template, request
@@ -68,7 +67,8 @@ def _retry_after(_exc: HTTPException) -> int | None:
     current = current_limiter().current_limit
     if current is None:
         return None
-    return max(1, math.ceil(current.reset_at - time.time()))
+    # the same arithmetic flask-limiter uses for its Retry-After header, so page and header agree
+    return max(1, int(current.reset_at - time.time()))
 
 
 def _handle_unexpected(exc: Exception):  # type: ignore[no-untyped-def]

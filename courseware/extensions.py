@@ -31,7 +31,9 @@ def init_limiter(app: Flask) -> Limiter:
     limiter = Limiter(key_func=get_remote_address, app=app, default_limits=[])
     for endpoint, key, methods, scope in RATE_LIMITS:
         view = app.view_functions[endpoint]
-        value = (lambda key=key: str(app.config[key]))
+        def value(key: str = key) -> str:
+            return str(app.config[key])
+
         decorator = (limiter.shared_limit(value, scope=scope, methods=methods) if scope
                      else limiter.limit(value, methods=methods))
         app.view_functions[endpoint] = decorator(view)

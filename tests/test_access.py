@@ -7,12 +7,10 @@ from dataclasses import dataclass
 import pytest
 from flask import Flask
 
-from courseware import db as dbmod
-from courseware.services import certificates, grading
-from courseware.services.certificates import IssueContext
-from courseware.config import PROJECT_ROOT
 from courseware.clock import utcnow
-from courseware.services import catalogue
+from courseware.config import PROJECT_ROOT
+from courseware.services import certificates
+from courseware.services.certificates import IssueContext
 from tests import helpers
 from tests.conftest import Auth, UserFactory, make_app
 

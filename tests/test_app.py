@@ -93,8 +93,8 @@ def test_not_found_pages(client, path: str, status: int) -> None:  # type: ignor
     response = client.get(path)
     assert response.status_code == status
     if path.startswith("/api/"):
-        assert response.get_json() == {"error": {"code": "not_found",
-                                                 "message": response.get_json()["error"]["message"]}}
+        body = response.get_json()
+        assert body == {"error": {"code": "not_found", "message": body["error"]["message"]}}
     else:
         assert "text/html" in response.content_type
         assert "Not found" in response.get_data(as_text=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask.testing import FlaskClient
 
 from tests import helpers
 from tests.conftest import Auth, UserFactory

@@ -159,7 +159,8 @@ def parse_module(path: str, slug: str, text: str) -> tuple[ModuleSpec | None, li
          "requires": TEXTS},
     )
     if not body:
-        problems.append(Problem(path, end + 2, "the module has no lesson text after the front matter"))
+        problems.append(Problem(path, end + 2,
+                                "the module has no lesson text after the front matter"))
     if data is None:
         return None, problems
     reader.int_range(data, "order", 1, 1000)
@@ -201,12 +202,12 @@ def parse_quiz(path: str, slug: str, text: str) -> tuple[QuizSpec | None, list[P
     reader.unique_ids(data["questions"], "questions")
     if not data["questions"]:
         reader.add("a quiz needs at least one [[questions]]", "questions")
-    elif reader.int_range(data, "questions_per_attempt", 1, 500):
-        if data["questions_per_attempt"] > len(data["questions"]):
-            reader.add(
-                f"'questions_per_attempt' is {data['questions_per_attempt']} but the bank has "
-                f"only {len(data['questions'])} questions", "questions_per_attempt",
-            )
+    elif (reader.int_range(data, "questions_per_attempt", 1, 500)
+          and data["questions_per_attempt"] > len(data["questions"])):
+        reader.add(
+            f"'questions_per_attempt' is {data['questions_per_attempt']} but the bank has "
+            f"only {len(data['questions'])} questions", "questions_per_attempt",
+        )
     if problems:
         return None, problems
     spec = QuizSpec(
@@ -303,7 +304,8 @@ def parse_roleplay(path: str, slug: str, text: str) -> tuple[RoleplaySpec | None
         return None, problems
     spec = RoleplaySpec(
         slug=slug, module=data["module"], title=data["title"].strip(), brief=data["brief"].strip(),
-        persona=PersonaSpec(name=persona["name"].strip(), description=persona["description"].strip()),
+        persona=PersonaSpec(name=persona["name"].strip(),
+                            description=persona["description"].strip()),
         lines=tuple(line["text"].strip() for line in data["lines"]),
         rubric=rubric,
     )

@@ -67,7 +67,8 @@ def load_toml(path: str, text: str, line_offset: int = 0) -> Located:
         match = re.search(r"at line (\d+)", str(exc))
         line = int(match.group(1)) if match else 1
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise ContentError([Problem(path, line + line_offset, f"invalid TOML: {message}")]) from None
+        problem = Problem(path, line + line_offset, f"invalid TOML: {message}")
+        raise ContentError([problem]) from None
     return Located(path=path, data=data, line_offset=line_offset, lines=_scan(text))
 
 
@@ -108,7 +109,9 @@ def _table_path(
             index = counters.get(prefix, -1) + 1
             counters[prefix] = index
             # a new element resets the numbering of arrays nested inside it
-            for nested in [k for k in counters if len(k) > len(prefix) and k[: len(prefix)] == prefix]:
+            nested_arrays = [k for k in counters
+                             if len(k) > len(prefix) and k[: len(prefix)] == prefix]
+            for nested in nested_arrays:
                 del counters[nested]
             path.append(index)
         elif not last and prefix in counters:

@@ -35,7 +35,7 @@ from courseware.security import role_required
 from courseware.services import accounts, audit, catalogue, certificates, learning
 from courseware.services.accounts import normalize_email
 
-from .common import form_int, issue_context, me, now
+from .common import form_int, issue_context, me, now, text_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 admin_only = role_required("admin")
@@ -60,7 +60,7 @@ def index():  # type: ignore[no-untyped-def]
 @admin_only
 def users():  # type: ignore[no-untyped-def]
     s = db.session()
-    q = (request.args.get("q") or "").strip()[:100]
+    q = text_arg("q")
     stmt = select(User).order_by(User.created_at.desc(), User.id.desc())
     if q:
         like = f"%{q.replace('%', '').replace('_', '')}%"
@@ -170,8 +170,7 @@ def _date(value: str | None) -> datetime | None:
 @admin_only
 def audit_log():  # type: ignore[no-untyped-def]
     s = db.session()
-    filters = {k: (request.args.get(k) or "").strip()[:100]
-               for k in ("action", "actor", "target_type", "since", "until")}
+    filters = {k: text_arg(k) for k in ("action", "actor", "target_type", "since", "until")}
     stmt = audit.query(action=filters["action"] or None, actor=filters["actor"] or None,
                        target_type=filters["target_type"] or None,
                        since=_date(filters["since"]), until=_date(filters["until"]))
@@ -190,7 +189,7 @@ def audit_log():  # type: ignore[no-untyped-def]
 @admin_only
 def certificates_list():  # type: ignore[no-untyped-def]
     s = db.session()
-    q = (request.args.get("q") or "").strip()[:100]
+    q = text_arg("q")
     stmt = select(Certificate).order_by(Certificate.issued_at.desc(), Certificate.id.desc())
     if q:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app
+from flask import current_app, request
 from flask_login import current_user
 
 from courseware import clock
@@ -39,3 +39,9 @@ def form_int(value: str | None) -> int | None:
     if not value.isdecimal() or len(value) > 9:
         return None
     return int(value)
+
+
+def text_arg(name: str, limit: int = 100) -> str:
+    """A free-text query argument, trimmed, without control characters (NUL breaks PostgreSQL)."""
+    value = request.args.get(name) or ""
+    return "".join(c for c in value if c.isprintable()).strip()[:limit]

@@ -1,0 +1,238 @@
+"""Browser journeys: a real gunicorn server on a fresh database, driven by Debian's Chromium.
+
+The server runs once per session on a free localhost port with its own instance folder and
+database (a SQLite file, or a fresh PostgreSQL database when TEST_DATABASE_URL is set). Each
+test gets fresh browser contexts (one per person) from `people`; every page they open is
+watched for dialogs and for console errors caused by the Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page, Playwright
+from playwright.sync_api import sync_playwright
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from courseware.config import PROJECT_ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+]
+BIN = Path(sys.executable).parent
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+TRAINER3 = ("trainer3@example.org", "Third Trainer", "e2e-trainer3-password")
+
+
+@dataclass
+class Server:
+    base_url: str
+    database_url: str
+    instance: Path
+    log: Path
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _admin_engine():  # type: ignore[no-untyped-def]
+    return create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+
+def _create_pg_database() -> tuple[str, str]:
+    name = f"cw_e2e_{os.getpid()}"
+    engine = _admin_engine()
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return name, make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_pg_database(name: str) -> None:
+    assert re.fullmatch(r"cw_e2e_\d+", name)
+    engine = _admin_engine()
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+
+
+def _run(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
+    result = subprocess.run(
+        [str(BIN / "flask"), "--app", "app", *args], cwd=PROJECT_ROOT, env=env, input=stdin,
+        capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, f"flask {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (localhost)
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the server did not answer {url} within 30 s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (Debian's package)")
+    tmp = Path(tempfile.mkdtemp(prefix="courseware-e2e-"))
+    instance = tmp / "instance"
+    instance.mkdir()
+    pg_name = None
+    if PG_URL:
+        pg_name, database_url = _create_pg_database()
+    else:
+        database_url = f"sqlite:///{tmp / 'e2e.db'}"
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "COURSEWARE_INSTANCE": str(instance),
+        "DATABASE_URL": database_url,
+        "BASE_URL": base_url,
+        "SECRET_KEY": "e2e-secret-key-not-for-production",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = tmp / "gunicorn.log"
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        _run(env, "db", "upgrade")
+        _run(env, "courseware", "sync")
+        _run(env, "demo")
+        email, name, password = TRAINER3
+        _run(env, "users", "create", email, "--name", name, "--role", "trainer",
+             "--password-stdin", stdin=password + "\n")
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [str(BIN / "gunicorn"), "--workers", "1", "--threads", "4",
+                 "--bind", f"127.0.0.1:{port}", "app:app"],
+                cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        _wait_until_up(base_url + "/", process, log)
+        yield Server(base_url, database_url, instance, log)
+    finally:
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        if pg_name is not None:
+            _drop_pg_database(pg_name)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright, server: Server) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@dataclass
+class Watch:
+    """What the pages of one test showed besides their content."""
+
+    dialogs: list[str] = field(default_factory=list)
+    csp_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+    def attach(self, page: Page) -> None:
+        page.on("dialog", self._dialog)
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+
+    def _dialog(self, dialog: Dialog) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" and "content security policy" in message.text.lower():
+            self.csp_errors.append(f"{message.location.get('url', '')}: {message.text}")
+
+
+class People:
+    """Fresh browser contexts, one per person, closed at the end of the test."""
+
+    def __init__(self, browser: Browser, server: Server, watch: Watch):
+        self.browser, self.server, self.watch = browser, server, watch
+        self.contexts: list[BrowserContext] = []
+        self._watched: set[int] = set()
+
+    def new(self, **options: Any) -> Page:
+        context = self.browser.new_context(base_url=self.server.base_url, locale="en-GB",
+                                           accept_downloads=True, **options)
+        context.set_default_timeout(15_000)
+        context.set_default_navigation_timeout(20_000)
+        context.on("page", self._attach)
+        self.contexts.append(context)
+        page = context.new_page()
+        self._attach(page)
+        return page
+
+    def _attach(self, page: Page) -> None:
+        if id(page) not in self._watched:
+            self._watched.add(id(page))
+            self.watch.attach(page)
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture
+def watch() -> Watch:
+    return Watch()
+
+
+@pytest.fixture
+def people(browser: Browser, server: Server, watch: Watch) -> Iterator[People]:
+    crew = People(browser, server, watch)
+    yield crew
+    crew.close()
+    assert not watch.csp_errors, "Content-Security-Policy errors:\n" + "\n".join(watch.csp_errors)
+    assert not watch.page_errors, "JavaScript errors:\n" + "\n".join(watch.page_errors)
