@@ -1,32 +1,39 @@
-"""Certificate codes in bulk: the same format as courseware.codes.generate_code, ~8x faster.
+"""Certificate codes in bulk: the same format as courseware.codes.generate_code, ~4x faster.
 
-generate_code encodes 128 random bits one base32 symbol at a time (about 9 µs a code, so 9 s
-for a million). Here the bits come from one os.urandom call per batch and base64.b32encode
-does the encoding in C: the 128-bit value, right-aligned in 20 bytes (160 bits), encodes to
-32 RFC 4648 symbols whose last 26 are exactly the 130-bit big-endian base32 of the value;
-translating RFC 4648's alphabet to Crockford's gives generate_code's data symbols, and the
-check symbol is the same value mod 37. `check_equivalence` proves it against generate_code.
+generate_code encodes 128 random bits one base32 symbol at a time with big-int divmod (about
+9 µs a code, so 9 s for a million). Here the bits come from one os.urandom call per batch and
+are encoded two symbols at a time from a table (base64.b32encode would not help: it is pure
+Python on 3.11). The check symbol is the same value mod 37. `check_equivalence` proves the
+output identical to generate_code's for the same bits.
 """
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Iterator
 
 from courseware.codes import generate_code, parse_code
 
-_RFC4648 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-_CROCKFORD = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_TO_CROCKFORD = bytes.maketrans(_RFC4648, _CROCKFORD)
-_CHECK = "0123456789ABCDEFGHJKMNPQRSTVWXYZ*~$=U"
-_PAD = b"\0\0\0\0"
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CHECK = _ALPHABET + "*~$=U"
+# every 10-bit value as its two base32 symbols
+_PAIRS = [_ALPHABET[i >> 5] + _ALPHABET[i & 31] for i in range(1024)]
 
 
 def code_for(raw: bytes) -> str:
-    """The canonical code of 16 random bytes (what generate_code makes of the same bits)."""
-    data = base64.b32encode(_PAD + raw)[6:].translate(_TO_CROCKFORD).decode("ascii")
-    return data + _CHECK[int.from_bytes(raw, "big") % 37]
+    """The canonical code of 16 random bytes (what generate_code makes of the same bits).
+
+    The 130-bit big-endian base32 of a 128-bit value is 13 pairs of symbols, each pair one
+    10-bit group: the first group is the top byte (two zero bits above it), then three runs
+    of 5 bytes, each 4 groups. Small ints and a table keep it about 2 µs a code.
+    """
+    pairs, from_bytes = _PAIRS, int.from_bytes
+    out = [pairs[raw[0]]]
+    for start in (1, 6, 11):
+        x = from_bytes(raw[start : start + 5], "big")
+        out += (pairs[x >> 30], pairs[(x >> 20) & 1023], pairs[(x >> 10) & 1023],
+                pairs[x & 1023])
+    return "".join(out) + _CHECK[from_bytes(raw, "big") % 37]
 
 
 def fast_codes(count: int, batch: int = 65536) -> Iterator[str]:

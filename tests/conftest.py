@@ -114,14 +114,25 @@ def make_app(database_url: str, tmp_path: Path, **overrides: object) -> Flask:
         "RENDER_PDF_AT_ISSUE": False,
     }
     config.update(overrides)
-    return create_app(config)
+    application = create_app(config)
+    _made_apps.append(application)
+    return application
+
+
+_made_apps: list[Flask] = []
+
+
+@pytest.fixture(autouse=True)
+def _dispose_apps() -> Iterator[None]:
+    """Close the pools of every app a test made, so no connection is left to the GC."""
+    yield
+    while _made_apps:
+        _made_apps.pop().extensions["courseware.db"].engine.dispose()
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    application = make_app(database_url, tmp_path)
-    yield application
-    application.extensions["courseware.db"].engine.dispose()
+def app(database_url: str, tmp_path: Path) -> Flask:
+    return make_app(database_url, tmp_path)
 
 
 @pytest.fixture

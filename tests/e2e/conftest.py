@@ -24,8 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page, Playwright
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    Playwright,
+    Route,
+    sync_playwright,
+)
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -180,6 +188,7 @@ class Watch:
     dialogs: list[str] = field(default_factory=list)
     csp_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)  # requests refused: not to the server
 
     def attach(self, page: Page) -> None:
         page.on("dialog", self._dialog)
@@ -208,11 +217,20 @@ class People:
                                            accept_downloads=True, **options)
         context.set_default_timeout(15_000)
         context.set_default_navigation_timeout(20_000)
+        context.route("**/*", self._only_the_server)
         context.on("page", self._attach)
         self.contexts.append(context)
         page = context.new_page()
         self._attach(page)
         return page
+
+    def _only_the_server(self, route: Route) -> None:
+        url = route.request.url
+        if url == self.server.base_url or url.startswith(self.server.base_url + "/"):
+            route.continue_()
+        else:  # nothing leaves the machine: no CDN, no fonts, no trackers
+            self.watch.outside.append(url)
+            route.abort()
 
     def _attach(self, page: Page) -> None:
         if id(page) not in self._watched:
@@ -236,3 +254,4 @@ def people(browser: Browser, server: Server, watch: Watch) -> Iterator[People]:
     crew.close()
     assert not watch.csp_errors, "Content-Security-Policy errors:\n" + "\n".join(watch.csp_errors)
     assert not watch.page_errors, "JavaScript errors:\n" + "\n".join(watch.page_errors)
+    assert not watch.outside, "requests beyond the server:\n" + "\n".join(watch.outside)

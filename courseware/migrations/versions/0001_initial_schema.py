@@ -26,7 +26,6 @@ def upgrade() -> None:
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('current_version_id', sa.Integer(), nullable=True),
     sa.CheckConstraint("kind IN ('module', 'quiz', 'roleplay', 'track')", name=op.f('ck_content_item_kind')),
-    sa.ForeignKeyConstraint(['current_version_id'], ['content_version.id'], name='fk_content_item_current_version', use_alter=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_content_item')),
     sa.UniqueConstraint('kind', 'slug', name=op.f('uq_content_item_kind_slug'))
     )
@@ -81,6 +80,10 @@ def upgrade() -> None:
     sa.UniqueConstraint('item_id', 'content_hash', name=op.f('uq_content_version_item_id_content_hash')),
     sa.UniqueConstraint('item_id', 'number', name=op.f('uq_content_version_item_id_number'))
     )
+    # content_item and content_version point at each other: this key can only come second
+    with op.batch_alter_table('content_item', schema=None) as batch_op:
+        batch_op.create_foreign_key('fk_content_item_current_version', 'content_version',
+                                    ['current_version_id'], ['id'])
     op.create_table('module_feedback',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -265,6 +268,8 @@ def downgrade() -> None:
     op.drop_table('certificate')
     op.drop_table('module_read')
     op.drop_table('module_feedback')
+    with op.batch_alter_table('content_item', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_content_item_current_version', type_='foreignkey')
     op.drop_table('content_version')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_event_at')

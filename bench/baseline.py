@@ -1,0 +1,48 @@
+"""Baseline routes for the benchmark, registered only by bench/wsgi.py under COURSEWARE_BENCH=1.
+
+They share everything with the real routes (app, middleware, security headers, per-request
+session from courseware.db.session(), login) and do the least a real route could:
+
+* /_bench/pk/<id>: one primary-key lookup of a certificate, a two-field JSON answer
+  (the baseline for the verify API, which does a unique-index lookup by code and more);
+* /_bench/page: a tiny template from render_template_string, behind the same login_required
+  as the module page (so both pay for the session cookie and loading the user);
+* /_bench/ping: readiness probe, answers the worker's pid.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, jsonify, render_template_string
+from flask_login import current_user
+
+from courseware import db
+from courseware.models import Certificate
+from courseware.security import login_required
+
+bp = Blueprint("bench", __name__, url_prefix="/_bench")
+
+TINY_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Bench</title></head>
+<body><main><h1>Hello {{ name }}</h1><p>A bare page for the benchmark.</p></main></body></html>
+"""
+
+
+@bp.route("/ping")
+def ping():  # type: ignore[no-untyped-def]
+    return str(os.getpid())  # the worker's pid: the bench waits until every worker answers
+
+
+@bp.route("/pk/<int:ident>")
+def pk(ident: int):  # type: ignore[no-untyped-def]
+    cert = db.session().get(Certificate, ident)
+    if cert is None:
+        return jsonify({"error": "not_found"}), 404
+    return jsonify({"id": cert.id, "code": cert.code})
+
+
+@bp.route("/page")
+@login_required
+def page():  # type: ignore[no-untyped-def]
+    return render_template_string(TINY_PAGE, name=current_user.name)
