@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from .config import PROJECT_ROOT, build_config
 
@@ -32,6 +33,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .extensions import csrf, init_limiter, login_manager
     from .views import register_blueprints
 
+    # ids in URLs fit the database's integer column, or the URL is simply not found
+    app.url_map.converters["id"] = IdConverter
     db.init_app(app)
     csrf.init_app(app)
     security.init_app(app, login_manager)
@@ -40,3 +43,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_limiter(app)
     register_cli(app)
     return app
+
+
+class IdConverter(IntegerConverter):
+    """A positive id no larger than a 32-bit signed integer (PostgreSQL's INTEGER)."""
+
+    def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: A002
+        super().__init__(map, min=1, max=2**31 - 1)

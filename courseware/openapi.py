@@ -81,8 +81,11 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     "summary": "One certificate by its code",
                     "parameters": [{
                         "name": "code", "in": "path", "required": True,
-                        "description": "Case-insensitive; spaces and hyphens are ignored.",
-                        "schema": {"type": "string", "maxLength": 200},
+                        "description": "27 symbols: case-insensitive; spaces and hyphens "
+                                       "are ignored. A code whose check symbol does not "
+                                       "match answers 400 malformed_code.",
+                        "schema": {"type": "string", "maxLength": 200,
+                                   "pattern": r"^[\s-]*([0-9A-Za-z*~$=][\s-]*){27}$"},
                     }],
                     "responses": {
                         "200": _json("#/components/schemas/Certificate", "The certificate."),

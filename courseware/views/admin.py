@@ -78,7 +78,7 @@ def _user_or_404(user_id: int) -> User:
     return user
 
 
-@bp.route("/users/<int:user_id>/role", methods=["POST"])
+@bp.route("/users/<id:user_id>/role", methods=["POST"])
 @admin_only
 def set_role(user_id: int):  # type: ignore[no-untyped-def]
     user = _user_or_404(user_id)
@@ -98,7 +98,7 @@ def set_role(user_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("admin.users"))
 
 
-@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@bp.route("/users/<id:user_id>/active", methods=["POST"])
 @admin_only
 def set_active(user_id: int):  # type: ignore[no-untyped-def]
     user = _user_or_404(user_id)

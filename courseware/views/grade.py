@@ -60,7 +60,7 @@ def _for_trainer(submission_id: int):  # type: ignore[no-untyped-def]
         abort(404)
 
 
-@bp.route("/submissions/<int:submission_id>/claim", methods=["POST"])
+@bp.route("/submissions/<id:submission_id>/claim", methods=["POST"])
 @staff
 def claim(submission_id: int):  # type: ignore[no-untyped-def]
     sub = _for_trainer(submission_id)
@@ -77,7 +77,7 @@ def claim(submission_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("grade.grade", submission_id=sub.id))
 
 
-@bp.route("/submissions/<int:submission_id>/release", methods=["POST"])
+@bp.route("/submissions/<id:submission_id>/release", methods=["POST"])
 @staff
 def release(submission_id: int):  # type: ignore[no-untyped-def]
     sub = _for_trainer(submission_id)
@@ -122,7 +122,7 @@ def _grade_view(sub, *, levels=None, comments=None, feedback="", reason="", erro
     ), status
 
 
-@bp.route("/submissions/<int:submission_id>", methods=["GET"])
+@bp.route("/submissions/<id:submission_id>", methods=["GET"])
 @staff
 def grade(submission_id: int):  # type: ignore[no-untyped-def]
     sub = _for_trainer(submission_id)
@@ -131,7 +131,7 @@ def grade(submission_id: int):  # type: ignore[no-untyped-def]
     return _grade_view(sub)
 
 
-@bp.route("/submissions/<int:submission_id>", methods=["POST"])
+@bp.route("/submissions/<id:submission_id>", methods=["POST"])
 @staff
 def save_grade(submission_id: int):  # type: ignore[no-untyped-def]
     sub = _for_trainer(submission_id)

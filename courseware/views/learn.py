@@ -187,7 +187,7 @@ def _review_view(attempt, status=200, notice=None):  # type: ignore[no-untyped-d
                            notice=notice), status
 
 
-@bp.route("/attempts/<int:attempt_id>")
+@bp.route("/attempts/<id:attempt_id>")
 @login_required
 def attempt(attempt_id: int):  # type: ignore[no-untyped-def]
     record = _attempt_or_404(attempt_id)
@@ -217,7 +217,7 @@ def _read_answers(record) -> tuple[dict[str, list[int]], dict[int, list[int]]]: 
     return by_question, by_position
 
 
-@bp.route("/attempts/<int:attempt_id>", methods=["POST"])
+@bp.route("/attempts/<id:attempt_id>", methods=["POST"])
 @login_required
 def submit_attempt(attempt_id: int):  # type: ignore[no-untyped-def]
     record = _attempt_or_404(attempt_id)
@@ -310,7 +310,7 @@ def _submission_view(sub, replies=None, errors=None, status=200):  # type: ignor
     ), status
 
 
-@bp.route("/submissions/<int:submission_id>")
+@bp.route("/submissions/<id:submission_id>")
 @login_required
 def submission(submission_id: int):  # type: ignore[no-untyped-def]
     sub = _submission_or_404(submission_id)
@@ -319,7 +319,7 @@ def submission(submission_id: int):  # type: ignore[no-untyped-def]
     return _submission_view(sub)
 
 
-@bp.route("/submissions/<int:submission_id>", methods=["POST"])
+@bp.route("/submissions/<id:submission_id>", methods=["POST"])
 @role_required("learner", "trainer", "admin")
 def save_submission(submission_id: int):  # type: ignore[no-untyped-def]
     sub = _submission_or_404(submission_id)

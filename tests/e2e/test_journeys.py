@@ -402,7 +402,7 @@ def test_program_verifies_and_admin_revokes(people: People) -> None:
     axe_check(admin, "admin content")
     nav(admin, "Reports")
     expect(_h1(admin)).to_have_text("Reports")
-    admin.get_by_label("Quiz").select_option("foundations")
+    admin.get_by_label("Quiz", exact=True).select_option("foundations")
     admin.get_by_role("button", name="Show").click()
     expect(admin.get_by_role("heading", name="Item statistics")).to_be_visible()
     axe_check(admin, "reports")
@@ -415,6 +415,46 @@ def test_unknown_address_shows_the_not_found_page(people: People) -> None:
     expect(_h1(page)).to_have_text("Not found")
     expect(page.get_by_role("link", name="Go to the home page")).to_be_visible()
     axe_check(page, "error 404")
+
+
+NARROW = {"width": 320, "height": 640}  # WCAG 1.4.10: 320 CSS pixels wide, no sideways scroll
+
+
+def _fits(page: Page, path: str, name: str) -> None:
+    page.goto(path)
+    expect(_h1(page)).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    if width > NARROW["width"]:
+        wide = page.evaluate("""limit => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > limit)
+            .slice(0, 5).map(e => e.outerHTML.slice(0, 120))""", NARROW["width"])
+        pytest.fail(f"{name} ({path}) is {width}px wide on a 320px screen: {wide}")
+    axe_check(page, f"narrow: {name}")
+
+
+def test_pages_fit_a_narrow_screen(people: People) -> None:
+    _need(JOURNEY.revoked, "the whole journey")
+    canonical = parse_code(JOURNEY.code)
+    learner = people.new(viewport=NARROW)
+    log_in(learner, LEARNER["email"], LEARNER["password"])
+    for path, name in (("/", "course home"), ("/modules/foundations", "module page"),
+                       ("/roleplays/boundaries", "role-play page"), ("/profile", "profile"),
+                       (f"/verify/{canonical}", "verify result revoked")):
+        _fits(learner, path, name)
+    learner.goto("/roleplays/boundaries")
+    graded = learner.get_by_role("region", name="Your submissions").get_by_role("link").last
+    _fits(learner, graded.get_attribute("href") or "", "graded submission")
+    expect(learner.get_by_role("region", name="Levels reached")).to_be_visible()
+
+    admin = people.new(viewport=NARROW)
+    log_in(admin, *ADMIN)
+    for path, name in (("/admin/users", "admin users"), ("/admin/certificates", "certificates"),
+                       (f"/admin/certificates/{canonical}", "certificate detail"),
+                       ("/admin/roster", "roster"), ("/admin/audit", "audit log"),
+                       ("/admin/content", "content"), ("/admin/feedback", "feedback"),
+                       ("/grade/", "grading queue"),
+                       ("/grade/reports/quizzes?quiz=foundations", "reports")):
+        _fits(admin, path, name)
 
 
 def test_every_page_of_the_journeys_was_checked() -> None:
