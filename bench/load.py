@@ -5,8 +5,8 @@ phase bounded by time (warm-up, then a measured window) and by a request count. 
 The plan is JSON on stdin:
 
     {"host": "127.0.0.1", "port": 8000, "phases": [
-        {"name": "verify", "paths": ["/api/v1/certificates/...", ...], "connections": 8,
-         "warmup": 1.0, "duration": 4.0, "max_requests": 100000,
+        {"name": "verify", "port": 8000, "paths": ["/api/v1/certificates/...", ...],
+         "connections": 8, "warmup": 1.0, "duration": 4.0, "max_requests": 100000,
          "login": {"emails": [...], "password": "..."}}   # optional, one login per thread
     ]}
 
@@ -109,7 +109,7 @@ def main() -> int:
     host, port = plan["host"], int(plan["port"])
     if host not in LOOPBACK:
         raise SystemExit("the load generator only targets loopback")
-    out = [run_phase(host, port, phase) for phase in plan["phases"]]
+    out = [run_phase(host, int(phase.get("port", port)), phase) for phase in plan["phases"]]
     json.dump(out, sys.stdout)
     return 0
 

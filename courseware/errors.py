@@ -9,6 +9,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .security import UnusableCharacter
+
 log = logging.getLogger(__name__)
 
 MESSAGES = {
@@ -53,6 +55,8 @@ def _handle_http(exc: HTTPException):  # type: ignore[no-untyped-def]
     valid_methods = getattr(exc, "valid_methods", None)
     if status == 405 and valid_methods:
         headers["Allow"] = ", ".join(valid_methods)
+    if isinstance(exc, UnusableCharacter):
+        message = exc.description or message
     if isinstance(exc, CSRFError):
         message = "The form had expired or was sent from elsewhere. Reload the page and try again."
     if wants_json():

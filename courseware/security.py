@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, redirect, request, url_for
 from flask_login import LoginManager, current_user
+from werkzeug.exceptions import BadRequest
 
 from . import db
 from .models import User
@@ -44,6 +45,7 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     login_manager.user_loader(_load_user)
+    app.before_request(_refuse_nul)
     app.after_request(_security_headers)
 
 
@@ -56,6 +58,22 @@ def _load_user(user_id: str) -> User | None:
     if user is None or not user.active or user.session_version != int(version):
         return None
     return user
+
+
+class UnusableCharacter(BadRequest):
+    description = ("The request contains a character that cannot be used (a NUL byte). "
+                   "Remove it and try again.")
+
+
+def _refuse_nul() -> None:
+    """No person types NUL, and PostgreSQL cannot store it: refuse it once, for every route."""
+    values = [*request.args.values(), *(request.view_args or {}).values()]
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        values.extend(request.form.values())
+        values.extend(v for key in request.form for v in request.form.getlist(key))
+    if any("\x00" in str(value) for value in values):
+        raise UnusableCharacter()
 
 
 def _security_headers(response: Response) -> Response:

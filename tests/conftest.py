@@ -22,6 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from courseware import clock, create_app
@@ -29,7 +30,7 @@ from courseware.config import PROJECT_ROOT
 from courseware.content import load_catalogue, sync_catalogue
 from courseware.db import Database
 from courseware.migrate import upgrade
-from courseware.models import User
+from courseware.models import Base, User
 from courseware.services import accounts
 
 PASSWORD = "correct horse battery staple"
@@ -46,27 +47,72 @@ def _prepare(url: str) -> None:
     database.engine.dispose()
 
 
+CONTENT_TABLES = {"content_item", "content_version"}
+FINGERPRINT = text(
+    "SELECT (SELECT count(*) FROM content_version), (SELECT coalesce(max(id), 0) FROM "
+    "content_version), (SELECT string_agg(concat_ws(':', id, active, current_version_id, "
+    "position, title), ',' ORDER BY id) FROM content_item)")
+
+
 @dataclass
 class Template:
+    """Where each test's database comes from.
+
+    SQLite: a copy of the template file per test. PostgreSQL: one database per run, cloned from
+    the template once; after each test its learner data is truncated (milliseconds, where a new
+    clone costs a few hundred), and it is cloned afresh only when a test changed the content.
+    """
+
     url: str
     path: Path | None  # SQLite file to copy, None on PostgreSQL
+    current: str | None = None
+    fingerprint: tuple[object, ...] | None = None
 
     def clone(self, tmp: Path) -> str:
         if self.path is not None:
             target = tmp / "test.db"
             shutil.copyfile(self.path, target)
             return f"sqlite:///{target}"
-        name = f"cw_test_{os.getpid()}_{next(_counter)}"
-        with _admin() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE cw_template'))
-        return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        if self.current is None:
+            name = f"cw_test_{os.getpid()}_{next(_counter)}"
+            with _admin() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE cw_template'))
+            self.current = make_url(PG_URL).set(database=name).render_as_string(
+                hide_password=False)
+            self.fingerprint = self._fingerprint()
+        return self.current
+
+    def _fingerprint(self) -> tuple[object, ...]:
+        engine = create_engine(self.current or "", poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                return tuple(conn.execute(FINGERPRINT).one())
+        finally:
+            engine.dispose()
 
     def drop(self, url: str) -> None:
-        if self.path is None:
-            name = make_url(url).database
-            assert name and re.fullmatch(r"cw_test_\d+_\d+", name)
-            with _admin() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if self.path is not None:
+            return
+        if self._fingerprint() == self.fingerprint and self._truncate():
+            return
+        name = make_url(url).database
+        assert name and re.fullmatch(r"cw_test_\d+_\d+", name)
+        with _admin() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.current = None
+
+    def _truncate(self) -> bool:
+        tables = ", ".join(f'"{t}"' for t in Base.metadata.tables if t not in CONTENT_TABLES)
+        engine = create_engine(self.current or "", poolclass=NullPool)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("SET LOCAL lock_timeout = '5s'"))
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            return True
+        except OperationalError:  # something still holds a lock: start from a fresh clone
+            return False
+        finally:
+            engine.dispose()
 
 
 @contextmanager
@@ -81,23 +127,30 @@ def _admin() -> Iterator[Connection]:
 
 
 @pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
     if PG_URL:
         with _admin() as conn:
             conn.execute(text("DROP DATABASE IF EXISTS cw_template WITH (FORCE)"))
             conn.execute(text("CREATE DATABASE cw_template"))
         url = make_url(PG_URL).set(database="cw_template").render_as_string(hide_password=False)
         _prepare(url)
-        return Template(url, None)
+        pg = Template(url, None)
+        yield pg
+        if pg.current:
+            with _admin() as conn:
+                name = make_url(pg.current).database
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        return
     path = tmp_path_factory.mktemp("template") / "template.db"
     _prepare(f"sqlite:///{path}")
-    return Template(f"sqlite:///{path}", path)
+    yield Template(f"sqlite:///{path}", path)
 
 
 @pytest.fixture
 def database_url(template: Template, tmp_path: Path) -> Iterator[str]:
     url = template.clone(tmp_path)
     yield url
+    _dispose_made_apps()  # nothing of the test may hold a connection while it is reset
     template.drop(url)
 
 
@@ -126,6 +179,10 @@ _made_apps: list[Flask] = []
 def _dispose_apps() -> Iterator[None]:
     """Close the pools of every app a test made, so no connection is left to the GC."""
     yield
+    _dispose_made_apps()
+
+
+def _dispose_made_apps() -> None:
     while _made_apps:
         _made_apps.pop().extensions["courseware.db"].engine.dispose()
 

@@ -106,14 +106,9 @@ def test_register_page_renders(client: FlaskClient) -> None:
         ({"email": "not-an-email"}, "Enter an email address like name@example.org."),
         ({"email": "ann@localhost"}, "Enter an email address like name@example.org."),
         ({"email": "ann @x.org"}, "Enter an email address like name@example.org."),
-        ({"name": "Ann\x00Example"}, "Your name contains characters that cannot be shown."),
-        ({"email": "ann\x00@x.org"}, "Enter an email address like name@example.org."),
-        ({"password": "a long enough\x00secret"},
-         "Your password contains a character that cannot be used."),
     ],
     ids=["empty-name", "blank-name", "empty-email", "empty-password", "long-name", "long-email",
-         "long-password", "short-password", "bad-email", "email-no-dot", "email-space",
-         "nul-name", "nul-email", "nul-password"],
+         "long-password", "short-password", "bad-email", "email-no-dot", "email-space"],
 )
 def test_register_refuses_bad_input(
     app: Flask, client: FlaskClient, changes: dict[str, str], message: str
@@ -122,6 +117,21 @@ def test_register_refuses_bad_input(
     assert response.status_code == 422
     assert message in text_of(response)
     assert "There is a problem" in text_of(response)
+    assert user_count(app) == 0
+    assert not logged_in(client)
+
+
+@pytest.mark.parametrize("url, field", [
+    ("/register", "name"), ("/register", "email"), ("/register", "password"),
+    ("/login", "email"), ("/login", "password"),
+])
+def test_a_nul_byte_is_refused_before_any_view(
+    app: Flask, client: FlaskClient, url: str, field: str
+) -> None:
+    """Nobody types NUL and PostgreSQL cannot store it: one clear 400 for every route."""
+    response = client.post(url, data={**GOOD, field: "Ann\x00Example"})
+    assert response.status_code == 400
+    assert "a NUL byte" in text_of(response)
     assert user_count(app) == 0
     assert not logged_in(client)
 
@@ -252,11 +262,9 @@ def test_wrong_password_and_unknown_email_look_the_same(app: Flask, learner: Use
     {"email": "x@example.org"},
     {"password": PASSWORD},
     {"email": ["a@example.org", "b@example.org"], "password": [PASSWORD, PASSWORD]},
-    {"email": "learner1@example.org\x00", "password": PASSWORD},
     {"email": "a" * 300 + "@example.org", "password": PASSWORD},
     {"email": "learner1@example.org", "password": "p" * 300},
-], ids=["empty", "no-password", "no-email", "repeated", "nul-email", "long-email",
-        "long-password"])
+], ids=["empty", "no-password", "no-email", "repeated", "long-email", "long-password"])
 def test_login_refuses_malformed_input(
     client: FlaskClient, learner: User, data: dict[str, Any]
 ) -> None:

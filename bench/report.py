@@ -1,0 +1,95 @@
+"""Figures, targets and the printed table."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100); NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def summarize(phases: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Merge the rounds of one load phase: total completions over total window time."""
+    latencies = [x for ph in phases for x in ph["latencies_ms"]]
+    completed = sum(ph["completed"] for ph in phases)
+    window = sum(ph["window_s"] for ph in phases)
+    statuses: dict[str, int] = {}
+    for ph in phases:
+        for status, n in ph["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + n
+    errors = sum(n for status, n in statuses.items() if not 200 <= int(status) < 400)
+    return {
+        "rps": completed / window if window else math.nan, "completed": completed,
+        "window_s": window, "requests_timed": len(latencies),
+        "p50_ms": percentile(latencies, 50), "p90_ms": percentile(latencies, 90),
+        "p99_ms": percentile(latencies, 99), "max_ms": max(latencies, default=math.nan),
+        "statuses": statuses, "errors": errors,
+        "connections": phases[0]["connections"] if phases else 0,
+        "client_cpu_share": sum(ph["client_cpu_s"] for ph in phases) / window if window else 0,
+    }
+
+
+@dataclass
+class Row:
+    section: str
+    metric: str
+    value: str
+    target: str = ""
+    result: str = ""  # "pass", "FAIL" or "" (information only)
+    figure: float | None = None
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+
+    def info(self, section: str, metric: str, value: str, figure: float | None = None) -> None:
+        self.rows.append(Row(section, metric, value, figure=figure))
+
+    def check(self, section: str, metric: str, figure: float, shown: str, target: str,
+              ok: Callable[[float], bool]) -> None:
+        result = "pass" if not math.isnan(figure) and ok(figure) else "FAIL"
+        self.rows.append(Row(section, metric, shown, target, result, figure))
+
+    def as_json(self) -> list[dict[str, Any]]:
+        return [asdict(r) for r in self.rows]
+
+    def table(self) -> str:
+        widths = [max([len(r.metric) for r in self.rows] + [6]),
+                  max([len(r.value) for r in self.rows] + [5]),
+                  max([len(r.target) for r in self.rows] + [6])]
+        header = f"{'Metric':<{widths[0]}}  {'Value':<{widths[1]}}  {'Target':<{widths[2]}}  Result"
+        rule = "-" * len(header)
+        lines = [rule, header, rule]
+        section = None
+        for r in self.rows:
+            if r.section != section:
+                section = r.section
+                lines.append(f"== {section}")
+            lines.append(f"{r.metric:<{widths[0]}}  {r.value:<{widths[1]}}  "
+                         f"{r.target:<{widths[2]}}  {r.result}".rstrip())
+        lines.append(rule)
+        return "\n".join(lines)
+
+
+def ms(value: float) -> str:
+    return f"{value:.2f} ms" if value < 10 else f"{value:.1f} ms"
+
+
+def secs(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def load_line(s: dict[str, Any]) -> str:
+    text = f"{s['rps']:,.0f} req/s, p50 {ms(s['p50_ms'])}, p99 {ms(s['p99_ms'])}"
+    if s["errors"]:
+        text += f", {s['errors']} ERRORS {s['statuses']}"
+    return text

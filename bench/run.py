@@ -1,0 +1,462 @@
+"""Runs every measurement on SQLite, then on a throwaway PostgreSQL cluster; prints the table
+and writes bench/results.json. Nothing here fails the command when a target is missed."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from courseware.config import PROJECT_ROOT
+from courseware.db import Database
+
+from . import data, pg
+from .codes import check_equivalence
+from .httpclient import Client, csrf_token, login
+from .report import Report, load_line, ms, percentile, secs, summarize
+from .server import INSTANCE, SECRET_KEY, THREADS, WORKERS, Server, gunicorn
+
+RESULTS = PROJECT_ROOT / "bench" / "results.json"
+RUN_DIR = data.DATA_DIR / "run"
+
+CONNECTIONS = 8  # load generator threads = gunicorn workers x threads
+ROUNDS = 2  # each load phase runs this many times, interleaved with its comparison
+DURATION = 2.5  # measured seconds per phase and round (throughput)
+LATENCY_DURATION = 2.0  # measured seconds per phase and round (one connection)
+QUIZ_SUBMITS = 150  # measured quiz submissions per database
+QUIZ_WARMUP = 5
+PDF_GETS = 100
+QUIZ = "foundations"
+
+_started = time.perf_counter()
+
+
+def log(message: str) -> None:
+    print(f"[{time.perf_counter() - _started:6.1f} s] {message}", flush=True)
+
+
+def main() -> int:
+    started_at = datetime.now(UTC)
+    report = Report()
+    details: dict[str, Any] = {}
+    notes = [
+        "Rate limiting is OFF for the benchmark (create_app({'RATELIMIT_ENABLED': False}) in "
+        "bench/wsgi.py): every request comes from 127.0.0.1 and the verify budget is "
+        "60 a minute per IP.",
+        "Synthetic accounts use the test suite's fast argon2 parameters (FAST_PASSWORD_HASH); "
+        "logins are never timed.",
+    ]
+    machine = machine_info()
+    log(f"courseware bench: {machine['cores']} cores, Python {machine['python']}, "
+        f"load average {machine['loadavg_start'][0]:.2f}")
+    if machine["loadavg_start"][0] > 0.5 * (machine["cores"] or 1):
+        note = (f"The machine was busy when the run started (load average "
+                f"{machine['loadavg_start'][0]:.1f} on {machine['cores']} cores): other "
+                "processes compete for the CPU and the figures are noisier than on an idle "
+                "machine. Ratios are measured interleaved to limit the bias.")
+        notes.append(note)
+        log(note)
+    check_equivalence()
+
+    log("PDF rendering probe (fresh process)")
+    details["pdf_render"] = pdf_render(report)
+
+    log("== SQLite")
+    details["sqlite"] = bench_database("SQLite", sqlite_datasets, sqlite_sync_url, report)
+
+    reason = pg.unavailable_reason()
+    if reason:
+        log(f"== PostgreSQL skipped: {reason}")
+        details["postgresql"] = {"skipped": reason}
+        machine["postgresql"] = f"skipped: {reason}"
+        report.info("PostgreSQL", "PostgreSQL run", f"skipped: {reason}")
+    else:
+        log("== PostgreSQL: starting a throwaway cluster")
+        with pg.cluster() as (server_url, version):
+            machine["postgresql"] = version
+            details["postgresql"] = bench_database(
+                "PostgreSQL", lambda: pg_datasets(server_url),
+                lambda: pg.create_database(server_url, "cw_sync"), report)
+        log("PostgreSQL cluster stopped and removed")
+
+    total = time.perf_counter() - _started
+    report.info("Run", "total run time (data generation included)", secs(total), total)
+    machine["loadavg_end"] = list(os.getloadavg())
+    results = {
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "total_s": round(total, 1),
+        "machine": machine,
+        "settings": {
+            "server": f"gunicorn -k gthread --workers {WORKERS} --threads {THREADS}",
+            "load_connections": CONNECTIONS, "rounds": ROUNDS,
+            "phase_seconds": DURATION, "latency_phase_seconds": LATENCY_DURATION,
+            "rate_limiting": "off", "quiz_submits": QUIZ_SUBMITS, "pdf_gets": PDF_GETS,
+        },
+        "notes": notes,
+        "table": report.as_json(),
+        "details": details,
+    }
+    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print()
+    print(report.table())
+    for note in notes:
+        print(f"* {note}")
+    print(f"Wrote {RESULTS.relative_to(PROJECT_ROOT)}; total {total:.0f} s.")
+    return 0
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = ""
+    memory_gb = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory_gb = round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    versions = {}
+    for package in ("flask", "sqlalchemy", "gunicorn", "weasyprint", "psycopg"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "cores": os.cpu_count(), "cpu": cpu, "memory_gb": memory_gb,
+        "python": platform.python_version(), "platform": platform.platform(),
+        "sqlite": sqlite3.sqlite_version, "postgresql": None, "packages": versions,
+        "loadavg_start": list(os.getloadavg()),
+    }
+
+
+# --- datasets ------------------------------------------------------------------------------
+
+def sqlite_datasets() -> tuple[data.Dataset, data.Dataset]:
+    small = data.sqlite_dataset("1k", 1_000, 0, log)
+    large = data.sqlite_dataset("1M", 1_000_000, 1_000_000, log)
+    return small, large
+
+
+def pg_datasets(server_url: str) -> tuple[data.Dataset, data.Dataset]:
+    out = []
+    for label, certificates, attempts in (("1k", 1_000, 0), ("1M", 1_000_000, 1_000_000)):
+        url = pg.create_database(server_url, f"cw_{label.lower()}")
+        log(f"building the {label} database")
+        seconds = data.build(url, certificates, attempts, log)
+        out.append(data.Dataset(label, url, certificates, attempts, build_seconds=seconds))
+    return out[0], out[1]
+
+
+def sqlite_sync_url() -> str:
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    path = RUN_DIR / "sync.db"
+    for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        stale.unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+# --- one database ------------------------------------------------------------------------
+
+def bench_database(db: str, make_datasets: Callable[[], tuple[data.Dataset, data.Dataset]],
+                   make_sync_url: Callable[[], str], report: Report) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    log(f"{db}: courseware sync on an empty database")
+    out["sync"] = sync_figures(db, make_sync_url(), report)
+
+    t = time.perf_counter()
+    small, large = make_datasets()
+    for ds in (small, large):
+        data.load_sample(ds)
+        built = (f"generated in {secs(ds.build_seconds)}" if ds.build_seconds is not None
+                 else "reused from bench/data/")
+        report.info(f"{db}: data", f"{ds.label} database ({ds.certificates:,} certificates, "
+                    f"{ds.attempts:,} quiz attempts)", built, ds.build_seconds)
+    out["datasets"] = {ds.label: {"certificates": ds.certificates, "attempts": ds.attempts,
+                                  "build_s": ds.build_seconds} for ds in (small, large)}
+    log(f"{db}: data ready in {time.perf_counter() - t:.1f} s")
+
+    engine = Database(large.url).engine
+    try:
+        tag = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        quiz_users = data.create_users(engine, f"quiz{tag}-", QUIZ_SUBMITS + QUIZ_WARMUP,
+                                       module_reads=[data.module_id(engine, QUIZ)])
+        emails = [f"quiz{tag}-{n}@{data.EMAIL_DOMAIN}" for n in range(len(quiz_users))]
+        with ExitStack() as stack:
+            log(f"{db}: starting gunicorn on the 1k and the 1M database")
+            s_small = stack.enter_context(gunicorn(small.url, f"{db.lower()}-1k"))
+            s_large = stack.enter_context(gunicorn(large.url, f"{db.lower()}-1M"))
+            out["verify"] = verify_figures(db, s_small, s_large, small, large, report)
+            out["pages"] = page_figures(db, s_large, report)
+            out["quiz_submit"] = quiz_figures(db, s_large, engine, emails, report)
+            out["pdf_http"] = pdf_http_figures(db, s_large, engine, large, report)
+    finally:
+        engine.dispose()
+    return out
+
+
+def run_load(phases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The load generator in its own process; its JSON answer."""
+    plan = {"host": "127.0.0.1", "phases": phases, "port": phases[0]["port"]}
+    for phase in phases:
+        phase.setdefault("port", plan["port"])
+    done = subprocess.run([sys.executable, "-m", "bench.load"], input=json.dumps(plan),
+                          capture_output=True, text=True, cwd=PROJECT_ROOT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"load generator failed: {done.stderr[-3000:]}")
+    result: list[dict[str, Any]] = json.loads(done.stdout)
+    return result
+
+
+def by_name(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for phase in results:
+        grouped.setdefault(phase["name"], []).append(phase)
+    return {name: summarize(phases) for name, phases in grouped.items()}
+
+
+def verify_figures(db: str, s_small: Server, s_large: Server, small: data.Dataset,
+                   large: data.Dataset, report: Report) -> dict[str, Any]:
+    targets = {
+        "1k": (s_small, small), "1M": (s_large, large),
+    }
+
+    def paths(ds: data.Dataset, kind: str) -> list[str]:
+        if kind == "verify":
+            return [f"/api/v1/certificates/{code}" for _ident, code in ds.sample]
+        return [f"/_bench/pk/{ident}" for ident, _code in ds.sample]
+
+    log(f"{db}: verify API vs baseline, {CONNECTIONS} connections, {ROUNDS} rounds interleaved")
+    phases = []
+    for r in range(ROUNDS):
+        for label, (server, ds) in targets.items():
+            for kind in ("verify", "baseline"):
+                phases.append({"name": f"{kind}-{label}", "port": server.port,
+                               "paths": paths(ds, kind), "connections": CONNECTIONS,
+                               "warmup": 1.0 if r == 0 else 0.3, "duration": DURATION})
+    loaded = by_name(run_load(phases))
+    log(f"{db}: verify API vs baseline, one connection (latency)")
+    phases = []
+    for _r in range(ROUNDS):
+        for kind in ("verify", "baseline"):
+            for label, (server, ds) in targets.items():
+                phases.append({"name": f"{kind}-{label}", "port": server.port,
+                               "paths": paths(ds, kind), "connections": 1,
+                               "warmup": 0.3, "duration": LATENCY_DURATION})
+    single = by_name(run_load(phases))
+
+    section = f"{db}: verify API, gunicorn gthread {WORKERS}x{THREADS}, {CONNECTIONS} connections"
+    for label in ("1k", "1M"):
+        report.info(section, f"GET /api/v1/certificates/<code>, {label} certificates",
+                    load_line(loaded[f"verify-{label}"]), loaded[f"verify-{label}"]["rps"])
+        report.info(section, f"baseline GET /_bench/pk/<id>, {label} certificates",
+                    load_line(loaded[f"baseline-{label}"]), loaded[f"baseline-{label}"]["rps"])
+    for label in ("1k", "1M"):
+        ratio = loaded[f"verify-{label}"]["rps"] / loaded[f"baseline-{label}"]["rps"]
+        report.check(section, f"verify / baseline throughput, {label}", ratio, f"{ratio:.2f}x",
+                     ">= 0.80x", lambda x: x >= 0.8)
+    section = f"{db}: verify API latency, one connection (sequential requests)"
+    for label in ("1k", "1M"):
+        report.info(section, f"verify, {label} certificates", load_line(single[f"verify-{label}"]),
+                    single[f"verify-{label}"]["p50_ms"])
+        report.info(section, f"baseline, {label} certificates",
+                    load_line(single[f"baseline-{label}"]), single[f"baseline-{label}"]["p50_ms"])
+    for pct in ("p50", "p99"):
+        ratio = single["verify-1M"][f"{pct}_ms"] / single["verify-1k"][f"{pct}_ms"]
+        if pct == "p50":
+            report.check(section, "verify p50 latency, 1M / 1k", ratio, f"{ratio:.2f}x",
+                         "<= 1.10x", lambda x: x <= 1.1)
+        else:
+            report.info(section, "verify p99 latency, 1M / 1k (information: tail is noisy)",
+                        f"{ratio:.2f}x", ratio)
+    ratio = loaded["verify-1M"]["p50_ms"] / loaded["verify-1k"]["p50_ms"]
+    report.info(section, f"verify p50 latency under load ({CONNECTIONS} conns), 1M / 1k",
+                f"{ratio:.2f}x", ratio)
+    share = max(s["client_cpu_share"] for s in loaded.values())
+    report.info(section, "load generator CPU (its own process), highest phase",
+                f"{share * 100:.0f}% of one core", share)
+    return {"loaded": loaded, "single_connection": single}
+
+
+def page_figures(db: str, server: Server, report: Report) -> dict[str, Any]:
+    log(f"{db}: module page vs bare template page, logged in, {CONNECTIONS} connections")
+    readers = [f"reader{n}@{data.EMAIL_DOMAIN}" for n in range(data.READERS)]
+    phases = []
+    for r in range(ROUNDS):
+        for name, path in (("module", f"/modules/{QUIZ}"), ("page-baseline", "/_bench/page")):
+            phases.append({"name": name, "port": server.port, "paths": [path],
+                           "connections": CONNECTIONS, "warmup": 1.0 if r == 0 else 0.3,
+                           "duration": DURATION,
+                           "login": {"emails": readers, "password": data.PASSWORD}})
+    loaded = by_name(run_load(phases))
+    section = f"{db}: module page, logged-in learner, 1M database, {CONNECTIONS} connections"
+    report.info(section, f"GET /modules/{QUIZ}", load_line(loaded["module"]),
+                loaded["module"]["rps"])
+    report.info(section, "baseline GET /_bench/page (bare template, login required)",
+                load_line(loaded["page-baseline"]), loaded["page-baseline"]["rps"])
+    ratio = loaded["module"]["rps"] / loaded["page-baseline"]["rps"]
+    report.check(section, "module page / baseline throughput", ratio, f"{ratio:.2f}x",
+                 ">= 0.70x", lambda x: x >= 0.7)
+    return loaded
+
+
+def quiz_answers(spec: Any, presented: list[dict[str, Any]], right: bool) -> list[tuple[str, str]]:
+    """Form fields for the shown order: all correct, or the first three questions wrong."""
+    form = []
+    for position, shown in enumerate(presented):
+        question = spec.question(shown["id"])
+        good = [p for p, bank in enumerate(shown["order"]) if question.options[bank].correct]
+        bad = [p for p, bank in enumerate(shown["order"]) if not question.options[bank].correct]
+        picks = good if right or position >= 3 else bad[:1]
+        form += [(f"q{position}", str(p)) for p in picks]
+    return form
+
+
+def quiz_figures(db: str, server: Server, engine: Any, emails: list[str],
+                 report: Report) -> dict[str, Any]:
+    from courseware.content import load_catalogue
+
+    log(f"{db}: quiz submit, {QUIZ_SUBMITS} learners one after another (1M attempts stored)")
+    spec = load_catalogue(PROJECT_ROOT).quizzes[QUIZ]
+    timings: dict[str, list[float]] = {"pass": [], "fail": []}
+    for i, email in enumerate(emails):
+        client = Client(server.host, server.port)
+        try:
+            login(client, email, data.PASSWORD)
+            token = csrf_token(client.get(f"/quizzes/{QUIZ}").text)
+            started = client.post(f"/quizzes/{QUIZ}/start", {"csrf_token": token})
+            match = re.search(r"/attempts/(\d+)", started.location)
+            if started.status != 302 or not match:
+                raise RuntimeError(f"starting the quiz answered {started.status}: "
+                                   f"{started.text[:300]}")
+            attempt_id = int(match.group(1))
+            right = i % 2 == 0
+            form = [("csrf_token", token),
+                    *quiz_answers(spec, data.quiz_questions(engine, attempt_id), right)]
+            t0 = time.perf_counter()
+            submitted = client.post(f"/attempts/{attempt_id}", form)
+            elapsed = (time.perf_counter() - t0) * 1000
+            if submitted.status != 302:
+                raise RuntimeError(f"submitting answered {submitted.status}: "
+                                   f"{submitted.text[:300]}")
+        finally:
+            client.close()
+        if i >= QUIZ_WARMUP:
+            timings["pass" if right else "fail"].append(elapsed)
+    every = timings["pass"] + timings["fail"]
+    figures = {"p50_ms": percentile(every, 50), "p90_ms": percentile(every, 90),
+               "p99_ms": percentile(every, 99), "max_ms": max(every), "count": len(every),
+               "pass_p50_ms": percentile(timings["pass"], 50),
+               "fail_p50_ms": percentile(timings["fail"], 50), "timings_ms": timings}
+    section = f"{db}: quiz submit POST /attempts/<id>, 1M attempts stored, one connection"
+    report.info(section, f"p50 ({len(every)} submits, half passing)", ms(figures["p50_ms"]),
+                figures["p50_ms"])
+    report.check(section, "p99", figures["p99_ms"], ms(figures["p99_ms"]), "<= 50 ms",
+                 lambda x: x <= 50)
+    report.info(section, "p50 passing / failing attempts",
+                f"{ms(figures['pass_p50_ms'])} / {ms(figures['fail_p50_ms'])}")
+    return figures
+
+
+def pdf_http_figures(db: str, server: Server, engine: Any, ds: data.Dataset,
+                     report: Report) -> dict[str, Any]:
+    from sqlalchemy import text
+
+    log(f"{db}: certificate PDF over HTTP")
+    with engine.connect() as conn:
+        unstored = [code for _ident, code in random.sample(ds.sample, 20)
+                    if conn.scalar(text("SELECT pdf IS NULL FROM certificate WHERE code = :c"),
+                                   {"c": code})]
+    code = unstored[0]
+    client = Client(server.host, server.port)
+    try:
+        t0 = time.perf_counter()
+        first = client.get(f"/certificates/{code}.pdf")
+        first_s = time.perf_counter() - t0
+        if first.status != 200 or not first.body.startswith(b"%PDF"):
+            raise RuntimeError(f"the PDF answered {first.status}")
+        with engine.connect() as conn:
+            stored = conn.scalar(text("SELECT pdf IS NOT NULL FROM certificate WHERE code = :c"),
+                                 {"c": code})
+        timings = []
+        for i in range(PDF_GETS + 5):
+            t0 = time.perf_counter()
+            response = client.get(f"/certificates/{code}.pdf")
+            if i >= 5:
+                timings.append((time.perf_counter() - t0) * 1000)
+            if response.body != first.body:
+                raise RuntimeError("the stored PDF differs from the first one served")
+    finally:
+        client.close()
+    figures = {"first_get_s": first_s, "stored": bool(stored), "bytes": len(first.body),
+               "p50_ms": percentile(timings, 50), "p99_ms": percentile(timings, 99)}
+    section = f"{db}: certificate PDF over HTTP, GET /certificates/<code>.pdf, one connection"
+    report.info(section, "first GET: not stored yet, renders and stores (cold worker)",
+                secs(first_s), first_s)
+    report.check(section, f"stored PDF ({len(first.body) // 1024} KiB), p50 of {PDF_GETS}",
+                 figures["p50_ms"], ms(figures["p50_ms"]), "<= 5 ms", lambda x: x <= 5)
+    report.info(section, "stored PDF, p99", ms(figures["p99_ms"]), figures["p99_ms"])
+    return figures
+
+
+def sync_figures(db: str, url: str, report: Report) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-m", "bench.probes", "sync", url],
+                          capture_output=True, text=True, cwd=PROJECT_ROOT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"sync probe failed: {done.stderr[-3000:]}")
+    figures: dict[str, Any] = json.loads(done.stdout)
+    env = dict(os.environ, DATABASE_URL=url, COURSEWARE_INSTANCE=str(INSTANCE),
+               SECRET_KEY=SECRET_KEY)
+    flask = shutil.which("flask", path=str(Path(sys.executable).parent)) or "flask"
+    t0 = time.perf_counter()
+    cli = subprocess.run([flask, "--app", "app", "courseware", "sync"], capture_output=True,
+                         text=True, cwd=PROJECT_ROOT, env=env, check=False)
+    figures["cli_unchanged_s"] = time.perf_counter() - t0
+    figures["cli_output"] = cli.stdout.strip().splitlines()[-1:] if cli.stdout else cli.stderr
+    section = f"{db}: courseware sync, all content (service in-process, fresh process)"
+    first, again = figures["first"], figures["unchanged"]
+    report.check(section, f"first run, empty database after migrations ({first['summary']})",
+                 first["total_s"], secs(first["total_s"]), "<= 1 s", lambda x: x <= 1)
+    report.check(section, "unchanged re-run", again["total_s"], secs(again["total_s"]),
+                 "<= 1 s", lambda x: x <= 1)
+    report.info(section, "CLI `flask --app app courseware sync`, unchanged (wall, incl. start-up)",
+                secs(figures["cli_unchanged_s"]), figures["cli_unchanged_s"])
+    return figures
+
+
+def pdf_render(report: Report) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-m", "bench.probes", "pdf"], capture_output=True,
+                          text=True, cwd=PROJECT_ROOT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"PDF probe failed: {done.stderr[-3000:]}")
+    f: dict[str, Any] = json.loads(done.stdout)
+    section = "Certificate PDF rendering (WeasyPrint, fresh process, no database)"
+    report.info(section, "lazy `import weasyprint` (first PDF in a process pays it)",
+                secs(f["import_s"]), f["import_s"])
+    report.check(section, "cold render: first render in the process, import excluded",
+                 f["first_render_s"], secs(f["first_render_s"]), "<= 0.5 s", lambda x: x <= 0.5)
+    report.check(section, f"warm render: median of {len(f['warm_runs'])}", f["warm_render_s"],
+                 secs(f["warm_render_s"]), "<= 0.5 s", lambda x: x <= 0.5)
+    report.info(section, "cold total: import + first render", secs(f["cold_total_s"]),
+                f["cold_total_s"])
+    report.info(section, "peak RSS (ru_maxrss) / before import",
+                f"{f['peak_rss_mb']:.0f} MB / {f['rss_before_import_mb']:.0f} MB",
+                f["peak_rss_mb"])
+    report.info(section, "Python heap peak of one render (tracemalloc)",
+                f"{f['render_heap_peak_mb']:.1f} MB", f["render_heap_peak_mb"])
+    return f
