@@ -960,3 +960,28 @@ def test_only_the_learner_and_staff_see_a_submission(
     assert "Private words number 1" in page
     assert other.get(f"/submissions/{sub_id}").status_code == 404
     assert "Shh." not in text(other.get(f"/roleplays/{AL}"))
+
+
+def test_release_only_gives_back_your_own_claim(
+    app: Flask, lc: FlaskClient, tc: FlaskClient, tc2: FlaskClient, trainer: User,
+) -> None:
+    sub_id = submit(lc, app)
+    tc.post(f"/grade/submissions/{sub_id}/claim")
+    tc2.post(f"/grade/submissions/{sub_id}/release")
+    assert "You did not hold a claim" in text(tc2.get("/grade/"))
+    assert submission(app, sub_id).claimed_by_id == trainer.id
+    tc.post(f"/grade/submissions/{sub_id}/release")
+    assert "Released: the submission is back in the queue." in text(tc.get("/grade/"))
+    assert submission(app, sub_id).claimed_by_id is None
+
+
+def test_no_live_roleplay_for_one_already_passed(
+    app: Flask, lc: FlaskClient, tc: FlaskClient, learner: User,
+) -> None:
+    sub_id = submit(lc, app)
+    assert grade(tc, sub_id, levels_form(app, AL, 3), expected="1").status_code == 302
+    response = tc.post("/grade/live", data={
+        "learner_email": learner.email, "roleplay": AL, "held_on": "2026-01-05",
+        "live_format": "phone", "duration_minutes": "20", "notes": "Second go"})
+    assert response.status_code == 422
+    assert "has already passed this role-play" in text(response)

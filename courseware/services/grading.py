@@ -213,11 +213,14 @@ def claim(session: Session, trainer: User, submission: Submission, now: datetime
                  target_id=submission.id)
 
 
-def release(session: Session, trainer: User, submission: Submission) -> None:
-    if submission.claimed_by_id == trainer.id:
-        submission.claimed_by_id = None
-        submission.claimed_at = None
-        session.flush()
+def release(session: Session, trainer: User, submission: Submission) -> bool:
+    """Give back this trainer's claim; False when they did not hold it."""
+    if submission.claimed_by_id != trainer.id:
+        return False
+    submission.claimed_by_id = None
+    submission.claimed_at = None
+    session.flush()
+    return True
 
 
 @dataclass(frozen=True)
@@ -329,7 +332,10 @@ def record_live(session: Session, trainer: User, learner: User, current: catalog
         raise GradingError("Live role-plays are recorded for learners.")
     if held_on > now.date():
         raise GradingError("The date cannot be in the future.")
-    open_one = next((s for s in history(session, learner, current.item) if s.status in OPEN), None)
+    past = history(session, learner, current.item)
+    if any(s.status == "passed" for s in past):
+        raise GradingError(f"{learner.name} has already passed this role-play.")
+    open_one = next((s for s in past if s.status in OPEN), None)
     if open_one:
         raise GradingError(f"{learner.name} already has this role-play in progress "
                            f"({learner_status(open_one)}).")

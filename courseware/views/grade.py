@@ -84,9 +84,11 @@ def release(submission_id: int):  # type: ignore[no-untyped-def]
     if not ActionForm().validate_on_submit():
         abort(400)
     s = db.session()
-    grading.release(s, me(), sub)
-    s.commit()
-    flash("Released: the submission is back in the queue.", "info")
+    if grading.release(s, me(), sub):
+        s.commit()
+        flash("Released: the submission is back in the queue.", "info")
+    else:
+        flash("You did not hold a claim on this submission.", "error")
     return redirect(url_for("grade.queue"))
 
 
