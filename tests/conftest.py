@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, got_request_exception
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
@@ -207,6 +207,21 @@ def db(app: Flask) -> Iterator[object]:
     """A session outside any request, for arranging data and checking results."""
     with app.app_context(), app.extensions["courseware.db"].session() as s:
         yield s
+
+
+@pytest.fixture(autouse=True)
+def _no_server_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Any unhandled exception in any request of any test fails that test: no 5xx anywhere."""
+    seen: list[BaseException] = []
+
+    def record(_sender: object, exception: BaseException, **_extra: object) -> None:
+        seen.append(exception)
+
+    got_request_exception.connect(record)
+    yield
+    got_request_exception.disconnect(record)
+    if not request.node.get_closest_marker("allows_server_error"):
+        assert not seen, f"a request raised {seen[0]!r}"
 
 
 @pytest.fixture(autouse=True)

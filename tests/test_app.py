@@ -110,6 +110,7 @@ def test_too_large_request(client) -> None:  # type: ignore[no-untyped-def]
     assert "Too large" in response.get_data(as_text=True)
 
 
+@pytest.mark.allows_server_error
 def test_unexpected_error_is_a_plain_500_page(database_url: str, tmp_path: Path) -> None:
     app: Flask = make_app(database_url, tmp_path, PROPAGATE_EXCEPTIONS=False)
 

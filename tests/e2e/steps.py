@@ -47,6 +47,8 @@ def axe_check(page: Page, name: str) -> None:
 
     axe's best-practice rules (heading order, landmarks) run too, and are printed, not failed.
     """
+    # after a click the DOM can be there before the stylesheet: axe must see the styled page
+    page.wait_for_load_state("load")
     results = AXE.run(page, options={
         "runOnly": {"type": "tag", "values": [*AXE_TAGS, "best-practice"]},
         "resultTypes": ["violations"]})
