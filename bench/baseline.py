@@ -7,6 +7,8 @@ session from courseware.db.session(), login) and do the least a real route could
   (the baseline for the verify API, which does a unique-index lookup by code and more);
 * /_bench/page: a tiny template from render_template_string, behind the same login_required
   as the module page (so both pay for the session cookie and loading the user);
+* /_bench/layout: the same, but extending the site's base.html (navigation, logout form with
+  its CSRF token, footer): separates the layout's share of a page from the page's own work;
 * /_bench/ping: readiness probe, answers the worker's pid.
 """
 
@@ -29,6 +31,11 @@ TINY_PAGE = """<!doctype html>
 """
 
 
+LAYOUT_PAGE = """{% extends "base.html" %}{% block title %}Bench{% endblock %}
+{% block content %}<h1>Hello {{ name }}</h1><p>The site layout around a bare page.</p>{% endblock %}
+"""
+
+
 @bp.route("/ping")
 def ping():  # type: ignore[no-untyped-def]
     return str(os.getpid())  # the worker's pid: the bench waits until every worker answers
@@ -46,3 +53,9 @@ def pk(ident: int):  # type: ignore[no-untyped-def]
 @login_required
 def page():  # type: ignore[no-untyped-def]
     return render_template_string(TINY_PAGE, name=current_user.name)
+
+
+@bp.route("/layout")
+@login_required
+def layout():  # type: ignore[no-untyped-def]
+    return render_template_string(LAYOUT_PAGE, name=current_user.name)

@@ -10,14 +10,28 @@ The plan is JSON on stdin:
          "login": {"emails": [...], "password": "..."}}   # optional, one login per thread
     ]}
 
-Prints JSON: per phase the completed requests in the window, the window length, status
-counts, every latency (ms) of requests started in the window, and this process's CPU time.
+A phase with "targets" instead of "paths" measures latency fairly between several targets:
+one thread, one connection per target, requests taking turns (A, B, C, A, B, C, ...), so every
+target sees the same machine conditions; it reports one entry per target:
+
+        {"name": "latency", "targets": [{"name": "verify-1k", "port": 8000, "paths": [...]},
+                                        {"name": "verify-1M", "port": 8001, "paths": [...]}],
+         "warmup": 0.3, "duration": 6.0}
+
+A phase may name "cpu_parents" (the gunicorn master, PostgreSQL's postmaster): the CPU time
+those processes and their children used during the window is reported too (Linux /proc), a
+figure far less disturbed by other work on the machine than requests per second.
+
+Prints JSON: per phase (or target) the completed requests in the window, the window length,
+status counts, every latency (ms) of requests started in the window, this process's CPU time
+and the servers' CPU time.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 import sys
 import threading
 import time
@@ -27,6 +41,43 @@ from typing import Any
 from .httpclient import Client, login
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rpartition(")")[2].split()  # fields from the 3rd (state) on
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:  # kernels without CONFIG_PROC_CHILDREN: scan for the parent pid
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    if int(_stat(int(entry))[1]) == pid:
+                        found.append(int(entry))
+                except (OSError, IndexError, ValueError):
+                    pass
+        return found
+
+
+def server_cpu(parents: list[int]) -> float | None:
+    """CPU seconds (user + system) of these processes and their children; None off Linux."""
+    if not parents or not os.path.isdir("/proc"):
+        return None
+    total = 0
+    for parent in parents:
+        for pid in (parent, *_children(parent)):
+            try:
+                fields = _stat(pid)
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+            except (OSError, IndexError, ValueError):
+                pass
+    return total / _TICK
 
 
 def run_phase(host: str, port: int, phase: dict[str, Any]) -> dict[str, Any]:
@@ -82,11 +133,14 @@ def run_phase(host: str, port: int, phase: dict[str, Any]) -> dict[str, Any]:
     now = time.perf_counter()
     window["start"] = now + warmup
     window["end"] = now + warmup + duration
-    cpu0 = time.process_time()
+    parents = [int(p) for p in phase.get("cpu_parents", [])]
     barrier.wait()
+    time.sleep(max(0.0, window["start"] - time.perf_counter()))
+    cpu0, server0 = time.process_time(), server_cpu(parents)
+    time.sleep(max(0.0, window["end"] - time.perf_counter()))
+    cpu, server1 = time.process_time() - cpu0, server_cpu(parents)
     for thread in threads:
         thread.join()
-    cpu = time.process_time() - cpu0
     for client in clients:
         client.close()
     latencies = [x for r in results for x in r[0]]
@@ -101,15 +155,61 @@ def run_phase(host: str, port: int, phase: dict[str, Any]) -> dict[str, Any]:
         "name": phase["name"], "connections": connections, "completed": completed,
         "window_s": max(span, 1e-9), "statuses": {str(k): v for k, v in statuses.items()},
         "latencies_ms": latencies, "client_cpu_s": cpu,
+        "server_cpu_s": server1 - server0 if server0 is not None and server1 is not None
+        else None,
     }
+
+
+def run_turns(host: str, phase: dict[str, Any]) -> list[dict[str, Any]]:
+    """One connection per target, one request to each in turn, for the phase's time."""
+    targets = phase["targets"]
+    clients = [Client(host, int(t["port"])) for t in targets]
+    latencies: list[list[float]] = [[] for _ in targets]
+    statuses: list[Counter[int]] = [Counter() for _ in targets]
+    completed = [0] * len(targets)
+    now = time.perf_counter()
+    start = now + float(phase.get("warmup", 0.3))
+    end = start + float(phase["duration"])
+    cpu0 = time.process_time()
+    i = 0
+    while time.perf_counter() < end:
+        for k, target in enumerate(targets):
+            paths = target["paths"]
+            t0 = time.perf_counter()
+            try:
+                status = clients[k].get(paths[i % len(paths)]).status
+            except OSError:
+                status = 0
+                clients[k].close()
+            t1 = time.perf_counter()
+            if t0 >= start:
+                latencies[k].append((t1 - t0) * 1000)
+                statuses[k][status] += 1
+                completed[k] += 1
+        i += 1
+    cpu = time.process_time() - cpu0
+    for client in clients:
+        client.close()
+    # each target had the connection a 1/len(targets) share of the window
+    share = max(time.perf_counter() - start, 1e-9) / len(targets)
+    return [{"name": t["name"], "connections": 1, "completed": completed[k], "window_s": share,
+             "statuses": {str(c): n for c, n in statuses[k].items()},
+             "latencies_ms": latencies[k], "client_cpu_s": cpu / len(targets),
+             "server_cpu_s": None}
+            for k, t in enumerate(targets)]
 
 
 def main() -> int:
     plan = json.load(sys.stdin)
-    host, port = plan["host"], int(plan["port"])
+    host, port = plan["host"], int(plan.get("port", 0))
     if host not in LOOPBACK:
         raise SystemExit("the load generator only targets loopback")
-    out = [run_phase(host, int(phase.get("port", port)), phase) for phase in plan["phases"]]
+    out: list[dict[str, Any]] = []
+    for phase in plan["phases"]:
+        if "targets" in phase:
+            out += run_turns(host, phase)
+        else:
+            out.append(run_phase(host, int(phase.get("port", port)), phase))
     json.dump(out, sys.stdout)
     return 0
 

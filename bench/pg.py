@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -43,9 +44,16 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class Cluster:
+    url: str  # server URL without a database name
+    version: str
+    postmaster_pid: int
+
+
 @contextmanager
-def cluster() -> Iterator[tuple[str, str]]:
-    """Yields (server URL without a database name, version); stopped and removed afterwards."""
+def cluster() -> Iterator[Cluster]:
+    """A running cluster; stopped and removed afterwards, also on failure."""
     binary = pg_bin()
     assert binary is not None
     pgdir = Path(tempfile.mkdtemp(prefix="courseware-bench-pg."))
@@ -64,7 +72,8 @@ def cluster() -> Iterator[tuple[str, str]]:
                           "-c synchronous_commit=off -c full_page_writes=off "
                           "-c max_connections=200", "start")
         version = as_postgres(str(binary / "postgres"), "--version").stdout.strip()
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}", version
+        pid = int((data / "postmaster.pid").read_text().split()[0])
+        yield Cluster(f"postgresql+psycopg://postgres@127.0.0.1:{port}", version, pid)
     except subprocess.CalledProcessError as exc:
         log = (pgdir / "log").read_text() if (pgdir / "log").exists() else ""
         raise RuntimeError(f"PostgreSQL failed: {exc.stderr}\n{log[-2000:]}") from exc

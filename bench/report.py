@@ -26,6 +26,9 @@ def summarize(phases: Sequence[dict[str, Any]]) -> dict[str, Any]:
         for status, n in ph["statuses"].items():
             statuses[status] = statuses.get(status, 0) + n
     errors = sum(n for status, n in statuses.items() if not 200 <= int(status) < 400)
+    server_cpu = [ph.get("server_cpu_s") for ph in phases]
+    cpu_ms = (1000 * sum(server_cpu) / completed  # type: ignore[arg-type]
+              if completed and all(c is not None for c in server_cpu) else math.nan)
     return {
         "rps": completed / window if window else math.nan, "completed": completed,
         "window_s": window, "requests_timed": len(latencies),
@@ -34,6 +37,7 @@ def summarize(phases: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "statuses": statuses, "errors": errors,
         "connections": phases[0]["connections"] if phases else 0,
         "client_cpu_share": sum(ph["client_cpu_s"] for ph in phases) / window if window else 0,
+        "server_cpu_ms_per_request": cpu_ms,
     }
 
 
@@ -88,8 +92,12 @@ def secs(value: float) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 
-def load_line(s: dict[str, Any]) -> str:
-    text = f"{s['rps']:,.0f} req/s, p50 {ms(s['p50_ms'])}, p99 {ms(s['p99_ms'])}"
+def load_line(s: dict[str, Any], rate: bool = True) -> str:
+    text = f"p50 {ms(s['p50_ms'])}, p99 {ms(s['p99_ms'])}"
+    if rate:
+        text = f"{s['rps']:,.0f} req/s, {text}"
+        if not math.isnan(s["server_cpu_ms_per_request"]):
+            text += f", server CPU {s['server_cpu_ms_per_request']:.2f} ms/req"
     if s["errors"]:
         text += f", {s['errors']} ERRORS {s['statuses']}"
     return text

@@ -29,6 +29,8 @@ class Server:
     host: str
     port: int
     env: dict[str, str]
+    pid: int  # the gunicorn master; its workers are its children
+    cpu_parents: tuple[int, ...] = ()  # processes whose CPU a request costs (with children)
 
     @property
     def base_url(self) -> str:
@@ -49,7 +51,8 @@ def server_env(database_url: str, port: int) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn(database_url: str, log_name: str) -> Iterator[Server]:
+def gunicorn(database_url: str, log_name: str,
+             database_pid: int | None = None) -> Iterator[Server]:
     port = free_port()
     env = server_env(database_url, port)
     INSTANCE.mkdir(parents=True, exist_ok=True)
@@ -64,7 +67,8 @@ def gunicorn(database_url: str, log_name: str) -> Iterator[Server]:
             cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_ready(proc, port, log_path)
-            yield Server("127.0.0.1", port, env)
+            parents = (proc.pid, database_pid) if database_pid else (proc.pid,)
+            yield Server("127.0.0.1", port, env, proc.pid, parents)
         finally:
             proc.send_signal(signal.SIGTERM)  # gunicorn's graceful stop of its workers
             try:

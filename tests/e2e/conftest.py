@@ -31,6 +31,7 @@ from playwright.sync_api import (
     Dialog,
     Page,
     Playwright,
+    Response,
     Route,
     sync_playwright,
 )
@@ -154,6 +155,8 @@ def server() -> Iterator[Server]:
                 cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         _wait_until_up(base_url + "/", process, log)
         yield Server(base_url, database_url, instance, log)
+        # any unhandled exception the server logged fails the run, even one no page showed
+        assert "Traceback" not in log.read_text(errors="replace"), log.read_text()[-5000:]
     finally:
         if process is not None:
             process.terminate()
@@ -189,11 +192,17 @@ class Watch:
     csp_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)  # requests refused: not to the server
+    server_errors: list[str] = field(default_factory=list)  # 5xx answers
 
     def attach(self, page: Page) -> None:
         page.on("dialog", self._dialog)
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+        page.on("response", self._response)
+
+    def _response(self, response: Response) -> None:
+        if response.status >= 500:
+            self.server_errors.append(f"{response.status} {response.url}")
 
     def _dialog(self, dialog: Dialog) -> None:
         self.dialogs.append(f"{dialog.type}: {dialog.message}")
@@ -255,3 +264,4 @@ def people(browser: Browser, server: Server, watch: Watch) -> Iterator[People]:
     assert not watch.csp_errors, "Content-Security-Policy errors:\n" + "\n".join(watch.csp_errors)
     assert not watch.page_errors, "JavaScript errors:\n" + "\n".join(watch.page_errors)
     assert not watch.outside, "requests beyond the server:\n" + "\n".join(watch.outside)
+    assert not watch.server_errors, "server errors:\n" + "\n".join(watch.server_errors)
