@@ -419,6 +419,7 @@ def test_revoke_suspend_reinstate_from_admin_pages(app: Flask, admin: User, lear
                        data={"revoke-reason": "Misconduct"}).status_code == 302
     again = client.post(f"/admin/certificates/{code}/reinstate", data={"reinstate-reason": "x"})
     assert again.status_code == 409
+    assert certificate_of(app, learner).revoked_by_id == admin.id  # type: ignore[union-attr]
     with app.app_context(), helpers.session(app) as s:
         actions = s.scalars(select(AuditEvent.action).where(AuditEvent.target_id == code)
                             .order_by(AuditEvent.id)).all()

@@ -53,6 +53,7 @@ class Certificate(Base):
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
     revoked_at: Mapped[datetime | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     revocation_reason: Mapped[str | None] = mapped_column(Text)
     suspended_at: Mapped[datetime | None]
     suspension_reason: Mapped[str | None] = mapped_column(Text)
@@ -60,6 +61,7 @@ class Certificate(Base):
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
 
     holder: Mapped[User] = relationship(foreign_keys=[user_id])
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
     track: Mapped[ContentItem] = relationship()
     track_version: Mapped[ContentVersion] = relationship()
     previous: Mapped[Certificate | None] = relationship(remote_side=[id])

@@ -49,7 +49,7 @@ class ContentVersion(Base):
     number: Mapped[int]
     content_hash: Mapped[str] = mapped_column(String(64))
     # the parsed spec plus what was rendered from it at sync (html, toc)
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     item: Mapped[ContentItem] = relationship(foreign_keys=[item_id])

@@ -32,7 +32,44 @@ class Current:
 
     @property
     def data(self) -> dict[str, Any]:
-        return self.version.data
+        return version_data(self.version)
+
+
+# A content version never changes once synced (a new text is a new version), so its parsed
+# data can be kept per process. Keyed by id and hash: tests run many databases in one process.
+_DATA: dict[tuple[int, str], dict[str, Any]] = {}
+_SPECS: dict[tuple[str, int, str], Any] = {}
+
+
+def version_data(version: ContentVersion) -> dict[str, Any]:
+    key = (version.id, version.content_hash)
+    data = _DATA.get(key)
+    if data is None:
+        data = _DATA[key] = version.data  # the deferred column: one query, once per process
+    return data
+
+
+_TRACKS: dict[tuple[str, int, int], tuple[str, str, bool]] = {}
+
+
+def track_facts(session: Session, track_id: int, version_id: int) -> tuple[str, str, bool]:
+    """(slug, title, grants_eligibility) of a track version: immutable, kept per process."""
+    key = (str(session.get_bind().url), track_id, version_id)
+    facts = _TRACKS.get(key)
+    if facts is None:
+        slug = session.scalar(select(ContentItem.slug).where(ContentItem.id == track_id))
+        data = session.scalar(select(ContentVersion.data).where(ContentVersion.id == version_id))
+        assert slug is not None and data is not None
+        facts = _TRACKS[key] = (slug, data["title"], bool(data.get("grants_eligibility")))
+    return facts
+
+
+def _spec(kind: str, version: ContentVersion, make: Any) -> Any:
+    key = (kind, version.id, version.content_hash)
+    spec = _SPECS.get(key)
+    if spec is None:
+        spec = _SPECS[key] = make(version_data(version))
+    return spec
 
 
 def items(session: Session, kind: str) -> list[Current]:
@@ -52,6 +89,13 @@ def item(session: Session, kind: str, slug: str) -> Current | None:
     return Current(row, row.current_version)
 
 
+def by_slug(session: Session, slug: str, kinds: tuple[str, ...]) -> dict[str, Current]:
+    """The active items of these kinds with this slug, in one query, by kind."""
+    rows = session.scalars(select(ContentItem).where(
+        ContentItem.kind.in_(kinds), ContentItem.slug == slug, ContentItem.active))
+    return {row.kind: Current(row, row.current_version) for row in rows if row.current_version}
+
+
 def titles(session: Session) -> dict[tuple[str, str], str]:
     rows = session.execute(select(ContentItem.kind, ContentItem.slug, ContentItem.title))
     return {(kind, slug): title for kind, slug, title in rows}
@@ -64,16 +108,18 @@ def _source(data: dict[str, Any], keys: tuple[str, ...] | None = None) -> dict[s
 
 
 def module_spec(version: ContentVersion) -> ModuleSpec:
-    return module_from_data(_source(version.data, _SPEC_KEYS["module"]))
+    return _spec("module", version,  # type: ignore[no-any-return]
+                 lambda d: module_from_data(_source(d, _SPEC_KEYS["module"])))
 
 
 def quiz_spec(version: ContentVersion) -> QuizSpec:
-    return quiz_from_data(_source(version.data))
+    return _spec("quiz", version, lambda d: quiz_from_data(_source(d)))  # type: ignore[no-any-return]
 
 
 def roleplay_spec(version: ContentVersion) -> RoleplaySpec:
-    return roleplay_from_data(_source(version.data))
+    return _spec("roleplay", version,  # type: ignore[no-any-return]
+                 lambda d: roleplay_from_data(_source(d)))
 
 
 def track_spec(version: ContentVersion) -> TrackSpec:
-    return track_from_data(_source(version.data))
+    return _spec("track", version, lambda d: track_from_data(_source(d)))  # type: ignore[no-any-return]

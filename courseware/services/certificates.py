@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from courseware import certify
 from courseware.codes import format_code, generate_code
@@ -217,7 +217,7 @@ def cert_status(cert: Certificate, now: datetime) -> str:
 
 
 def grants_eligibility(cert: Certificate) -> bool:
-    return bool(cert.track_version.data.get("grants_eligibility"))
+    return bool(catalogue.version_data(cert.track_version).get("grants_eligibility"))
 
 
 def is_eligible(cert: Certificate, now: datetime) -> bool:
@@ -285,6 +285,9 @@ def iso(moment: datetime | None) -> str | None:
 def public_record(cert: Certificate, now: datetime, base_url: str) -> dict[str, Any]:
     """What a program may know: the API's certificate object. No email, no scores."""
     status = cert_status(cert, now)
+    session = object_session(cert)
+    assert session is not None
+    slug, title, grants = catalogue.track_facts(session, cert.track_id, cert.track_version_id)
     reason = None
     if status == "revoked":
         reason = cert.revocation_reason
@@ -293,9 +296,9 @@ def public_record(cert: Certificate, now: datetime, base_url: str) -> dict[str, 
     return {
         "code": cert.code,
         "status": status,
-        "eligible": certify.eligible(status, grants_eligibility(cert)),
+        "eligible": certify.eligible(status, grants),
         "holder": {"name": cert.holder_name},
-        "track": {"slug": cert.track.slug, "title": cert.track_version.data["title"]},
+        "track": {"slug": slug, "title": title},
         "issued_at": iso(cert.issued_at),
         "expires_at": iso(cert.expires_at),
         "revoked_at": iso(cert.revoked_at) if status == "revoked" else None,

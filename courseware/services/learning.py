@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,8 +42,16 @@ def read_slugs(session: Session, user: User) -> set[str]:
 
 
 def module_states(session: Session, user: User) -> list[ModuleState]:
-    done = read_slugs(session, user)
-    modules = catalogue.items(session, "module")
+    # one query: the active modules, each with whether this user has read it
+    rows = session.execute(
+        select(ContentItem, ModuleRead.id)
+        .outerjoin(ModuleRead, and_(ModuleRead.module_id == ContentItem.id,
+                                    ModuleRead.user_id == user.id))
+        .where(ContentItem.kind == "module", ContentItem.active)
+        .order_by(ContentItem.position, ContentItem.slug)).all()
+    modules = [catalogue.Current(item, item.current_version) for item, _read in rows
+               if item.current_version]
+    done = {item.slug for item, read in rows if read is not None}
     titles = {m.item.slug: m.item.title for m in modules}
     return [
         ModuleState(

@@ -51,8 +51,8 @@ def module(slug: str):  # type: ignore[no-untyped-def]
     if feedback:
         form.rating.data = str(feedback.rating)
         form.comment.data = feedback.comment
-    quiz = catalogue.item(s, "quiz", slug)
-    roleplay = catalogue.item(s, "roleplay", slug)
+    related = catalogue.by_slug(s, slug, ("quiz", "roleplay"))
+    quiz, roleplay = related.get("quiz"), related.get("roleplay")
     return render_template("learn/module.html", state=state, data=state.current.data,
                            form=form, feedback=feedback, quiz=quiz, roleplay=roleplay,
                            action=ActionForm())
