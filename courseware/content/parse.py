@@ -131,6 +131,16 @@ def _describe(where: tuple[str | int, ...]) -> str:
     return " ".join(parts)
 
 
+def _open(path: str, text: str) -> tuple[_Reader | None, list[Problem]]:
+    """A reader over the parsed TOML, or no reader and the syntax problem."""
+    try:
+        doc = load_toml(path, text)
+    except ContentError as exc:
+        return None, exc.problems
+    problems: list[Problem] = []
+    return _Reader(doc, problems), problems
+
+
 # --- modules -------------------------------------------------------------------------------
 
 FRONT_MATTER = "+++"
@@ -182,12 +192,10 @@ def parse_module(path: str, slug: str, text: str) -> tuple[ModuleSpec | None, li
 # --- quizzes -------------------------------------------------------------------------------
 
 def parse_quiz(path: str, slug: str, text: str) -> tuple[QuizSpec | None, list[Problem]]:
-    try:
-        doc = load_toml(path, text)
-    except ContentError as exc:
-        return None, exc.problems
-    problems: list[Problem] = []
-    reader = _Reader(doc, problems)
+    reader, problems = _open(path, text)
+    if reader is None:
+        return None, problems
+    doc = reader.doc
     data = reader.fields(
         doc.data, (),
         {"module": TEXT, "title": TEXT, "pass_percent": INT, "questions_per_attempt": INT,
@@ -279,12 +287,10 @@ def _question(q: dict[str, Any]) -> QuestionSpec:
 # --- role-plays ----------------------------------------------------------------------------
 
 def parse_roleplay(path: str, slug: str, text: str) -> tuple[RoleplaySpec | None, list[Problem]]:
-    try:
-        doc = load_toml(path, text)
-    except ContentError as exc:
-        return None, exc.problems
-    problems: list[Problem] = []
-    reader = _Reader(doc, problems)
+    reader, problems = _open(path, text)
+    if reader is None:
+        return None, problems
+    doc = reader.doc
     data = reader.fields(
         doc.data, (),
         {"module": TEXT, "title": TEXT, "brief": TEXT, "persona": TABLE, "lines": TABLES,
@@ -384,12 +390,10 @@ _REQUIREMENT_KEYS = {"modules": TEXTS, "quizzes": TEXTS, "roleplays": TEXTS}
 
 
 def parse_track(path: str, slug: str, text: str) -> tuple[TrackSpec | None, list[Problem]]:
-    try:
-        doc = load_toml(path, text)
-    except ContentError as exc:
-        return None, exc.problems
-    problems: list[Problem] = []
-    reader = _Reader(doc, problems)
+    reader, problems = _open(path, text)
+    if reader is None:
+        return None, problems
+    doc = reader.doc
     data = reader.fields(
         doc.data, (),
         {"title": TEXT, "description": TEXT, "valid_months": INT, "grants_eligibility": BOOL,

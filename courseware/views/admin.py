@@ -35,7 +35,7 @@ from courseware.security import role_required
 from courseware.services import accounts, audit, catalogue, certificates, learning
 from courseware.services.accounts import normalize_email
 
-from .common import form_int, issue_context, me, now, text_arg
+from .common import certificate_or_404, form_int, issue_context, me, now, text_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 admin_only = role_required("admin")
@@ -204,15 +204,6 @@ def certificates_list():  # type: ignore[no-untyped-def]
                            rows=[(c, certificates.cert_status(c, moment)) for c in rows[:PAGE]])
 
 
-def _cert_or_404(code: str) -> Certificate:
-    try:
-        canonical = parse_code(code)
-    except MalformedCode:
-        abort(404)
-    cert = certificates.find(db.session(), canonical)
-    if cert is None:
-        abort(404)
-    return cert
 
 
 def _cert_view(cert: Certificate, form: ReasonForm | None = None, which: str = "",
@@ -232,13 +223,13 @@ def _cert_view(cert: Certificate, form: ReasonForm | None = None, which: str = "
 @bp.route("/certificates/<code>")
 @admin_only
 def certificate(code: str):  # type: ignore[no-untyped-def]
-    return _cert_view(_cert_or_404(code))
+    return _cert_view(certificate_or_404(code))
 
 
 @bp.route("/certificates/<code>/<any(revoke, suspend, reinstate):change>", methods=["POST"])
 @admin_only
 def change_certificate(code: str, change: str):  # type: ignore[no-untyped-def]
-    cert = _cert_or_404(code)
+    cert = certificate_or_404(code)
     form = ReasonForm(prefix=change)
     if not form.validate_on_submit():
         return _cert_view(cert, form, change, 422)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, request
+from flask import abort, current_app, request
 from flask_login import current_user
 
-from courseware import clock
-from courseware.models import User
+from courseware import clock, db
+from courseware.codes import MalformedCode, parse_code
+from courseware.models import Certificate, User
+from courseware.services import certificates
 from courseware.services.certificates import IssueContext
 
 
@@ -45,3 +47,15 @@ def text_arg(name: str, limit: int = 100) -> str:
     """A free-text query argument, trimmed, without control characters (NUL breaks PostgreSQL)."""
     value = request.args.get(name) or ""
     return "".join(c for c in value if c.isprintable()).strip()[:limit]
+
+
+def certificate_or_404(code: str) -> Certificate:
+    """The certificate with this code; a malformed or unknown code is simply not found."""
+    try:
+        canonical = parse_code(code)
+    except MalformedCode:
+        abort(404)
+    cert = certificates.find(db.session(), canonical)
+    if cert is None:
+        abort(404)
+    return cert

@@ -18,10 +18,9 @@ from courseware import db
 from courseware.codes import MalformedCode, format_code, parse_code
 from courseware.credential import KeyStore
 from courseware.forms import VerifyForm
-from courseware.models import Certificate
 from courseware.services import catalogue, certificates, credentials
 
-from .common import issue_context, now
+from .common import certificate_or_404, issue_context, now
 
 bp = Blueprint("verify", __name__)
 
@@ -59,20 +58,11 @@ def result(code: str):  # type: ignore[no-untyped-def]
                            code=format_code(canonical), form=VerifyForm())
 
 
-def _certificate_or_404(code: str) -> Certificate:
-    try:
-        canonical = parse_code(code)
-    except MalformedCode:
-        abort(404)
-    cert = certificates.find(db.session(), canonical)
-    if cert is None:
-        abort(404)
-    return cert
 
 
 @bp.route("/certificates/<code>.pdf")
 def pdf(code: str):  # type: ignore[no-untyped-def]
-    cert = _certificate_or_404(code)
+    cert = certificate_or_404(code)
     data = cert.pdf
     if data is None:  # issued before PDFs were stored, or with rendering switched off
         s = db.session()
@@ -87,7 +77,7 @@ def pdf(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/certificates/<code>/credential.jwt")
 def credential(code: str):  # type: ignore[no-untyped-def]
-    cert = _certificate_or_404(code)
+    cert = certificate_or_404(code)
     status = certificates.cert_status(cert, now())
     if status in ("revoked", "suspended"):
         return render_template(
