@@ -20,10 +20,6 @@ from courseware.content.model import (
 )
 from courseware.models import ContentItem, ContentVersion
 
-_SPEC_KEYS = {
-    "module": ("slug", "title", "order", "minutes", "summary", "objectives", "requires", "body"),
-}
-
 
 @dataclass(frozen=True)
 class Current:
@@ -101,15 +97,16 @@ def titles(session: Session) -> dict[tuple[str, str], str]:
     return {(kind, slug): title for kind, slug, title in rows}
 
 
-def _source(data: dict[str, Any], keys: tuple[str, ...] | None = None) -> dict[str, Any]:
+def _source(data: dict[str, Any]) -> dict[str, Any]:
+    """The spec's own fields: a version's data minus what sync derived from it."""
     derived = {"body_html", "toc", "question_hashes", "brief_html", "persona_html",
                "description_html"}
-    return {k: v for k, v in data.items() if k not in derived and (keys is None or k in keys)}
+    return {k: v for k, v in data.items() if k not in derived}
 
 
 def module_spec(version: ContentVersion) -> ModuleSpec:
     return _spec("module", version,  # type: ignore[no-any-return]
-                 lambda d: module_from_data(_source(d, _SPEC_KEYS["module"])))
+                 lambda d: module_from_data(_source(d)))
 
 
 def quiz_spec(version: ContentVersion) -> QuizSpec:
