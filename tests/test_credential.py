@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from referencing import Registry, Resource
 
+from courseware.config import PROJECT_ROOT
 from courseware.credential import (
     AchievementInfo,
     CredentialError,
@@ -37,7 +38,7 @@ from courseware.credential import (
     verify_credential,
 )
 
-STANDARDS = Path("/work/shared/standards")
+STANDARDS = PROJECT_ROOT.parent / "shared" / "standards"  # shared/ sits beside the project
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 NOW = datetime(2025, 3, 14, 15, 9, 26, 535897, tzinfo=UTC)
