@@ -67,12 +67,12 @@ class UnusableCharacter(BadRequest):
 
 def _refuse_nul() -> None:
     """No person types NUL, and PostgreSQL cannot store it: refuse it once, for every route."""
-    values = [*request.args.values(), *(request.view_args or {}).values()]
+    values = [value for _key, listed in request.args.lists() for value in listed]
+    values.extend(str(value) for value in (request.view_args or {}).values())
     if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
             "application/x-www-form-urlencoded", "multipart/form-data"):
-        values.extend(request.form.values())
-        values.extend(v for key in request.form for v in request.form.getlist(key))
-    if any("\x00" in str(value) for value in values):
+        values.extend(value for _key, listed in request.form.lists() for value in listed)
+    if any("\x00" in value for value in values):
         raise UnusableCharacter()
 
 

@@ -164,3 +164,10 @@ def test_stored_payloads_render_escaped(app: Flask, make_user: UserFactory) -> N
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in users
     feedback = admin_client.get("/admin/feedback").get_data(as_text=True)
     assert re.search(r"&lt;img src=x onerror=(&#34;|&quot;)alert\(2\)(&#34;|&quot;)&gt;", feedback)
+
+
+def test_a_nul_in_a_repeated_query_value_is_refused(client: FlaskClient) -> None:
+    """Every value of a repeated key is checked, not only the first."""
+    response = client.get("/verify", query_string=[("code", "fine"), ("code", "a\x00b")])
+    assert response.status_code == 400
+    assert "a NUL byte" in response.get_data(as_text=True)
