@@ -33,13 +33,6 @@ class ModuleState:
         return "Finish " + " and ".join(self.missing) + " first" if self.missing else ""
 
 
-def read_slugs(session: Session, user: User) -> set[str]:
-    rows = session.scalars(
-        select(ContentItem.slug).join(ModuleRead, ModuleRead.module_id == ContentItem.id)
-        .where(ModuleRead.user_id == user.id)
-    )
-    return set(rows)
-
 
 def module_states(session: Session, user: User) -> list[ModuleState]:
     # one query: the active modules, each with whether this user has read it
