@@ -217,7 +217,9 @@ def cert_status(cert: Certificate, now: datetime) -> str:
 
 
 def grants_eligibility(cert: Certificate) -> bool:
-    return bool(catalogue.version_data(cert.track_version).get("grants_eligibility"))
+    session = object_session(cert)
+    assert session is not None
+    return catalogue.track_facts(session, cert.track_id, cert.track_version_id)[2]
 
 
 def is_eligible(cert: Certificate, now: datetime) -> bool:
