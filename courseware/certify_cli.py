@@ -22,15 +22,6 @@ from .services.accounts import normalize_email
 certificates_cli = AppGroup("certificates", help="Issue, verify, revoke and suspend.")
 
 
-def _context() -> certificates.IssueContext:
-    config = current_app.config
-    return certificates.IssueContext(
-        base_url=config["BASE_URL"], issuer_name=config["ISSUER_NAME"],
-        certificates_dir=config["CONTENT_ROOT"] / "certificates",
-        render_pdf=config.get("RENDER_PDF_AT_ISSUE", True),
-    )
-
-
 def _find(session, code: str) -> Certificate:  # type: ignore[no-untyped-def]
     try:
         canonical = parse_code(code)
@@ -54,7 +45,7 @@ def issue(email: str, track_slug: str, reason: str) -> None:
             raise click.ClickException(f"no account has the email {email}")
         try:
             cert = certificates.manual_issue(s, None, user, track_slug, reason, utcnow(),
-                                             _context())
+                                             certificates.IssueContext.from_config(current_app.config))
         except certificates.CertificateError as exc:
             raise click.ClickException(str(exc)) from None
         s.commit()

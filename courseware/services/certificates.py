@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,16 @@ class IssueContext:
     issuer_name: str
     certificates_dir: Path
     render_pdf: bool = True
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> IssueContext:
+        """From the app's configuration (a plain mapping: no Flask needed here)."""
+        return cls(
+            base_url=config["BASE_URL"],
+            issuer_name=config["ISSUER_NAME"],
+            certificates_dir=Path(config["CONTENT_ROOT"]) / "certificates",
+            render_pdf=config.get("RENDER_PDF_AT_ISSUE", True),
+        )
 
     def verify_url(self, code: str) -> str:
         return f"{self.base_url}/verify/{code}"

@@ -24,13 +24,7 @@ def me() -> User:
 
 
 def issue_context() -> IssueContext:
-    config = current_app.config
-    return IssueContext(
-        base_url=config["BASE_URL"],
-        issuer_name=config["ISSUER_NAME"],
-        certificates_dir=config["CONTENT_ROOT"] / "certificates",
-        render_pdf=config.get("RENDER_PDF_AT_ISSUE", True),
-    )
+    return IssueContext.from_config(current_app.config)
 
 
 def form_int(value: str | None) -> int | None:
