@@ -16,24 +16,15 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, jsonify, render_template_string
+from flask import Blueprint, jsonify, render_template
 from flask_login import current_user
 
 from courseware import db
 from courseware.models import Certificate
 from courseware.security import login_required
 
-bp = Blueprint("bench", __name__, url_prefix="/_bench")
+bp = Blueprint("bench", __name__, url_prefix="/_bench", template_folder="templates")
 
-TINY_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Bench</title></head>
-<body><main><h1>Hello {{ name }}</h1><p>A bare page for the benchmark.</p></main></body></html>
-"""
-
-
-LAYOUT_PAGE = """{% extends "base.html" %}{% block title %}Bench{% endblock %}
-{% block content %}<h1>Hello {{ name }}</h1><p>The site layout around a bare page.</p>{% endblock %}
-"""
 
 
 @bp.route("/ping")
@@ -52,10 +43,10 @@ def pk(ident: int):  # type: ignore[no-untyped-def]
 @bp.route("/page")
 @login_required
 def page():  # type: ignore[no-untyped-def]
-    return render_template_string(TINY_PAGE, name=current_user.name)
+    return render_template("bench/page.html", name=current_user.name)
 
 
 @bp.route("/layout")
 @login_required
 def layout():  # type: ignore[no-untyped-def]
-    return render_template_string(LAYOUT_PAGE, name=current_user.name)
+    return render_template("bench/layout.html", name=current_user.name)
