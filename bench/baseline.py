@@ -5,7 +5,8 @@ session from courseware.db.session(), login) and do the least a real route could
 
 * /_bench/pk/<id>: one primary-key lookup of a certificate, a two-field JSON answer
   (the baseline for the verify API, which does a unique-index lookup by code and more);
-* /_bench/page: a tiny template from render_template_string, behind the same login_required
+* /_bench/page: a tiny template file (bench/templates/bench/page.html, compiled once and
+  cached by Jinja like every page's template), behind the same login_required
   as the module page (so both pay for the session cookie and loading the user);
 * /_bench/layout: the same, but extending the site's base.html (navigation, logout form with
   its CSRF token, footer): separates the layout's share of a page from the page's own work;
@@ -24,7 +25,6 @@ from courseware.models import Certificate
 from courseware.security import login_required
 
 bp = Blueprint("bench", __name__, url_prefix="/_bench", template_folder="templates")
-
 
 
 @bp.route("/ping")
