@@ -22,6 +22,7 @@ TABLE: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("learn.home", "GET"): (200, 200, 200, 200),
     ("learn.module", "GET"): (R, 200, 200, 200),
     ("learn.mark_read", "POST"): (R, R, R, R),
+    ("learn.feedback", "GET"): (R, 200, 200, 200),
     ("learn.feedback", "POST"): (R, 422, 422, 422),
     ("learn.profile", "GET"): (R, 200, 200, 200),
     ("learn.quiz", "GET"): (R, 200, 200, 200),

@@ -93,7 +93,7 @@ def quiz_status(session: Session, user: User, current: catalogue.Current,
     return QuizStatus(
         current=current, spec=spec, attempts=attempts, open_attempt=open_attempt,
         module_read=bool(state and state.read),
-        module_title=state.current.item.title if state else spec.module,
+        module_title=state.title if state else spec.module,
         next_open_at=next_open, now=now,
     )
 

@@ -45,6 +45,17 @@ def version_data(version: ContentVersion) -> dict[str, Any]:
     return data
 
 
+def data_of(session: Session, version_id: int, content_hash: str) -> dict[str, Any]:
+    """version_data for a version known by id and hash, without loading the ORM object."""
+    key = (version_id, content_hash)
+    data = _DATA.get(key)
+    if data is None:
+        data = session.scalar(select(ContentVersion.data).where(ContentVersion.id == version_id))
+        assert data is not None, f"content version {version_id} has no data"
+        data = _DATA[key] = data
+    return data
+
+
 _TRACKS: dict[tuple[str, int, int], tuple[str, str, bool]] = {}
 
 
@@ -83,13 +94,6 @@ def item(session: Session, kind: str, slug: str) -> Current | None:
     if row is None or row.current_version is None:
         return None
     return Current(row, row.current_version)
-
-
-def by_slug(session: Session, slug: str, kinds: tuple[str, ...]) -> dict[str, Current]:
-    """The active items of these kinds with this slug, in one query, by kind."""
-    rows = session.scalars(select(ContentItem).where(
-        ContentItem.kind.in_(kinds), ContentItem.slug == slug, ContentItem.active))
-    return {row.kind: Current(row, row.current_version) for row in rows if row.current_version}
 
 
 def titles(session: Session) -> dict[tuple[str, str], str]:

@@ -86,7 +86,7 @@ def start(session: Session, learner: User, current: catalogue.Current, now: date
     spec = catalogue.roleplay_spec(current.version)
     state = learning.module_state(session, learner, spec.module)
     if not (state and state.read):
-        raise GradingError(f"Read the module “{state.current.item.title if state else spec.module}"
+        raise GradingError(f"Read the module “{state.title if state else spec.module}"
                            "” first.")
     past = history(session, learner, current.item)
     open_one = next((s for s in past if s.status in OPEN), None)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from courseware.clock import utcnow
-from courseware.models import ContentItem, ModuleFeedback, ModuleRead, User
+from courseware.models import ContentItem, ContentVersion, ModuleFeedback, ModuleRead, User
 
 from . import catalogue
 
@@ -19,10 +20,29 @@ class Locked(Exception):
 
 
 @dataclass(frozen=True)
+class Activity:
+    """A quiz or role-play that practises a module (same slug as the module)."""
+
+    kind: str
+    slug: str
+    title: str
+
+
+@dataclass(frozen=True)
 class ModuleState:
-    current: catalogue.Current
+    """One active module as one learner stands with it."""
+
+    id: int  # the module's content item
+    slug: str
+    title: str
+    version_id: int  # its current version, whose synced data is `data`
+    content_hash: str  # that version's hash: with version_id, a key for what is made from it
+    data: dict[str, Any]
     read: bool
     missing: tuple[str, ...]  # titles of unread prerequisites
+    rating: int | None  # this learner's feedback, if any
+    comment: str | None
+    activities: tuple[Activity, ...]  # the quiz and role-play, in that order
 
     @property
     def locked(self) -> bool:
@@ -32,32 +52,52 @@ class ModuleState:
     def lock_reason(self) -> str:
         return "Finish " + " and ".join(self.missing) + " first" if self.missing else ""
 
+    def activity(self, kind: str) -> Activity | None:
+        return next((a for a in self.activities if a.kind == kind), None)
+
+
+# Every learner page asks for this, and the module page is the course's busiest: one statement,
+# built once, that reads the active modules, quizzes and role-plays with the learner's read mark
+# and feedback (modules only have those; the outer joins leave them empty for the others).
+_LEARNER_ROWS = (
+    select(ContentItem.id.label("item_id"), ContentItem.kind, ContentItem.slug,
+           ContentItem.title, ContentVersion.id.label("version_id"), ContentVersion.content_hash,
+           ModuleRead.id.label("read_id"), ModuleFeedback.rating, ModuleFeedback.comment)
+    .join(ContentVersion, ContentVersion.id == ContentItem.current_version_id)
+    .outerjoin(ModuleRead, and_(ModuleRead.module_id == ContentItem.id,
+                                ModuleRead.user_id == bindparam("user_id")))
+    .outerjoin(ModuleFeedback, and_(ModuleFeedback.module_id == ContentItem.id,
+                                    ModuleFeedback.user_id == bindparam("user_id")))
+    .where(ContentItem.active, ContentItem.kind != "track")  # modules, quizzes, role-plays
+    .order_by(ContentItem.position, ContentItem.kind, ContentItem.slug)
+)
 
 
 def module_states(session: Session, user: User) -> list[ModuleState]:
-    # one query: the active modules, each with whether this user has read it
-    rows = session.execute(
-        select(ContentItem, ModuleRead.id)
-        .outerjoin(ModuleRead, and_(ModuleRead.module_id == ContentItem.id,
-                                    ModuleRead.user_id == user.id))
-        .where(ContentItem.kind == "module", ContentItem.active)
-        .order_by(ContentItem.position, ContentItem.slug)).all()
-    modules = [catalogue.Current(item, item.current_version) for item, _read in rows
-               if item.current_version]
-    done = {item.slug for item, read in rows if read is not None}
-    titles = {m.item.slug: m.item.title for m in modules}
-    return [
-        ModuleState(
-            current=m,
-            read=m.item.slug in done,
-            missing=tuple(titles.get(r, r) for r in m.data["requires"] if r not in done),
-        )
-        for m in modules
-    ]
+    rows = session.connection().execute(_LEARNER_ROWS, {"user_id": user.id}).all()
+    modules, activities = [], {}
+    for item_id, kind, slug, title, version_id, content_hash, read_id, rating, comment in rows:
+        if kind == "module":
+            modules.append((item_id, slug, title, version_id, content_hash, read_id, rating,
+                            comment))
+        else:  # quizzes sort before role-plays (ORDER BY kind)
+            activities.setdefault(slug, []).append(Activity(kind, slug, title))
+    done = {m[1] for m in modules if m[5] is not None}
+    titles = {m[1]: m[2] for m in modules}
+    states = []
+    for item_id, slug, title, version_id, content_hash, _read, rating, comment in modules:
+        data = catalogue.data_of(session, version_id, content_hash)
+        states.append(ModuleState(
+            id=item_id, slug=slug, title=title, version_id=version_id,
+            content_hash=content_hash, data=data, read=slug in done,
+            missing=tuple(titles.get(req, req) for req in data["requires"] if req not in done),
+            rating=rating, comment=comment, activities=tuple(activities.get(slug, ())),
+        ))
+    return states
 
 
 def module_state(session: Session, user: User, slug: str) -> ModuleState | None:
-    return next((s for s in module_states(session, user) if s.current.item.slug == slug), None)
+    return next((s for s in module_states(session, user) if s.slug == slug), None)
 
 
 def mark_read(session: Session, user: User, state: ModuleState) -> bool:
@@ -68,26 +108,26 @@ def mark_read(session: Session, user: User, state: ModuleState) -> bool:
         return False
     try:
         with session.begin_nested():
-            session.add(ModuleRead(user_id=user.id, module_id=state.current.item.id))
+            session.add(ModuleRead(user_id=user.id, module_id=state.id))
     except IntegrityError:  # a double click landed twice; the first one counts
         return False
     return True
 
 
-def save_feedback(session: Session, user: User, module: ContentItem, rating: int,
+def save_feedback(session: Session, user: User, module_id: int, rating: int,
                   comment: str | None) -> None:
     existing = session.scalar(select(ModuleFeedback).where(
-        ModuleFeedback.user_id == user.id, ModuleFeedback.module_id == module.id))
+        ModuleFeedback.user_id == user.id, ModuleFeedback.module_id == module_id))
     comment = (comment or "").strip() or None
     if existing is None:
         try:
             with session.begin_nested():
-                session.add(ModuleFeedback(user_id=user.id, module_id=module.id, rating=rating,
+                session.add(ModuleFeedback(user_id=user.id, module_id=module_id, rating=rating,
                                            comment=comment))
             return
         except IntegrityError:
             existing = session.scalar(select(ModuleFeedback).where(
-                ModuleFeedback.user_id == user.id, ModuleFeedback.module_id == module.id))
+                ModuleFeedback.user_id == user.id, ModuleFeedback.module_id == module_id))
             assert existing is not None
     existing.rating, existing.comment, existing.updated_at = rating, comment, utcnow()
     session.flush()

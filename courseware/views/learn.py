@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from courseware import db
 from courseware.codes import format_code
 from courseware.forms import ActionForm, FeedbackForm
-from courseware.models import ModuleFeedback
 from courseware.quiz import AnswerError
 from courseware.security import login_required, role_required
 from courseware.services import attempts, catalogue, certificates, grading, learning
@@ -28,7 +28,7 @@ def home():  # type: ignore[no-untyped-def]
     states = learning.module_states(s, me())
     progress = certificates.track_progress(s, me(), now())
     return render_template("learn/home.html", states=states, progress=progress,
-                           total_minutes=sum(st.current.data["minutes"] for st in states))
+                           total_minutes=sum(st.data["minutes"] for st in states))
 
 
 def _module_or_404(slug: str) -> learning.ModuleState:
@@ -44,18 +44,23 @@ def module(slug: str):  # type: ignore[no-untyped-def]
     state = _module_or_404(slug)
     if state.locked:
         return render_template("learn/locked.html", state=state), 403
-    s = db.session()
-    feedback = s.query(ModuleFeedback).filter_by(user_id=me().id,
-                                                 module_id=state.current.item.id).one_or_none()
-    form = FeedbackForm(obj=None)
-    if feedback:
-        form.rating.data = str(feedback.rating)
-        form.comment.data = feedback.comment
-    related = catalogue.by_slug(s, slug, ("quiz", "roleplay"))
-    quiz, roleplay = related.get("quiz"), related.get("roleplay")
-    return render_template("learn/module.html", state=state, data=state.current.data,
-                           form=form, feedback=feedback, quiz=quiz, roleplay=roleplay,
-                           action=ActionForm())
+    return render_template("learn/module.html", state=state, lesson=lesson_html(state))
+
+
+# The module page is the course's busiest, and its lesson (header, objectives, contents, body) is
+# the same for every learner: render it once per module version and process. A new version has
+# a new key; with templates reloading (debug), render every time so template edits show.
+_LESSONS: dict[tuple[int, str], Markup] = {}
+
+
+def lesson_html(state: learning.ModuleState) -> Markup:
+    key = (state.version_id, state.content_hash)
+    html = _LESSONS.get(key)
+    if html is None:
+        html = Markup(render_template("learn/_lesson.html", state=state))  # noqa: S704 (autoescaped)
+        if not current_app.jinja_env.auto_reload:
+            _LESSONS[key] = html
+    return html
 
 
 @bp.route("/modules/<slug>/read", methods=["POST"])
@@ -71,28 +76,26 @@ def mark_read(slug: str):  # type: ignore[no-untyped-def]
         abort(403)
     issued = certificates.issue_earned(s, me(), now(), issue_context()) if first else []
     s.commit()
-    flash(f"“{state.current.item.title}” is marked as read.", "success")
+    flash(f"“{state.title}” is marked as read.", "success")
     _announce(issued)
     return redirect(url_for("learn.module", slug=slug) + "#next-steps")
 
 
-@bp.route("/modules/<slug>/feedback", methods=["POST"])
+@bp.route("/modules/<slug>/feedback", methods=["GET", "POST"])
 @login_required
 def feedback(slug: str):  # type: ignore[no-untyped-def]
     state = _module_or_404(slug)
     if state.locked:
-        abort(403)
-    form = FeedbackForm()
+        return render_template("learn/locked.html", state=state), 403
+    if request.method == "GET":
+        form = FeedbackForm(rating=None if state.rating is None else str(state.rating),
+                            comment=state.comment)
+        return render_template("learn/feedback.html", state=state, form=form)
+    form = FeedbackForm()  # only what was sent: an earlier rating must not fill a gap
     if not form.validate_on_submit():
-        s = db.session()
-        return render_template(
-            "learn/module.html", state=state, data=state.current.data, form=form,
-            feedback=None, quiz=catalogue.item(s, "quiz", slug),
-            roleplay=catalogue.item(s, "roleplay", slug), action=ActionForm(),
-        ), 422
+        return render_template("learn/feedback.html", state=state, form=form), 422
     s = db.session()
-    learning.save_feedback(s, me(), state.current.item, int(form.rating.data or 0),
-                           form.comment.data)
+    learning.save_feedback(s, me(), state.id, int(form.rating.data or 0), form.comment.data)
     s.commit()
     flash("Thank you: your feedback helps us improve this module.", "success")
     return redirect(url_for("learn.module", slug=slug) + "#feedback")

@@ -449,6 +449,7 @@ def test_pages_fit_a_narrow_screen(people: People) -> None:
     learner = people.new(viewport=NARROW)
     log_in(learner, LEARNER["email"], LEARNER["password"])
     for path, name in (("/", "course home"), ("/modules/foundations", "module page"),
+                       ("/modules/foundations/feedback", "module feedback"),
                        ("/roleplays/boundaries", "role-play page"), ("/profile", "profile"),
                        (f"/verify/{canonical}", "verify result revoked")):
         _fits(learner, path, name)
