@@ -38,7 +38,7 @@ from courseware.services import accounts
 
 from .codes import fast_codes
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: certificates carry evidence the size of a real one
 DATA_DIR = PROJECT_ROOT / "bench" / "data"
 PASSWORD = "bench-password-not-secret"  # noqa: S105 - synthetic accounts on a throwaway DB
 HOLDERS = 1000  # certificate holders; 1 M certificates = 1000 cycles each
@@ -108,6 +108,8 @@ class _Ids:
     track_version_id: int
     quizzes: list[tuple[int, int, list[str], int]]  # item id, version id, variants, questions
     module_ids: dict[str, int]
+    quiz_slugs: dict[int, str]  # quiz item id: slug
+    roleplays: dict[str, int]  # slug: current version id
 
 
 def build(url: str, certificates: int, attempts: int, log: Any) -> float:
@@ -169,6 +171,9 @@ def _content_ids(engine: Engine) -> _Ids:
         quizzes=quizzes,
         module_ids={slug: ident for (kind, slug), (ident, _v) in items.items()
                     if kind == "module"},
+        quiz_slugs={ident: slug for (kind, slug), (ident, _v) in items.items() if kind == "quiz"},
+        roleplays={slug: version for (kind, slug), (_i, version) in items.items()
+                   if kind == "roleplay"},
     )
 
 
@@ -222,8 +227,25 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+def evidence_json(ids: _Ids) -> str:
+    """Evidence shaped and sized as issue_earned records it: one entry per requirement."""
+    at = "2026-01-15T10:30:00.123456+00:00"
+    evidence: dict[str, dict[str, Any]] = {}
+    for slug in ids.module_ids:
+        evidence[f"module:{slug}"] = {"read_at": at}
+    for n, (quiz_id, version_id, _variants, _questions) in enumerate(ids.quizzes):
+        evidence[f"quiz:{ids.quiz_slugs[quiz_id]}"] = {
+            "attempt_id": 100_000 + n, "percent": 88.23529411764706,
+            "quiz_version_id": version_id, "at": at}
+    for n, (slug, version_id) in enumerate(ids.roleplays.items()):
+        evidence[f"roleplay:{slug}"] = {"submission_id": 50_000 + n, "grade_id": 60_000 + n,
+                                        "roleplay_version_id": version_id, "at": at}
+    return json.dumps(evidence)
+
+
 def certificate_rows(count: int, holders: list[int], ids: _Ids) -> Iterator[tuple[Any, ...]]:
     """Issued over the last 900 days, valid two years (so ~20% expired), 1% revoked."""
+    evidence = evidence_json(ids)
     today = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
     days = [today - timedelta(days=d) for d in range(900)]
     issued = [_stamp(d) for d in days]
@@ -235,7 +257,7 @@ def certificate_rows(count: int, holders: list[int], ids: _Ids) -> Iterator[tupl
         d = i % 900
         gone = i % 100 == 99
         yield (code, holders[i % h], ids.track_id, ids.track_version_id, i // h + 1,
-               names[i % h], issued[d], expires[d], False, "{}",
+               names[i % h], issued[d], expires[d], False, evidence,
                revoked[d] if gone else None, "Bench: revoked" if gone else None)
 
 

@@ -53,7 +53,7 @@ def certificate_of(app: Flask, user: User) -> Certificate | None:
                         .order_by(Certificate.cycle.desc()))
         if cert is not None:
             s.refresh(cert)
-            _ = (cert.pdf, cert.track_version.data, cert.track.slug)
+            _ = (cert.pdf, cert.evidence, cert.track_version.data, cert.track.slug)
             s.expunge_all()
         return cert
 

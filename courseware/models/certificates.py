@@ -50,7 +50,9 @@ class Certificate(Base):
     manual: Mapped[bool] = mapped_column(default=False)
     manual_reason: Mapped[str | None] = mapped_column(Text)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # what each requirement rested on (about 1.5 KB): only the admin page reads it, so the
+    # verify page and API, which load certificates all day, never parse it
+    evidence: Mapped[dict[str, Any]] = deferred(mapped_column(JSON, default=dict))
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
     revoked_at: Mapped[datetime | None]
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
