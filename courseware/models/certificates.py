@@ -52,7 +52,7 @@ class Certificate(Base):
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     # what each requirement rested on (about 1.5 KB): only the admin page reads it, so the
     # verify page and API, which load certificates all day, never parse it
-    evidence: Mapped[dict[str, Any]] = deferred(mapped_column(JSON, default=dict))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True)
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
     revoked_at: Mapped[datetime | None]
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
