@@ -38,7 +38,7 @@ from courseware.services import accounts
 
 from .codes import fast_codes
 
-GENERATOR_VERSION = 2  # 2: certificates carry evidence the size of a real one
+GENERATOR_VERSION = 2  # 2: every certificate has evidence the size of a real one
 DATA_DIR = PROJECT_ROOT / "bench" / "data"
 PASSWORD = "bench-password-not-secret"  # noqa: S105 - synthetic accounts on a throwaway DB
 HOLDERS = 1000  # certificate holders; 1 M certificates = 1000 cycles each
@@ -129,6 +129,8 @@ def build(url: str, certificates: int, attempts: int, log: Any) -> float:
             f"{time.perf_counter() - start:.1f} s")
         t = time.perf_counter()
         _bulk(engine, "certificate", CERT_COLUMNS, certificate_rows(certificates, holders, ids))
+        _bulk(engine, "certificate_evidence", ("certificate_id", "evidence"),
+              evidence_rows(engine, certificates, ids))
         log(f"  {certificates:,} certificates: {time.perf_counter() - t:.1f} s")
         if attempts:
             t = time.perf_counter()
@@ -216,7 +218,7 @@ def _chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
 
 
 CERT_COLUMNS = ("code", "user_id", "track_id", "track_version_id", "cycle", "holder_name",
-                "issued_at", "expires_at", "manual", "evidence", "revoked_at",
+                "issued_at", "expires_at", "manual", "revoked_at",
                 "revocation_reason")
 ATTEMPT_COLUMNS = ("user_id", "quiz_id", "quiz_version_id", "number", "presented",
                    "started_at", "submitted_at", "score", "max_score", "percent", "passed")
@@ -243,9 +245,18 @@ def evidence_json(ids: _Ids) -> str:
     return json.dumps(evidence)
 
 
+def evidence_rows(engine: Engine, count: int, ids: _Ids) -> Iterator[tuple[Any, ...]]:
+    """One evidence row per certificate: a fresh table numbers them 1..count."""
+    with engine.connect() as conn:
+        span = conn.execute(text("SELECT min(id), max(id), count(*) FROM certificate")).one()
+    assert tuple(span) == (1, count, count), span
+    evidence = evidence_json(ids)
+    for ident in range(1, count + 1):
+        yield ident, evidence
+
+
 def certificate_rows(count: int, holders: list[int], ids: _Ids) -> Iterator[tuple[Any, ...]]:
     """Issued over the last 900 days, valid two years (so ~20% expired), 1% revoked."""
-    evidence = evidence_json(ids)
     today = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
     days = [today - timedelta(days=d) for d in range(900)]
     issued = [_stamp(d) for d in days]
@@ -257,7 +268,7 @@ def certificate_rows(count: int, holders: list[int], ids: _Ids) -> Iterator[tupl
         d = i % 900
         gone = i % 100 == 99
         yield (code, holders[i % h], ids.track_id, ids.track_version_id, i // h + 1,
-               names[i % h], issued[d], expires[d], False, evidence,
+               names[i % h], issued[d], expires[d], False,
                revoked[d] if gone else None, "Bench: revoked" if gone else None)
 
 

@@ -7,13 +7,14 @@ import stat
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from courseware import create_app
-from courseware.migrate import upgrade
+from courseware.migrate import alembic_config, upgrade
 from courseware.models import Base
 from tests.conftest import make_app
 
@@ -81,6 +82,31 @@ def test_migrations_create_every_table_and_constraint(tmp_path: Path) -> None:
     assert "uq_quiz_attempt_open" in indexes
     uniques = {tuple(u["column_names"]) for u in inspector.get_unique_constraints("certificate")}
     assert ("user_id", "track_id", "cycle") in uniques
+    engine.dispose()
+
+
+def test_migration_0003_moves_evidence_to_its_table_and_back(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine, "0002")
+    evidence = '{"module:foundations": {"read_at": "2026-01-15T10:30:00+00:00"}}'
+    with engine.begin() as conn:  # foreign keys are off on this plain engine: one row suffices
+        conn.execute(text(
+            "INSERT INTO certificate (id, code, user_id, track_id, track_version_id, cycle, "
+            "holder_name, issued_at, expires_at, manual, evidence) VALUES (7, 'C', 1, 1, 1, 1, "
+            "'Holder', '2026-01-01 00:00:00', '2028-01-01 00:00:00', 0, :e)"), {"e": evidence})
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT certificate_id, evidence FROM certificate_evidence")
+                            ).all() == [(7, evidence)]
+    assert "evidence" not in {c["name"] for c in inspect(engine).get_columns("certificate")}
+
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0002")
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT evidence FROM certificate WHERE id = 7")) == evidence
+    assert "certificate_evidence" not in inspect(engine).get_table_names()
     engine.dispose()
 
 

@@ -50,9 +50,6 @@ class Certificate(Base):
     manual: Mapped[bool] = mapped_column(default=False)
     manual_reason: Mapped[str | None] = mapped_column(Text)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    # what each requirement rested on (about 1.5 KB): only the admin page reads it, so the
-    # verify page and API, which load certificates all day, never parse it
-    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True)
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
     revoked_at: Mapped[datetime | None]
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -67,3 +64,20 @@ class Certificate(Base):
     track: Mapped[ContentItem] = relationship()
     track_version: Mapped[ContentVersion] = relationship()
     previous: Mapped[Certificate | None] = relationship(remote_side=[id])
+    evidence_record: Mapped[CertificateEvidence] = relationship(cascade="all, delete-orphan")
+
+    @property
+    def evidence(self) -> dict[str, Any]:
+        """What each requirement rested on: attempts, grades, read dates (or a manual reason)."""
+        return self.evidence_record.evidence
+
+
+class CertificateEvidence(Base):
+    """A certificate's evidence, in a table of its own. Verification reads certificate rows all
+    day and never this (about 1.6 KB of JSON each): apart, it keeps those rows small, so a
+    million of them stay cheap to look up. One row per certificate, written with it."""
+
+    __tablename__ = "certificate_evidence"
+
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificate.id"), primary_key=True)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session, object_session
 from courseware import certify
 from courseware.codes import format_code, generate_code
 from courseware.content.model import TrackSpec
-from courseware.models import Certificate, ContentItem, ModuleRead, QuizAttempt, User
+from courseware.models import (
+    Certificate,
+    CertificateEvidence,
+    ContentItem,
+    ModuleRead,
+    QuizAttempt,
+    User,
+)
 
 from . import audit, catalogue, grading
 
@@ -177,7 +184,8 @@ def _issue(session: Session, user: User, current: catalogue.Current, spec: Track
             track_version_id=current.version.id, cycle=cycle, holder_name=user.name,
             issued_at=now, expires_at=certify.add_months(now, spec.valid_months),
             manual=manual_reason is not None, manual_reason=manual_reason,
-            issued_by_id=actor.id if actor else None, evidence=evidence,
+            issued_by_id=actor.id if actor else None,
+            evidence_record=CertificateEvidence(evidence=evidence),
             previous_id=previous.id if previous else None,
         )
         try:
