@@ -111,6 +111,12 @@ def latest_certificate(session: Session, user: User, track: ContentItem) -> Cert
         .order_by(Certificate.cycle.desc()).limit(1))
 
 
+def held_by(session: Session, user: User) -> list[Certificate]:
+    """Every certificate this person was issued, newest first."""
+    return list(session.scalars(select(Certificate).where(Certificate.user_id == user.id)
+                                .order_by(Certificate.issued_at.desc())))
+
+
 def track_progress(session: Session, user: User, now: datetime) -> list[TrackProgress]:
     titles = catalogue.titles(session)
     record = learner_record(session, user)

@@ -116,12 +116,7 @@ def profile():  # type: ignore[no-untyped-def]
     progress = certificates.track_progress(s, user, moment)
     quizzes = [attempts.quiz_status(s, user, q, moment) for q in catalogue.items(s, "quiz")]
     roleplays = [(rp, grading.history(s, user, rp.item)) for rp in catalogue.items(s, "roleplay")]
-    from sqlalchemy import select
-
-    from courseware.models import Certificate
-
-    certs = s.scalars(select(Certificate).where(Certificate.user_id == user.id)
-                      .order_by(Certificate.issued_at.desc())).all()
+    certs = certificates.held_by(s, user)
     return render_template(
         "learn/profile.html", progress=progress, quizzes=quizzes, roleplays=roleplays,
         certs=[(c, certificates.cert_status(c, moment)) for c in certs],
