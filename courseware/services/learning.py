@@ -52,9 +52,6 @@ class ModuleState:
     def lock_reason(self) -> str:
         return "Finish " + " and ".join(self.missing) + " first" if self.missing else ""
 
-    def activity(self, kind: str) -> Activity | None:
-        return next((a for a in self.activities if a.kind == kind), None)
-
 
 # Every learner page asks for this, and the module page is the course's busiest: one statement,
 # built once, that reads the active modules, quizzes and role-plays with the learner's read mark
@@ -75,17 +72,20 @@ _LEARNER_ROWS = (
 
 def module_states(session: Session, user: User) -> list[ModuleState]:
     rows = session.connection().execute(_LEARNER_ROWS, {"user_id": user.id}).all()
-    modules, activities = [], {}
+    modules: list[tuple[int, str, str, int, str, int | None, str | None]] = []
+    activities: dict[str, list[Activity]] = {}
+    titles: dict[str, str] = {}
+    done: set[str] = set()
     for item_id, kind, slug, title, version_id, content_hash, read_id, rating, comment in rows:
-        if kind == "module":
-            modules.append((item_id, slug, title, version_id, content_hash, read_id, rating,
-                            comment))
-        else:  # quizzes sort before role-plays (ORDER BY kind)
+        if kind != "module":  # quizzes sort before role-plays (ORDER BY kind)
             activities.setdefault(slug, []).append(Activity(kind, slug, title))
-    done = {m[1] for m in modules if m[5] is not None}
-    titles = {m[1]: m[2] for m in modules}
+            continue
+        modules.append((item_id, slug, title, version_id, content_hash, rating, comment))
+        titles[slug] = title
+        if read_id is not None:
+            done.add(slug)
     states = []
-    for item_id, slug, title, version_id, content_hash, _read, rating, comment in modules:
+    for item_id, slug, title, version_id, content_hash, rating, comment in modules:
         data = catalogue.data_of(session, version_id, content_hash)
         states.append(ModuleState(
             id=item_id, slug=slug, title=title, version_id=version_id,
