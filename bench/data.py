@@ -28,13 +28,14 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.engine import make_url
 
-from courseware.config import PROJECT_ROOT
-from courseware.content import load_catalogue, sync_catalogue
-from courseware.db import Database
-from courseware.migrate import MIGRATIONS, upgrade
+from courseware.domain.content import load_catalogue
+from courseware.domain.quiz import draw
+from courseware.infra.config import PROJECT_ROOT
+from courseware.infra.db import Database
+from courseware.infra.migrate import MIGRATIONS, upgrade
 from courseware.models import ContentItem, ModuleRead, QuizAttempt, User
-from courseware.quiz import draw
 from courseware.services import accounts
+from courseware.services.content_sync import sync_catalogue
 
 from .codes import fast_codes
 

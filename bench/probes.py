@@ -24,10 +24,10 @@ def _rss_mb() -> float:
 
 
 def pdf(warm_runs: int = 5) -> dict[str, Any]:
-    from courseware.codes import format_code, generate_code
-    from courseware.config import PROJECT_ROOT
-    from courseware.content import load_catalogue
-    from courseware.pdf import CertificatePrint, render_certificate_pdf
+    from courseware.domain.codes import format_code, generate_code
+    from courseware.domain.content import load_catalogue
+    from courseware.domain.pdf import CertificatePrint, render_certificate_pdf
+    from courseware.infra.config import PROJECT_ROOT
 
     track = next(iter(load_catalogue(PROJECT_ROOT).tracks.values()))
     directory = PROJECT_ROOT / "certificates"
@@ -73,10 +73,11 @@ def pdf(warm_runs: int = 5) -> dict[str, Any]:
 
 
 def sync(url: str) -> dict[str, Any]:
-    from courseware.config import PROJECT_ROOT
-    from courseware.content import load_catalogue, sync_catalogue
-    from courseware.db import Database
-    from courseware.migrate import upgrade
+    from courseware.domain.content import load_catalogue
+    from courseware.infra.config import PROJECT_ROOT
+    from courseware.infra.db import Database
+    from courseware.infra.migrate import upgrade
+    from courseware.services.content_sync import sync_catalogue
 
     database = Database(url)
     upgrade(database.engine)

@@ -21,8 +21,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from courseware.config import PROJECT_ROOT
-from courseware.db import Database
+from courseware.infra.config import PROJECT_ROOT
+from courseware.infra.db import Database
 
 from . import data, pg
 from .codes import check_equivalence
@@ -367,7 +367,7 @@ def quiz_answers(spec: Any, presented: list[dict[str, Any]], right: bool) -> lis
 
 def quiz_figures(db: str, server: Server, engine: Any, emails: list[str],
                  report: Report) -> dict[str, Any]:
-    from courseware.content import load_catalogue
+    from courseware.domain.content import load_catalogue
 
     log(f"{db}: quiz submit, {QUIZ_SUBMITS} learners one after another (1M attempts stored)")
     spec = load_catalogue(PROJECT_ROOT).quizzes[QUIZ]

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from courseware.config import PROJECT_ROOT
+from courseware.infra.config import PROJECT_ROOT
 
 from .data import DATA_DIR
 from .httpclient import Client

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from courseware import create_app
+from courseware.factory import create_app
 
 app = create_app({"RATELIMIT_ENABLED": False, "FAST_PASSWORD_HASH": True})
 

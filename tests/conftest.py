@@ -25,13 +25,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from courseware import clock, create_app
-from courseware.config import PROJECT_ROOT
-from courseware.content import load_catalogue, sync_catalogue
-from courseware.db import Database
-from courseware.migrate import upgrade
+from courseware.domain import clock
+from courseware.domain.content import load_catalogue
+from courseware.factory import create_app
+from courseware.infra.config import PROJECT_ROOT
+from courseware.infra.db import Database
+from courseware.infra.migrate import upgrade
 from courseware.models import Base, User
 from courseware.services import accounts
+from courseware.services.content_sync import sync_catalogue
 
 PASSWORD = "correct horse battery staple"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from courseware.content.model import QuizSpec
+from courseware.domain.content.model import QuizSpec
 from courseware.models import ContentItem, QuizAttempt, Submission
 from courseware.services import catalogue
 

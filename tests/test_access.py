@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pytest
 from flask import Flask
 
-from courseware.clock import utcnow
-from courseware.config import PROJECT_ROOT
+from courseware.domain.clock import utcnow
+from courseware.infra.config import PROJECT_ROOT
 from courseware.services import certificates
 from courseware.services.certificates import IssueContext
 from tests import helpers

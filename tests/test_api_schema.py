@@ -13,8 +13,8 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from courseware.clock import utcnow
-from courseware.config import PROJECT_ROOT
+from courseware.domain.clock import utcnow
+from courseware.infra.config import PROJECT_ROOT
 from courseware.models import User
 from courseware.services import certificates
 from tests.conftest import UserFactory

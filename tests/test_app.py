@@ -13,8 +13,8 @@ from alembic.migration import MigrationContext
 from flask import Flask
 from sqlalchemy import create_engine, inspect, text
 
-from courseware import create_app
-from courseware.migrate import alembic_config, upgrade
+from courseware.factory import create_app
+from courseware.infra.migrate import alembic_config, upgrade
 from courseware.models import Base
 from tests.conftest import make_app
 
@@ -46,14 +46,14 @@ def test_environment_overrides(tmp_path: Path, monkeypatch) -> None:  # type: ig
 def test_default_database_lives_in_instance(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("DATABASE_URL", raising=False)
     app = create_app({"INSTANCE_PATH": str(tmp_path / "inst")})
-    assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'inst' / 'courseware.db'}"
+    assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'inst' / 'courseware.infra.db'}"
 
 
 def test_app_start_does_not_import_weasyprint() -> None:
     import subprocess
     import sys
 
-    code = ("import sys; from courseware import create_app; create_app({'DATABASE_URL': "
+    code = ("import sys; from courseware.factory import create_app; create_app({'DATABASE_URL': "
             "'sqlite://', 'INSTANCE_PATH': '/tmp/cw-import-check'}); "
             "print('weasyprint' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -17,8 +17,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from courseware import clock
-from courseware.config import PROJECT_ROOT
+from courseware.domain import clock
+from courseware.infra.config import PROJECT_ROOT
 from courseware.models import ContentItem, QuizAnswer, QuizAttempt, User
 from courseware.services.attempts import humanize_until
 from tests import helpers

@@ -16,8 +16,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from courseware import clock
-from courseware.cli import DEMO_ACCOUNTS
+from courseware.cli.commands import DEMO_ACCOUNTS
+from courseware.domain import clock
 from courseware.models import AuditEvent, LoginThrottle, User
 from tests.conftest import PASSWORD, Auth, UserFactory, make_app
 

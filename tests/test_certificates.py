@@ -17,13 +17,13 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from courseware import clock
-from courseware.codes import format_code
-from courseware.config import PROJECT_ROOT
-from courseware.credential import CredentialError, KeyStore, verify_credential
+from courseware.domain import clock
+from courseware.domain.codes import format_code
+from courseware.domain.credential import CredentialError, KeyStore, verify_credential
+from courseware.infra.config import PROJECT_ROOT
 from courseware.models import AuditEvent, Certificate, User
-from courseware.openapi import openapi_document
 from courseware.services import certificates
+from courseware.web.openapi import openapi_document
 from tests import helpers
 from tests.conftest import Auth, UserFactory, make_app
 
@@ -210,7 +210,7 @@ def test_verify_page_statuses_read_plainly(app: Flask, learner: User, runner) ->
 
 
 def certificates_code_not_issued(code: str) -> str:
-    from courseware.codes import check_symbol
+    from courseware.domain.codes import check_symbol
 
     data = ("1" if code[0] != "1" else "2") + code[1:26]
     return data + check_symbol(data)
@@ -350,7 +350,7 @@ def test_signed_credential_validates_and_verifies(app: Flask, learner: User, run
     with pytest.raises(CredentialError):
         verify_credential(".".join([header, flipped, signature]), jwks)
     other = KeyStore(tmp_path / "other-keys")
-    from courseware.credential import sign_credential
+    from courseware.domain.credential import sign_credential
 
     forged = sign_credential(credential, other, now=clock.utcnow())
     with pytest.raises(CredentialError):

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from courseware import certify
-from courseware.content.model import RequirementSet
+from courseware.domain import certify
+from courseware.domain.content.model import RequirementSet
 
 T0 = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
 REQS = RequirementSet(modules=("a", "b"), quizzes=("a",), roleplays=("a",))

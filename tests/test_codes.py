@@ -1,4 +1,4 @@
-"""Tests for courseware.codes: format, round-trips and typo detection."""
+"""Tests for courseware.domain.codes: format, round-trips and typo detection."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from courseware.codes import (
+from courseware.domain.codes import (
     CODE_LENGTH,
     MalformedCode,
     check_symbol,

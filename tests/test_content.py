@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from courseware.config import PROJECT_ROOT
-from courseware.content import ContentError, load_catalogue
-from courseware.content.render import render_markdown
+from courseware.domain.content import ContentError, load_catalogue
+from courseware.domain.content.render import render_markdown
+from courseware.infra.config import PROJECT_ROOT
 from courseware.models import AuditEvent, ContentItem, ContentVersion
 from tests.conftest import make_app
 

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from courseware.config import PROJECT_ROOT
-from courseware.content import load_catalogue
-from courseware.content.model import Catalogue, ModuleSpec, QuizSpec
+from courseware.domain.content import load_catalogue
+from courseware.domain.content.model import Catalogue, ModuleSpec, QuizSpec
+from courseware.infra.config import PROJECT_ROOT
 
 SLUGS = ["foundations", "active-listening", "boundaries", "crisis-response", "referral"]
 ROLEPLAYS = ["active-listening", "boundaries", "crisis-response", "referral"]

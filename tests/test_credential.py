@@ -1,4 +1,4 @@
-"""Tests for courseware.credential: key store, OB 3.0 shape, VC-JWT sign/verify."""
+"""Tests for courseware.domain.credential: key store, OB 3.0 shape, VC-JWT sign/verify."""
 
 from __future__ import annotations
 
@@ -25,8 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from referencing import Registry, Resource
 
-from courseware.config import PROJECT_ROOT
-from courseware.credential import (
+from courseware.domain.credential import (
     AchievementInfo,
     CredentialError,
     CredentialSubjectInfo,
@@ -37,6 +36,7 @@ from courseware.credential import (
     sign_credential,
     verify_credential,
 )
+from courseware.infra.config import PROJECT_ROOT
 
 STANDARDS = PROJECT_ROOT.parent / "shared" / "standards"  # shared/ sits beside the project
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -211,7 +211,7 @@ def test_swapped_key_file_is_detected(store: KeyStore) -> None:
 _RACE_SCRIPT = """
 import sys, time
 from pathlib import Path
-from courseware.credential import KeyStore
+from courseware.domain.credential import KeyStore
 start = float(sys.argv[2])
 while time.time() < start:
     pass

@@ -13,8 +13,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from courseware import clock
-from courseware.content.model import RoleplaySpec
+from courseware.domain import clock
+from courseware.domain.content.model import RoleplaySpec
 from courseware.models import AuditEvent, Grade, Submission, User
 from courseware.services import catalogue, grading
 from tests import helpers

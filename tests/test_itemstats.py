@@ -18,9 +18,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from courseware import clock
-from courseware.config import PROJECT_ROOT
-from courseware.itemstats import MIN_RESPONSES, ItemStats, Response, item_statistics
+from courseware.domain import clock
+from courseware.domain.itemstats import MIN_RESPONSES, ItemStats, Response, item_statistics
+from courseware.infra.config import PROJECT_ROOT
 from courseware.models import QuizAnswer, QuizAttempt, User
 from tests import helpers
 from tests.conftest import Auth, UserFactory, make_app

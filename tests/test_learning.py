@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from courseware.config import PROJECT_ROOT
+from courseware.infra.config import PROJECT_ROOT
 from courseware.models import ModuleFeedback, ModuleRead, User
 from courseware.services import learning
 from tests import helpers

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from courseware.pdf import (
+from courseware.domain.pdf import (
     CertificatePrint,
     CertificateRenderError,
     RefusedURLError,
@@ -191,7 +191,7 @@ def test_render_is_identical_in_another_process(sample_pdf: bytes, tmp_path: Pat
         "import datetime, sys, warnings\n"
         "from pathlib import Path\n"
         "warnings.simplefilter('ignore', DeprecationWarning)\n"
-        "from courseware.pdf import CertificatePrint, render_certificate_pdf\n"
+        "from courseware.domain.pdf import CertificatePrint, render_certificate_pdf\n"
         f"data = CertificatePrint(**{SAMPLE.__dict__!r})\n"
         "pdf = render_certificate_pdf(data, Path(sys.argv[1]))\n"
         "Path(sys.argv[2]).write_bytes(pdf)\n"
@@ -229,7 +229,7 @@ def test_source_date_epoch_is_restored(monkeypatch: pytest.MonkeyPatch, preset: 
 
 
 def test_weasyprint_is_not_imported_with_the_module() -> None:
-    code = "import sys, courseware.pdf; print('weasyprint' in sys.modules)"
+    code = "import sys, courseware.domain.pdf; print('weasyprint' in sys.modules)"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
         [sys.executable, "-c", code], check=True, env=env, capture_output=True, text=True

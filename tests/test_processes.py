@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from courseware.config import PROJECT_ROOT
+from courseware.infra.config import PROJECT_ROOT
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 FLASK = Path(sys.executable).parent / "flask"

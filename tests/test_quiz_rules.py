@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from courseware.content.model import OptionSpec, QuestionSpec, QuizSpec
-from courseware.quiz import (
+from courseware.domain.content.model import OptionSpec, QuestionSpec, QuizSpec
+from courseware.domain.quiz import (
     AnswerError,
     Presented,
     draw,

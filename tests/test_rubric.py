@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from courseware.content.model import CriterionSpec, LevelSpec, RubricSpec
-from courseware.rubric import RubricError, check_levels, comment_required, rubric_outcome
+from courseware.domain.content.model import CriterionSpec, LevelSpec, RubricSpec
+from courseware.domain.rubric import RubricError, check_levels, comment_required, rubric_outcome
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -16,11 +16,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
-from courseware.clock import utcnow
-
-from .base import Base
-from .content import ContentItem, ContentVersion
-from .users import User
+from courseware.domain.clock import utcnow
+from courseware.models.base import Base
+from courseware.models.content import ContentItem, ContentVersion
+from courseware.models.users import User
 
 
 class Certificate(Base):

@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from courseware.clock import utcnow
-
-from .base import Base
+from courseware.domain.clock import utcnow
+from courseware.models.base import Base
 
 CONTENT_KINDS = ("module", "quiz", "roleplay", "track")
 

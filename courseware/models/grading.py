@@ -17,11 +17,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from courseware.clock import utcnow
-
-from .base import Base
-from .content import ContentVersion
-from .users import User
+from courseware.domain.clock import utcnow
+from courseware.models.base import Base
+from courseware.models.content import ContentVersion
+from courseware.models.users import User
 
 SUBMISSION_STATUSES = ("draft", "submitted", "moderation", "returned", "passed")
 OPEN_SUBMISSION = text("status IN ('draft', 'submitted', 'moderation')")

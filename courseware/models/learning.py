@@ -18,10 +18,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from courseware.clock import utcnow
-
-from .base import Base
-from .content import ContentVersion
+from courseware.domain.clock import utcnow
+from courseware.models.base import Base
+from courseware.models.content import ContentVersion
 
 
 class ModuleRead(Base):

@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from courseware.clock import utcnow
-
-from .base import Base
+from courseware.domain.clock import utcnow
+from courseware.models.base import Base
 
 ROLES = ("learner", "trainer", "admin")
 

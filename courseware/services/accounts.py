@@ -15,10 +15,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from courseware.clock import utcnow
+from courseware.domain.clock import utcnow
 from courseware.models import ROLES, LoginThrottle, User
-
-from . import audit
+from courseware.services import audit
 
 # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
 OWASP_ARGON2 = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}

@@ -11,11 +11,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from courseware import quiz as rules
-from courseware.content.model import QuizSpec
+from courseware.domain import quiz as rules
+from courseware.domain.content.model import QuizSpec
 from courseware.models import QuizAnswer, QuizAttempt, User
-
-from . import catalogue, learning
+from courseware.services import catalogue, learning
 
 
 class QuizUnavailable(Exception):

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from courseware.content.model import (
+from courseware.domain.content.model import (
     ModuleSpec,
     QuizSpec,
     RoleplaySpec,

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
-from courseware import certify
-from courseware.codes import format_code, generate_code
-from courseware.content.model import TrackSpec
+from courseware.domain import certify
+from courseware.domain.codes import format_code, generate_code
+from courseware.domain.content.model import TrackSpec
 from courseware.models import (
     Certificate,
     CertificateEvidence,
@@ -24,8 +24,7 @@ from courseware.models import (
     QuizAttempt,
     User,
 )
-
-from . import audit, catalogue, grading
+from courseware.services import audit, catalogue, grading
 
 
 class CertificateError(ValueError):
@@ -218,7 +217,7 @@ def _issue(session: Session, user: User, current: catalogue.Current, spec: Track
 
 
 def store_pdf(cert: Certificate, spec: TrackSpec, ctx: IssueContext) -> bytes:
-    from courseware.pdf import CertificatePrint, render_certificate_pdf
+    from courseware.domain.pdf import CertificatePrint, render_certificate_pdf
 
     pdf = render_certificate_pdf(
         CertificatePrint(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from courseware.credential import (
+from courseware.domain.credential import (
     AchievementInfo,
     IssuerInfo,
     KeyStore,
@@ -12,8 +12,7 @@ from courseware.credential import (
     sign_credential,
 )
 from courseware.models import Certificate
-
-from . import catalogue
+from courseware.services import catalogue
 
 
 def signed_credential(cert: Certificate, store: KeyStore, base_url: str, issuer_name: str,

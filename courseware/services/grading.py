@@ -10,11 +10,10 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from courseware import rubric as rules
-from courseware.content.model import RoleplaySpec
+from courseware.domain import rubric as rules
+from courseware.domain.content.model import RoleplaySpec
 from courseware.models import ContentItem, Grade, Submission, User
-
-from . import audit, catalogue, learning
+from courseware.services import audit, catalogue, learning
 
 MAX_REPLY = 3000
 OPEN = ("draft", "submitted", "moderation")

@@ -9,10 +9,9 @@ from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from courseware.clock import utcnow
+from courseware.domain.clock import utcnow
 from courseware.models import ContentItem, ContentVersion, ModuleFeedback, ModuleRead, User
-
-from . import catalogue
+from courseware.services import catalogue
 
 
 class Locked(Exception):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from courseware.itemstats import ItemStats, Response, item_statistics
+from courseware.domain.itemstats import ItemStats, Response, item_statistics
 from courseware.models import (
     Certificate,
     ContentItem,
@@ -17,8 +17,7 @@ from courseware.models import (
     Submission,
     User,
 )
-
-from . import catalogue
+from courseware.services import catalogue
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Locator, Page, expect
 from sqlalchemy.pool import NullPool
 
-from courseware.db import Database
+from courseware.infra.db import Database
 from courseware.models import QuizAttempt
 from courseware.services import catalogue
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import Page, expect
 
-from courseware.codes import format_code, generate_code, parse_code
+from courseware.domain.codes import format_code, generate_code, parse_code
 
 from .steps import (
     CHECKED,

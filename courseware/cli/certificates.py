@@ -1,0 +1,151 @@
+"""`flask --app app certificates ...` and `keys rotate`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
+
+from courseware.domain.clock import utcnow
+from courseware.domain.codes import MalformedCode, format_code, parse_code
+from courseware.domain.credential import CredentialError, KeyStore, verify_credential
+from courseware.models import Certificate, User
+from courseware.services import certificates
+from courseware.services.accounts import normalize_email
+from courseware.web import db
+
+certificates_cli = AppGroup("certificates", help="Issue, verify, revoke and suspend.")
+
+
+def _find(session, code: str) -> Certificate:  # type: ignore[no-untyped-def]
+    try:
+        canonical = parse_code(code)
+    except MalformedCode as exc:
+        raise click.ClickException(str(exc)) from None
+    cert = certificates.find(session, canonical)
+    if cert is None:
+        raise click.ClickException(f"no certificate has the code {format_code(canonical)}")
+    return cert
+
+
+@certificates_cli.command("issue")
+@click.argument("email")
+@click.option("--track", "track_slug", required=True)
+@click.option("--reason", required=True, help="Why (recognition of prior learning).")
+def issue(email: str, track_slug: str, reason: str) -> None:
+    """Issue a certificate by hand; prints the new code alone on its last line."""
+    with db.database().session() as s:
+        user = s.scalar(select(User).where(User.email == normalize_email(email)))
+        if user is None:
+            raise click.ClickException(f"no account has the email {email}")
+        try:
+            cert = certificates.manual_issue(s, None, user, track_slug, reason, utcnow(),
+                                             certificates.IssueContext.from_config(current_app.config))
+        except certificates.CertificateError as exc:
+            raise click.ClickException(str(exc)) from None
+        s.commit()
+        click.echo(f"issued {cert.track_version.data['title']} to {user.name}, "
+                   f"expires {cert.expires_at:%Y-%m-%d}")
+        click.echo(format_code(cert.code))
+
+
+@certificates_cli.command("verify")
+@click.argument("code")
+def verify(code: str) -> None:
+    """Print the status; exit 0 only when valid."""
+    with db.database().session(write=False) as s:
+        cert = _find(s, code)
+        record = certificates.public_record(cert, utcnow(), current_app.config["BASE_URL"])
+    click.echo(f"{format_code(cert.code)}: {record['status']}"
+               f"{' (eligible to mentor)' if record['eligible'] else ''}")
+    click.echo(f"holder: {record['holder']['name']}; track: {record['track']['title']}; "
+               f"issued {record['issued_at']}; expires {record['expires_at']}")
+    if record["revocation_reason"]:
+        click.echo(f"reason: {record['revocation_reason']}")
+    sys.exit(0 if record["status"] == "valid" else 1)
+
+
+def _change(code: str, action: str, reason: str) -> None:
+    with db.database().session() as s:
+        cert = _find(s, code)
+        try:
+            if action == "revoke":
+                certificates.revoke(s, None, cert, reason, utcnow())
+            elif action == "suspend":
+                certificates.suspend(s, None, cert, reason, utcnow())
+            else:
+                certificates.reinstate(s, None, cert, reason)
+        except certificates.CertificateError as exc:
+            raise click.ClickException(str(exc)) from None
+        s.commit()
+    done = {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated"}[action]
+    click.echo(f"{format_code(cert.code)} {done}")
+
+
+@certificates_cli.command("revoke")
+@click.argument("code")
+@click.option("--reason", required=True)
+def revoke(code: str, reason: str) -> None:
+    """Revoke for good (audited)."""
+    _change(code, "revoke", reason)
+
+
+@certificates_cli.command("suspend")
+@click.argument("code")
+@click.option("--reason", required=True)
+def suspend(code: str, reason: str) -> None:
+    """Put a reversible hold on a certificate (audited)."""
+    _change(code, "suspend", reason)
+
+
+@certificates_cli.command("reinstate")
+@click.argument("code")
+@click.option("--reason", default="", help="Optional note for the audit log.")
+def reinstate(code: str, reason: str) -> None:
+    """Lift a suspension (audited)."""
+    _change(code, "reinstate", reason)
+
+
+@certificates_cli.command("check-credential")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--jwks", "jwks_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The issuer's JWKS (default: this instance's keys).")
+def check_credential(file: Path, jwks_file: Path | None) -> None:
+    """Verify a signed credential offline."""
+    token = file.read_text(encoding="utf-8").strip()
+    if jwks_file:
+        try:
+            jwks = json.loads(jwks_file.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise click.ClickException(f"{jwks_file}: not valid JSON ({exc})") from None
+    else:
+        jwks = KeyStore(current_app.config["KEYS_DIR"]).jwks()
+    try:
+        result = verify_credential(token, jwks, now=utcnow())
+    except CredentialError as exc:
+        click.echo(f"{file}: INVALID: {exc}", err=True)
+        sys.exit(1)
+    credential = result["credential"]
+    subject = credential.get("credentialSubject", {})
+    names = [i.get("identityHash") for i in subject.get("identifier", [])
+             if i.get("identityType") == "name"]
+    click.echo(f"{file}: signature valid (key {result['kid']})")
+    click.echo(f"achievement: {subject.get('achievement', {}).get('name')}; "
+               f"holder: {', '.join(n for n in names if n)}")
+    click.echo(f"valid from {credential.get('validFrom')} until {credential.get('validUntil')}"
+               f"{' (expired)' if result['expired'] else ''}")
+    click.echo("the signature proves who issued it; check revocation at "
+               f"{credential.get('id')}")
+
+
+@click.command("rotate")
+@with_appcontext
+def keys_rotate() -> None:
+    """Add a new signing key and make it active; old public keys stay published."""
+    kid = KeyStore(current_app.config["KEYS_DIR"]).rotate()
+    click.echo(f"new active key {kid}")

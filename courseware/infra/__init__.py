@@ -1,0 +1,1 @@
+"""Infrastructure: configuration, the database engine, migrations."""

@@ -1,0 +1,63 @@
+"""The database engine and sessions, without Flask (the web layer binds them to requests).
+
+Services take a `Session` and flush; views, jobs and CLI commands decide when to commit, so a
+unit of work lands in one transaction or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+class Database:
+    def __init__(self, url: str, **engine_options: Any):
+        self.url = url
+        self.engine = make_engine(url, **engine_options)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """A session for work outside a request (CLI, threads in tests)."""
+        with self.sessions() as s:
+            if write:
+                s.connection(execution_options=WRITE)
+            yield s
+
+
+# Marks a transaction that will write. On SQLite it begins with BEGIN IMMEDIATE: a deferred
+# transaction that reads and then writes fails outright ("database is locked") when another
+# writer committed in between, where an immediate one simply waits its turn. Reads stay
+# deferred so they never queue behind writers (WAL lets them run alongside).
+WRITE = {"courseware_write": True}
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    if url.startswith("sqlite"):
+        # wait for a writer instead of failing at once; the default pool suits threads
+        options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, **options)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    options.setdefault("pool_pre_ping", True)
+    return create_engine(url, **options)
+
+
+def _sqlite_begin(conn: Any) -> None:
+    write = conn.get_execution_options().get("courseware_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # let SQLAlchemy emit BEGIN (see make_engine) rather than the driver's own
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()

@@ -1,0 +1,1 @@
+"""The web layer: the app factory, blueprints by audience, forms, security."""

@@ -1,0 +1,85 @@
+"""Error pages: HTML for people, the JSON error shape under /api/."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from courseware.web.security import UnusableCharacter
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Go back and try again."),
+    401: ("Please log in", "You need to log in to see this page."),
+    403: ("Not allowed", "Your account does not have access to this page."),
+    404: ("Not found", "There is nothing here. Check the address, or start from the home page."),
+    405: ("Not allowed", "This address does not accept that kind of request."),
+    409: ("Conflict", "Someone else changed this at the same time. Reload and try again."),
+    413: ("Too large", "What you sent is larger than this site accepts."),
+    429: ("Too many requests", "You have made too many requests. Wait a moment and try again."),
+    500: ("Something went wrong", "An unexpected error happened on our side. It has been logged."),
+}
+
+API_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+    415: "unsupported_media_type", 429: "rate_limited", 500: "internal_error",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/.well-known/")
+
+
+def api_error(status: int, code: str, message: str, **headers: str):  # type: ignore[no-untyped-def]
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    response.headers.update(headers)
+    return response
+
+
+def _handle_http(exc: HTTPException):  # type: ignore[no-untyped-def]
+    status = exc.code or 500
+    title, message = MESSAGES.get(status, (exc.name, exc.description or ""))
+    headers: dict[str, str] = {}
+    if status == 429:
+        retry = getattr(exc, "retry_after", None) or _retry_after(exc)
+        if retry:
+            headers["Retry-After"] = str(retry)
+            message = f"Too many requests. Try again in {retry} seconds."
+    valid_methods = getattr(exc, "valid_methods", None)
+    if status == 405 and valid_methods:
+        headers["Allow"] = ", ".join(valid_methods)
+    if isinstance(exc, UnusableCharacter):
+        message = exc.description or message
+    if isinstance(exc, CSRFError):
+        message = "The form had expired or was sent from elsewhere. Reload the page and try again."
+    if wants_json():
+        return api_error(status, API_CODES.get(status, "error"), message, **headers)
+    body = render_template("error.html", status=status, title=title, message=message)
+    return body, status, headers
+
+
+def _retry_after(_exc: HTTPException) -> int | None:
+    from courseware.web.extensions import current_limiter
+
+    current = current_limiter().current_limit
+    if current is None:
+        return None
+    # the same arithmetic flask-limiter uses for its Retry-After header, so page and header agree
+    return max(1, int(current.reset_at - time.time()))
+
+
+def _handle_unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return _handle_http(InternalServerError())
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(Exception, _handle_unexpected)

@@ -1,0 +1,75 @@
+"""The public JSON API (v1): verify certificates one by one or in a batch."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from courseware.domain.codes import MalformedCode, parse_code
+from courseware.services import certificates
+from courseware.web import db
+from courseware.web.errors import api_error
+from courseware.web.extensions import csrf
+from courseware.web.openapi import openapi_document
+from courseware.web.views.common import now
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # no cookies or sessions are used here: nothing to forge
+
+MAX_BATCH = 100
+
+
+def _lookup(raw: Any) -> tuple[int, dict[str, Any]]:
+    """(status, body) for one code: the certificate object, or an error object."""
+    if not isinstance(raw, str):
+        return 400, {"code": "malformed_code", "message": "A code must be a string."}
+    try:
+        code = parse_code(raw)
+    except MalformedCode as exc:
+        return 400, {"code": "malformed_code", "message": str(exc)}
+    cert = certificates.find(db.session(), code)
+    if cert is None:
+        return 404, {"code": "not_found", "message": "No certificate has this code."}
+    return 200, certificates.public_record(cert, now(), current_app.config["BASE_URL"])
+
+
+@bp.route("/certificates/<path:code>")
+def certificate(code: str):  # type: ignore[no-untyped-def]
+    status, body = _lookup(code)
+    if status != 200:
+        return api_error(status, body["code"], body["message"])
+    return jsonify(body)
+
+
+@bp.route("/eligibility", methods=["POST"])
+def eligibility():  # type: ignore[no-untyped-def]
+    if not request.is_json:
+        return api_error(415, "unsupported_media_type",
+                         "Send a JSON body with Content-Type: application/json.")
+    try:
+        body = json.loads(request.get_data(as_text=False))
+    except (ValueError, UnicodeDecodeError):
+        return api_error(400, "invalid_json", "The body is not valid JSON.")
+    if not isinstance(body, dict) or set(body) != {"codes"}:
+        return api_error(400, "invalid_request", 'The body must be {"codes": [...]} and '
+                         "nothing else.")
+    codes = body["codes"]
+    if not isinstance(codes, list) or not codes:
+        return api_error(400, "invalid_request", '"codes" must be a non-empty list of strings.')
+    if len(codes) > MAX_BATCH:
+        return api_error(400, "too_many_codes", f"Send at most {MAX_BATCH} codes at a time.")
+    results = []
+    for raw in codes:
+        status, record = _lookup(raw)
+        if status == 200:
+            results.append(record)
+        else:
+            results.append({"code": raw if isinstance(raw, str) else None, "error": record})
+    return jsonify({"results": results})
+
+
+@bp.route("/openapi.json")
+def openapi():  # type: ignore[no-untyped-def]
+    return jsonify(openapi_document(current_app.config["BASE_URL"]))

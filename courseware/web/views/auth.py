@@ -1,0 +1,119 @@
+"""Register, log in, log out, change password."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
+
+from courseware.services import accounts
+from courseware.web import db
+from courseware.web.forms import ActionForm, ChangePasswordForm, LoginForm, RegisterForm
+from courseware.web.security import login_required, safe_next
+
+bp = Blueprint("auth", __name__)
+
+
+def _fast_hash() -> bool:
+    return bool(current_app.config.get("FAST_PASSWORD_HASH"))
+
+
+
+def _start_session(user: accounts.User) -> None:
+    # a fresh session at login: nothing planted before it (session fixation) survives
+    session.clear()
+    login_user(user)
+    session.permanent = True
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("learn.home"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        s = db.session()
+        try:
+            user = accounts.create_user(
+                s, email=form.email.data or "", name=form.name.data or "",
+                password=form.password.data or "", fast_hash=_fast_hash(),
+            )
+        except accounts.AccountError as exc:
+            s.rollback()
+            getattr(form, exc.field or "email").errors.append(str(exc))
+        else:
+            s.commit()
+            _start_session(user)
+            flash(f"Welcome, {user.name}. Your training starts with the first module.", "success")
+            return redirect(url_for("learn.home"))
+    return render_template("auth/register.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if current_user.is_authenticated:
+        return redirect(safe_next(form.next.data, url_for("learn.home")))
+    if form.validate_on_submit():
+        s = db.session()
+        config = current_app.config
+        result = accounts.authenticate(
+            s, form.email.data or "", form.password.data or "",
+            max_failures=config["LOGIN_MAX_FAILURES"], lock_minutes=config["LOGIN_LOCK_MINUTES"],
+            fast_hash=_fast_hash(),
+        )
+        s.commit()
+        if result.user is not None:
+            _start_session(result.user)
+            return redirect(safe_next(form.next.data, url_for("learn.home")))
+        if result.locked_minutes:
+            form.form_errors.append(
+                "Too many failed attempts for this email address. "
+                f"Try again in {result.locked_minutes} minute"
+                f"{'s' if result.locked_minutes != 1 else ''}."
+            )
+        else:
+            form.form_errors.append("Email or password is incorrect.")
+        form.password.data = ""
+    return render_template("auth/login.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():  # type: ignore[no-untyped-def]
+    form = ActionForm()
+    if form.validate_on_submit():
+        logout_user()
+        session.clear()
+        flash("You are logged out.", "info")
+    return redirect(url_for("learn.home"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():  # type: ignore[no-untyped-def]
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        s = db.session()
+        try:
+            accounts.change_password(s, current_user, form.current_password.data or "",
+                                     form.new_password.data or "", fast_hash=_fast_hash())
+        except accounts.AccountError as exc:
+            s.rollback()
+            getattr(form, exc.field or "new_password").errors.append(str(exc))
+        else:
+            s.commit()
+            _start_session(current_user._get_current_object())  # type: ignore[attr-defined]
+            flash("Your password is changed. Other sessions of your account are logged out.",
+                  "success")
+            return redirect(url_for("learn.profile"))
+    return render_template("auth/password.html", form=form), 422 if form.errors else 200

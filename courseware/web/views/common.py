@@ -1,0 +1,56 @@
+"""Small helpers shared by the views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, current_app, request
+from flask_login import current_user
+
+from courseware.domain import clock
+from courseware.domain.codes import MalformedCode, parse_code
+from courseware.models import Certificate, User
+from courseware.services import certificates
+from courseware.services.certificates import IssueContext
+from courseware.web import db
+
+
+def now() -> datetime:
+    return clock.utcnow()
+
+
+def me() -> User:
+    user: User = current_user._get_current_object()  # type: ignore[attr-defined]
+    return user
+
+
+def issue_context() -> IssueContext:
+    return IssueContext.from_config(current_app.config)
+
+
+def form_int(value: str | None) -> int | None:
+    """A whole number from a form or query string, or None for anything else."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value.isdecimal() or len(value) > 9:
+        return None
+    return int(value)
+
+
+def text_arg(name: str, limit: int = 100) -> str:
+    """A free-text query argument, trimmed, without control characters (NUL breaks PostgreSQL)."""
+    value = request.args.get(name) or ""
+    return "".join(c for c in value if c.isprintable()).strip()[:limit]
+
+
+def certificate_or_404(code: str) -> Certificate:
+    """The certificate with this code; a malformed or unknown code is simply not found."""
+    try:
+        canonical = parse_code(code)
+    except MalformedCode:
+        abort(404)
+    cert = certificates.find(db.session(), canonical)
+    if cert is None:
+        abort(404)
+    return cert

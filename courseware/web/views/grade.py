@@ -1,0 +1,270 @@
+"""What trainers see: the grading queue, the grading form, live role-plays, reports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+
+from courseware.domain.rubric import comment_required
+from courseware.models import User
+from courseware.services import catalogue, certificates, grading
+from courseware.services import reports as report_service
+from courseware.services.accounts import normalize_email
+from courseware.web import db
+from courseware.web.forms import ActionForm, LiveRoleplayForm, choices
+from courseware.web.security import role_required
+from courseware.web.views.common import form_int, issue_context, me, now
+
+bp = Blueprint("grade", __name__, url_prefix="/grade")
+staff = role_required("trainer", "admin")
+
+
+def _lapse() -> timedelta:
+    return timedelta(minutes=current_app.config["CLAIM_LAPSE_MINUTES"])
+
+
+@bp.route("/")
+@staff
+def queue():  # type: ignore[no-untyped-def]
+    s = db.session()
+    roleplays = catalogue.items(s, "roleplay")
+    slugs = {rp.item.slug for rp in roleplays}
+    selected = request.args.get("roleplay") or None
+    if selected and selected not in slugs:
+        selected = None
+    items = grading.queue(s, me(), selected)
+    return render_template("grade/queue.html", items=items, roleplays=roleplays,
+                           selected=selected, now=now(), lapse=_lapse(),
+                           lapsed=grading.claim_lapsed, action=ActionForm())
+
+
+def _for_trainer(submission_id: int):  # type: ignore[no-untyped-def]
+    try:
+        return grading.for_trainer(db.session(), me(), submission_id)
+    except grading.NotVisible:
+        abort(404)
+
+
+@bp.route("/submissions/<id:submission_id>/claim", methods=["POST"])
+@staff
+def claim(submission_id: int):  # type: ignore[no-untyped-def]
+    sub = _for_trainer(submission_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    s = db.session()
+    try:
+        grading.claim(s, me(), sub, now(), _lapse())
+    except grading.GradingError as exc:
+        s.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("grade.queue"))
+    s.commit()
+    return redirect(url_for("grade.grade", submission_id=sub.id))
+
+
+@bp.route("/submissions/<id:submission_id>/release", methods=["POST"])
+@staff
+def release(submission_id: int):  # type: ignore[no-untyped-def]
+    sub = _for_trainer(submission_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    s = db.session()
+    if grading.release(s, me(), sub):
+        s.commit()
+        flash("Released: the submission is back in the queue.", "info")
+    else:
+        flash("You did not hold a claim on this submission.", "error")
+    return redirect(url_for("grade.queue"))
+
+
+def _form_values(spec):  # type: ignore[no-untyped-def]
+    levels: dict[str, int] = {}
+    comments: dict[str, str] = {}
+    for criterion in spec.rubric.criteria:
+        value = form_int(request.form.get(f"level-{criterion.id}"))
+        if value is not None:
+            levels[criterion.id] = value
+        comments[criterion.id] = request.form.get(f"comment-{criterion.id}", "")[:5000]
+    return levels, comments
+
+
+def _grade_view(sub, *, levels=None, comments=None, feedback="", reason="", errors=None,  # type: ignore[no-untyped-def]
+                status=200, expected=None):
+    spec = grading.spec_of(sub)
+    kind = grading.grade_kind(sub)
+    if levels is None and kind in ("moderation", "amendment") and sub.grades:
+        # start from the grade under review; the trainer changes what differs
+        latest = sub.grades[-1]
+        levels, comments, feedback = dict(latest.levels), dict(latest.comments), latest.feedback
+    previous_grade = grading.visible_grade(sub.previous) if sub.previous else None
+    claimed_by_other = (sub.claimed_by_id not in (None, me().id)
+                        and not grading.claim_lapsed(sub, now(), _lapse()))
+    return render_template(
+        "grade/grade.html", sub=sub, spec=spec, data=sub.roleplay_version.data, kind=kind,
+        levels=levels or {}, comments=comments or {}, feedback=feedback, reason=reason,
+        errors=errors or [], expected=expected or grading.next_grade_number(sub),
+        previous_grade=previous_grade, claimed_by_other=claimed_by_other,
+        comment_required=lambda score: comment_required(spec.rubric, score),
+        action=ActionForm(),
+    ), status
+
+
+@bp.route("/submissions/<id:submission_id>", methods=["GET"])
+@staff
+def grade(submission_id: int):  # type: ignore[no-untyped-def]
+    sub = _for_trainer(submission_id)
+    if sub.status == "draft":
+        abort(404)
+    return _grade_view(sub)
+
+
+@bp.route("/submissions/<id:submission_id>", methods=["POST"])
+@staff
+def save_grade(submission_id: int):  # type: ignore[no-untyped-def]
+    sub = _for_trainer(submission_id)
+    if sub.status == "draft":
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    spec = grading.spec_of(sub)
+    levels, comments = _form_values(spec)
+    feedback = request.form.get("feedback", "")[:10000]
+    reason = request.form.get("reason", "")[:2000]
+    expected = form_int(request.form.get("expected")) or grading.next_grade_number(sub)
+    keep = {"levels": levels, "comments": comments, "feedback": feedback, "reason": reason,
+            "expected": expected}
+    s = db.session()
+    try:
+        saved = grading.save_grade(
+            s, me(), sub, grading.GradeInput(levels, comments, feedback, expected, reason), now())
+    except grading.GradeConflict as exc:
+        s.rollback()
+        # the form now aims at the next number: sending it again amends, never collides again
+        return _grade_view(_for_trainer(submission_id), **{**keep, "expected": None},
+                           status=409, errors=[
+            f"{exc} Your grade was not saved; it is shown below so nothing is lost. "
+            "Read their grade, then amend it if you disagree."])
+    except grading.GradingError as exc:
+        s.rollback()
+        return _grade_view(sub, **keep, status=422, errors=[str(exc)])
+    issued = []
+    if sub.status == "passed":
+        issued = certificates.issue_earned(s, sub.learner, now(), issue_context())
+    s.commit()
+    message = {"passed": "Passed.", "returned": "Returned for revision.",
+               "moderation": "A critical criterion failed: a second trainer must now confirm "
+                             "or overturn this grade before the learner sees it."}[sub.status]
+    flash(f"Grade saved ({saved.total}/{saved.max_total}). {message}", "success")
+    if issued:
+        flash(f"{sub.learner.name} has now earned a certificate.", "success")
+    return redirect(url_for("grade.queue"))
+
+
+@bp.route("/live", methods=["GET", "POST"])
+@staff
+def live():  # type: ignore[no-untyped-def]
+    s = db.session()
+    roleplays = catalogue.items(s, "roleplay")
+    form = LiveRoleplayForm()
+    form.roleplay.choices = choices([(rp.item.slug, rp.item.title) for rp in roleplays])
+    if form.validate_on_submit():
+        learner = s.scalar(select(User).where(
+            User.email == normalize_email(form.learner_email.data or "")))
+        current = catalogue.item(s, "roleplay", form.roleplay.data or "")
+        if learner is None:
+            form.learner_email.errors.append("No learner has this email address.")
+        elif current is None:
+            form.roleplay.errors.append("Choose a role-play.")
+        else:
+            try:
+                sub = grading.record_live(
+                    s, me(), learner, current, held_on=form.held_on.data,
+                    live_format=form.live_format.data or "in_person",
+                    duration_minutes=form.duration_minutes.data or 0,
+                    notes=form.notes.data or "", now=now())
+            except grading.GradingError as exc:
+                s.rollback()
+                form.form_errors.append(str(exc))
+            else:
+                s.commit()
+                flash("Live role-play recorded. Grade it now.", "success")
+                return redirect(url_for("grade.grade", submission_id=sub.id))
+    return render_template("grade/live.html", form=form), 422 if form.errors else 200
+
+
+# --- reports -----------------------------------------------------------------------------------
+
+@bp.route("/reports")
+@staff
+def reports_index():  # type: ignore[no-untyped-def]
+    return redirect(url_for("grade.reports"))
+
+
+@bp.route("/reports/quizzes")
+@staff
+def reports():  # type: ignore[no-untyped-def]
+    s = db.session()
+    quizzes = catalogue.items(s, "quiz")
+    selected = request.args.get("quiz") or None
+    if selected and selected not in {q.item.slug for q in quizzes}:
+        selected = None
+    rows = report_service.quiz_results(s, selected)
+    items = report_service.item_report(s, selected) if selected else []
+    return render_template("grade/reports.html", quizzes=quizzes, selected=selected, rows=rows,
+                           items=items, summary=report_service.completion_summary(s))
+
+
+def _csv(filename: str, header: list[str], rows: list[list[object]]) -> Response:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        # a leading = + - @ would run as a formula in a spreadsheet (CSV injection)
+        # (an empty string is "in" every string, so test startswith instead)
+        writer.writerow([f"'{v}" if isinstance(v, str) and v.startswith(tuple("=+-@\t\r"))
+                         else v for v in row])
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/reports/quizzes.csv")
+@staff
+def results_csv():  # type: ignore[no-untyped-def]
+    rows = report_service.quiz_results(db.session(), request.args.get("quiz") or None)
+    return _csv("quiz-results.csv", ["learner", "email", "quiz", "attempts", "best_percent",
+                                     "passed"],
+                [[r.learner.name, r.learner.email, r.quiz.slug, r.attempts,
+                  round(r.best_percent or 0, 1), "yes" if r.passed else "no"] for r in rows])
+
+
+@bp.route("/reports/items.csv")
+@staff
+def items_csv():  # type: ignore[no-untyped-def]
+    slug = request.args.get("quiz") or ""
+    items = report_service.item_report(db.session(), slug)
+    if not items and catalogue.item(db.session(), "quiz", slug) is None:
+        abort(404)
+    return _csv(f"item-statistics-{slug}.csv",
+                ["question_id", "question_hash", "versions", "answered", "facility",
+                 "discrimination", "flags", "option_pick_rates"],
+                [[i.stats.question_id, i.stats.question_hash[:12],
+                  " ".join(str(v) for v in i.versions), i.stats.answered,
+                  round(i.stats.facility, 3),
+                  "" if i.stats.discrimination is None else round(i.stats.discrimination, 3),
+                  "; ".join(i.stats.flags),
+                  " | ".join(f"{round(rate, 3)}" for _t, _c, rate in i.options)]
+                 for i in items])

@@ -1,0 +1,350 @@
+"""What learners see: the course, modules, quizzes, role-plays, their progress."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from markupsafe import Markup
+
+from courseware.domain.codes import format_code
+from courseware.domain.quiz import AnswerError
+from courseware.services import attempts, catalogue, certificates, grading, learning
+from courseware.web import db
+from courseware.web.forms import ActionForm, FeedbackForm
+from courseware.web.security import login_required, role_required
+from courseware.web.views.common import form_int, issue_context, me, now
+
+bp = Blueprint("learn", __name__)
+
+
+@bp.route("/")
+def home():  # type: ignore[no-untyped-def]
+    if not current_user.is_authenticated:
+        return render_template("learn/welcome.html")
+    s = db.session()
+    states = learning.module_states(s, me())
+    progress = certificates.track_progress(s, me(), now())
+    return render_template("learn/home.html", states=states, progress=progress,
+                           total_minutes=sum(st.data["minutes"] for st in states))
+
+
+def _module_or_404(slug: str) -> learning.ModuleState:
+    state = learning.module_state(db.session(), me(), slug)
+    if state is None:
+        abort(404)
+    return state
+
+
+@bp.route("/modules/<slug>")
+@login_required
+def module(slug: str):  # type: ignore[no-untyped-def]
+    state = _module_or_404(slug)
+    if state.locked:
+        return render_template("learn/locked.html", state=state), 403
+    return render_template("learn/module.html", state=state, lesson=lesson_html(state))
+
+
+# The module page is the course's busiest, and its lesson (header, objectives, contents, body) is
+# the same for every learner: render it once per module version and process. A new version has
+# a new key; with templates reloading (debug), render every time so template edits show.
+_LESSONS: dict[tuple[int, str], Markup] = {}
+
+
+def lesson_html(state: learning.ModuleState) -> Markup:
+    key = (state.version_id, state.content_hash)
+    html = _LESSONS.get(key)
+    if html is None:
+        html = Markup(render_template("learn/_lesson.html", state=state))  # noqa: S704 (autoescaped)
+        if not current_app.jinja_env.auto_reload:
+            _LESSONS[key] = html
+    return html
+
+
+@bp.route("/modules/<slug>/read", methods=["POST"])
+@login_required
+def mark_read(slug: str):  # type: ignore[no-untyped-def]
+    state = _module_or_404(slug)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    s = db.session()
+    try:
+        first = learning.mark_read(s, me(), state)
+    except learning.Locked:
+        abort(403)
+    issued = certificates.issue_earned(s, me(), now(), issue_context()) if first else []
+    s.commit()
+    flash(f"“{state.title}” is marked as read.", "success")
+    _announce(issued)
+    return redirect(url_for("learn.module", slug=slug) + "#next-steps")
+
+
+@bp.route("/modules/<slug>/feedback", methods=["GET", "POST"])
+@login_required
+def feedback(slug: str):  # type: ignore[no-untyped-def]
+    state = _module_or_404(slug)
+    if state.locked:
+        return render_template("learn/locked.html", state=state), 403
+    if request.method == "GET":
+        form = FeedbackForm(rating=None if state.rating is None else str(state.rating),
+                            comment=state.comment)
+        return render_template("learn/feedback.html", state=state, form=form)
+    form = FeedbackForm()  # only what was sent: an earlier rating must not fill a gap
+    if not form.validate_on_submit():
+        return render_template("learn/feedback.html", state=state, form=form), 422
+    s = db.session()
+    learning.save_feedback(s, me(), state.id, int(form.rating.data or 0), form.comment.data)
+    s.commit()
+    flash("Thank you: your feedback helps us improve this module.", "success")
+    return redirect(url_for("learn.module", slug=slug) + "#feedback")
+
+
+def _announce(issued: list) -> None:  # type: ignore[type-arg]
+    for cert in issued:
+        flash(f"Congratulations: you have earned the certificate "
+              f"“{cert.track_version.data['title']}”. Its code is {format_code(cert.code)}.",
+              "success")
+
+
+@bp.route("/profile")
+@login_required
+def profile():  # type: ignore[no-untyped-def]
+    s = db.session()
+    user, moment = me(), now()
+    progress = certificates.track_progress(s, user, moment)
+    quizzes = [attempts.quiz_status(s, user, q, moment) for q in catalogue.items(s, "quiz")]
+    roleplays = [(rp, grading.history(s, user, rp.item)) for rp in catalogue.items(s, "roleplay")]
+    certs = certificates.held_by(s, user)
+    return render_template(
+        "learn/profile.html", progress=progress, quizzes=quizzes, roleplays=roleplays,
+        certs=[(c, certificates.cert_status(c, moment)) for c in certs],
+        eligible=certificates.user_eligible(s, user, moment), now=moment,
+        renewal_warning=timedelta(days=90), learner_status=grading.learner_status,
+    )
+
+
+# --- quizzes ---------------------------------------------------------------------------------
+
+def _quiz_or_404(slug: str) -> attempts.QuizStatus:
+    s = db.session()
+    current = catalogue.item(s, "quiz", slug)
+    if current is None:
+        abort(404)
+    return attempts.quiz_status(s, me(), current, now())
+
+
+@bp.route("/quizzes/<slug>")
+@login_required
+def quiz(slug: str):  # type: ignore[no-untyped-def]
+    status = _quiz_or_404(slug)
+    return render_template("learn/quiz.html", status=status, action=ActionForm())
+
+
+@bp.route("/quizzes/<slug>/start", methods=["POST"])
+@login_required
+def start_quiz(slug: str):  # type: ignore[no-untyped-def]
+    status = _quiz_or_404(slug)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    s = db.session()
+    try:
+        attempt = attempts.start_attempt(s, me(), status)
+    except attempts.QuizUnavailable as exc:
+        s.rollback()
+        flash(str(exc), "error")
+        return render_template("learn/quiz.html", status=status, action=ActionForm()), 409
+    s.commit()
+    return redirect(url_for("learn.attempt", attempt_id=attempt.id))
+
+
+def _attempt_or_404(attempt_id: int):  # type: ignore[no-untyped-def]
+    try:
+        return attempts.get_attempt(db.session(), me(), attempt_id)
+    except attempts.AttemptNotFound:
+        abort(404)
+
+
+def _attempt_view(attempt, answers=None, unanswered=None, status=200):  # type: ignore[no-untyped-def]
+    spec = catalogue.quiz_spec(attempt.quiz_version)
+    shown = attempts.presented(attempt)
+    items = [(position, p, spec.question(p.question_id)) for position, p in enumerate(shown)]
+    return render_template(
+        "learn/attempt.html", attempt=attempt, spec=spec, items=items, answers=answers or {},
+        unanswered=unanswered or [], action=ActionForm(),
+    ), status
+
+
+def _review_view(attempt, status=200, notice=None):  # type: ignore[no-untyped-def]
+    spec = catalogue.quiz_spec(attempt.quiz_version)
+    answers = {a.question_id: a for a in attempt.answers}
+    shown = attempts.presented(attempt)
+    items = [(p, spec.question(p.question_id), answers.get(p.question_id)) for p in shown]
+    return render_template("learn/review.html", attempt=attempt, spec=spec, items=items,
+                           notice=notice), status
+
+
+@bp.route("/attempts/<id:attempt_id>")
+@login_required
+def attempt(attempt_id: int):  # type: ignore[no-untyped-def]
+    record = _attempt_or_404(attempt_id)
+    if record.submitted_at is not None:
+        return _review_view(record)
+    return _attempt_view(record)
+
+
+def _read_answers(record) -> tuple[dict[str, list[int]], dict[int, list[int]]]:  # type: ignore[no-untyped-def]
+    """Form fields `q<position>` carry shown option positions; map them to bank indexes."""
+    shown = attempts.presented(record)
+    by_question: dict[str, list[int]] = {}
+    by_position: dict[int, list[int]] = {}
+    known = {f"q{i}" for i in range(len(shown))}
+    for key in request.form:
+        if key.startswith("q") and key not in known:
+            raise AnswerError(f"'{key[:20]}' is not a question of this attempt")
+    for position, item in enumerate(shown):
+        raw = request.form.getlist(f"q{position}")
+        if not raw:
+            continue
+        picks = [form_int(v) for v in raw]
+        if any(p is None or p >= len(item.order) for p in picks):
+            raise AnswerError(f"question {position + 1} names an option that was not shown")
+        by_position[position] = [p for p in picks if p is not None]
+        by_question[item.question_id] = [item.order[p] for p in picks if p is not None]
+    return by_question, by_position
+
+
+@bp.route("/attempts/<id:attempt_id>", methods=["POST"])
+@login_required
+def submit_attempt(attempt_id: int):  # type: ignore[no-untyped-def]
+    record = _attempt_or_404(attempt_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if record.submitted_at is not None:
+        return _review_view(record, status=409,
+                            notice="This attempt was already submitted. Here is its recorded "
+                                   "result; nothing was changed.")
+    try:
+        answers, by_position = _read_answers(record)
+    except AnswerError as exc:
+        return render_template("error.html", status=400, title="Answers not accepted",
+                               message=f"These answers do not fit the quiz: {exc}. "
+                                       "Nothing was recorded."), 400
+    unanswered = [i + 1 for i in range(len(record.presented)) if i not in by_position]
+    if unanswered and request.form.get("confirm_blank") != "yes":
+        return _attempt_view(record, answers=by_position, unanswered=unanswered, status=200)
+    s = db.session()
+    try:
+        closed = attempts.submit_attempt(s, me(), record, answers, now())
+    except AnswerError as exc:
+        s.rollback()
+        return render_template("error.html", status=400, title="Answers not accepted",
+                               message=f"These answers do not fit the quiz: {exc}. "
+                                       "Nothing was recorded."), 400
+    if not closed:
+        s.rollback()
+        return _review_view(_attempt_or_404(attempt_id), status=409,
+                            notice="This attempt was already submitted. Here is its recorded "
+                                   "result; nothing was changed.")
+    issued = certificates.issue_earned(s, me(), now(), issue_context()) if record.passed else []
+    s.commit()
+    _announce(issued)
+    return redirect(url_for("learn.attempt", attempt_id=record.id))
+
+
+# --- role-plays -------------------------------------------------------------------------------
+
+@bp.route("/roleplays/<slug>")
+@login_required
+def roleplay(slug: str):  # type: ignore[no-untyped-def]
+    s = db.session()
+    current = catalogue.item(s, "roleplay", slug)
+    if current is None:
+        abort(404)
+    spec = catalogue.roleplay_spec(current.version)
+    state = learning.module_state(s, me(), spec.module)
+    past = grading.history(s, me(), current.item)
+    return render_template("learn/roleplay.html", current=current, spec=spec, state=state,
+                           past=past, action=ActionForm(), learner_status=grading.learner_status)
+
+
+@bp.route("/roleplays/<slug>/start", methods=["POST"])
+@login_required
+def start_roleplay(slug: str):  # type: ignore[no-untyped-def]
+    s = db.session()
+    current = catalogue.item(s, "roleplay", slug)
+    if current is None:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        submission = grading.start(s, me(), current, now())
+    except grading.GradingError as exc:
+        s.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("learn.roleplay", slug=slug))
+    s.commit()
+    return redirect(url_for("learn.submission", submission_id=submission.id))
+
+
+def _submission_or_404(submission_id: int):  # type: ignore[no-untyped-def]
+    try:
+        return grading.get_submission(db.session(), me(), submission_id)
+    except grading.NotVisible:
+        abort(404)
+
+
+def _submission_view(sub, replies=None, errors=None, status=200):  # type: ignore[no-untyped-def]
+    spec = grading.spec_of(sub)
+    grade = grading.visible_grade(sub) if sub.learner_id == me().id else None
+    previous_grade = grading.visible_grade(sub.previous) if sub.previous else None
+    return render_template(
+        "learn/submission.html", sub=sub, spec=spec, data=sub.roleplay_version.data,
+        replies=replies if replies is not None else sub.replies, errors=errors or [],
+        grade=grade, previous_grade=previous_grade, max_reply=grading.MAX_REPLY,
+        learner_status=grading.learner_status(sub), action=ActionForm(),
+        own=sub.learner_id == me().id,
+    ), status
+
+
+@bp.route("/submissions/<id:submission_id>")
+@login_required
+def submission(submission_id: int):  # type: ignore[no-untyped-def]
+    sub = _submission_or_404(submission_id)
+    if sub.learner_id != me().id and me().role == "trainer" and sub.status in grading.WAITING:
+        return redirect(url_for("grade.grade", submission_id=sub.id))
+    return _submission_view(sub)
+
+
+@bp.route("/submissions/<id:submission_id>", methods=["POST"])
+@role_required("learner", "trainer", "admin")
+def save_submission(submission_id: int):  # type: ignore[no-untyped-def]
+    sub = _submission_or_404(submission_id)
+    if sub.learner_id != me().id:
+        abort(403)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    spec = grading.spec_of(sub)
+    replies = [request.form.get(f"reply{i}", "") for i in range(len(spec.lines))]
+    s = db.session()
+    action = request.form.get("action", "save")
+    try:
+        if action == "submit":
+            sent = grading.submit(s, me(), sub, replies, now())
+            s.commit()
+            flash("Your role-play is submitted. A trainer will review it." if sent else
+                  "This role-play was already submitted; nothing was changed.",
+                  "success" if sent else "info")
+            return redirect(url_for("learn.submission", submission_id=sub.id))
+        grading.save_draft(s, me(), sub, replies, now())
+    except grading.GradingError as exc:
+        s.rollback()
+        return _submission_view(sub, replies=replies, errors=[str(exc)], status=422)
+    s.commit()
+    flash("Draft saved.", "success")
+    return redirect(url_for("learn.submission", submission_id=sub.id))
+
+
+@bp.app_context_processor
+def _inject() -> dict[str, object]:
+    return {"format_code": format_code, "app_config": current_app.config}
