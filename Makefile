@@ -1,4 +1,4 @@
-# courseware: `make run` to try it, `make test` to check it.
+# courseware: `make run` to try it, `make test` to check it, `make check` before each commit.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,13 +7,13 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 FLASK  := $(BIN)/flask --app app
 
-.PHONY: run test test-sqlite test-pg e2e bench lint check clean
+.PHONY: run test check bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip setuptools
 	$(BIN)/pip install --quiet -e '.[pg,dev]'
 	touch $@
 
@@ -26,10 +26,17 @@ run: $(STAMP)
 	BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/gunicorn --workers 1 --threads 8 \
 		--bind $(HOST):$(PORT) --access-logfile - app:app
 
-## test: everything the suite needs (Chromium for the browser tests), then the suite on
-## SQLite and, where PostgreSQL's binaries are installed, on a throwaway cluster
+## test: the static checks, then the suite on SQLite (with branch coverage) and, where
+## PostgreSQL's binaries are installed, again on a throwaway cluster
 test: $(STAMP)
 	bash scripts/test-suite.sh
+
+## check: lint, strict types, import contracts and the course content, in seconds
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(FLASK) courseware check
 
 ## bench: performance figures (never part of make test)
 bench: $(STAMP)
@@ -38,8 +45,5 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-check: $(STAMP)
-	$(FLASK) courseware check
-
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .mypy_cache .coverage

@@ -16,11 +16,14 @@ if [ ! -x /usr/bin/chromium ] && [ -d tests/e2e ]; then
   fi
 fi
 
-echo "== ruff"
+echo "== static checks: ruff, mypy --strict, import contracts"
 $BIN/ruff check . || exit 1
+$BIN/mypy || exit 1
+$BIN/lint-imports --no-cache || exit 1
 
-echo "== test suite on SQLite"
-$BIN/pytest -p no:cacheprovider "$@"
+echo "== test suite on SQLite, with branch coverage of courseware/"
+$BIN/pytest -p no:cacheprovider --cov=courseware --cov-branch \
+  --cov-report=term:skip-covered --cov-fail-under=90 "$@"
 sqlite_status=$?
 
 pg_status=0
