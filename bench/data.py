@@ -35,6 +35,7 @@ from courseware.infra.db import Database
 from courseware.infra.migrate import MIGRATIONS, upgrade
 from courseware.models import ContentItem, ModuleRead, QuizAttempt, User
 from courseware.services import accounts
+from courseware.services.audit import COMMAND_LINE
 from courseware.services.content_sync import sync_catalogue
 
 from .codes import fast_codes
@@ -95,7 +96,7 @@ def _refresh_content(url: str) -> None:
     try:
         upgrade(database.engine)
         with database.session() as s:
-            sync_catalogue(s, load_catalogue(PROJECT_ROOT))
+            sync_catalogue(s, load_catalogue(PROJECT_ROOT), actor=COMMAND_LINE)
             s.commit()
     finally:
         database.engine.dispose()
@@ -120,7 +121,7 @@ def build(url: str, certificates: int, attempts: int, log: Any) -> float:
     try:
         upgrade(engine)
         with database.session() as s:
-            sync_catalogue(s, load_catalogue(PROJECT_ROOT))
+            sync_catalogue(s, load_catalogue(PROJECT_ROOT), actor=COMMAND_LINE)
             s.commit()
         ids = _content_ids(engine)
         holders = create_users(engine, "holder", HOLDERS)

@@ -77,6 +77,7 @@ def sync(url: str) -> dict[str, Any]:
     from courseware.infra.config import PROJECT_ROOT
     from courseware.infra.db import Database
     from courseware.infra.migrate import upgrade
+    from courseware.services.audit import COMMAND_LINE
     from courseware.services.content_sync import sync_catalogue
 
     database = Database(url)
@@ -87,7 +88,7 @@ def sync(url: str) -> dict[str, Any]:
         catalogue = load_catalogue(PROJECT_ROOT)
         loaded = time.perf_counter()
         with database.session() as s:
-            report = sync_catalogue(s, catalogue)
+            report = sync_catalogue(s, catalogue, actor=COMMAND_LINE)
             s.commit()
         done = time.perf_counter()
         out[run] = {"total_s": done - t, "load_s": loaded - t, "db_s": done - loaded,

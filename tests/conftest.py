@@ -8,6 +8,7 @@ TEMPLATE on PostgreSQL (set TEST_DATABASE_URL to a server's URL to run the suite
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import shutil
@@ -33,7 +34,9 @@ from courseware.infra.db import Database
 from courseware.infra.migrate import upgrade
 from courseware.models import Base, User
 from courseware.services import accounts
+from courseware.services.audit import COMMAND_LINE
 from courseware.services.content_sync import sync_catalogue
+from tests.factories import Factory
 
 PASSWORD = "correct horse battery staple"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -44,7 +47,7 @@ def _prepare(url: str) -> None:
     database = Database(url)
     upgrade(database.engine)
     with database.session() as s:
-        sync_catalogue(s, load_catalogue(PROJECT_ROOT))
+        sync_catalogue(s, load_catalogue(PROJECT_ROOT), actor=COMMAND_LINE)
         s.commit()
     database.engine.dispose()
 
@@ -153,7 +156,10 @@ def database_url(template: Template, tmp_path: Path) -> Iterator[str]:
     url = template.clone(tmp_path)
     yield url
     _dispose_made_apps()  # nothing of the test may hold a connection while it is reset
-    template.drop(url)
+    try:
+        assert_audit_events_name_their_actor(url)
+    finally:
+        template.drop(url)
 
 
 def make_app(database_url: str, tmp_path: Path, **overrides: object) -> Flask:
@@ -298,3 +304,44 @@ def trainer2(make_user: UserFactory) -> User:
 @pytest.fixture
 def admin(make_user: UserFactory) -> User:
     return make_user("admin", name="Ada Admin")
+
+
+@pytest.fixture
+def clients(app: Flask, learner: User, trainer: User) -> tuple[FlaskClient, FlaskClient]:
+    """A learner's and a trainer's logged-in clients on the same app."""
+    learner_client, trainer_client = app.test_client(), app.test_client()
+    Auth(learner_client).login(learner)
+    Auth(trainer_client).login(trainer)
+    return learner_client, trainer_client
+
+
+# What only the command line does; anything else recorded as done there is a misattribution.
+COMMAND_LINE_ACTIONS = {"user.create", "content.sync", "certificate.issue", "certificate.revoke",
+                        "certificate.suspend", "certificate.reinstate"}
+
+
+def assert_audit_events_name_their_actor(url: str) -> None:
+    """Every audit event of every test names who acted: a person by account, or the command line
+    for what only it does (and a certificate issued there is always a manual one)."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT id, action, actor_id, actor_label, details FROM audit_event")).all()
+    finally:
+        engine.dispose()
+    for event_id, action, actor_id, label, details in rows:
+        where = f"audit event {event_id} ({action})"
+        assert label, f"{where} has no actor"
+        if actor_id is None:
+            assert label == "command line", f"{where}: no account, yet '{label}'"
+            assert action in COMMAND_LINE_ACTIONS, f"{where} recorded as the command line's"
+            if action == "certificate.issue":
+                info = details if isinstance(details, dict) else json.loads(details)
+                assert info.get("manual"), f"{where}: an earned certificate needs its actor"
+
+
+@pytest.fixture
+def factory(app: Flask) -> Factory:
+    """Builds state through the services, for tests that are not about HTTP."""
+    return Factory(app)

@@ -10,6 +10,7 @@ from flask import Flask
 from courseware.domain.clock import utcnow
 from courseware.infra.config import PROJECT_ROOT
 from courseware.services import certificates
+from courseware.services.audit import COMMAND_LINE
 from courseware.services.certificates import IssueContext
 from tests import helpers
 from tests.conftest import Auth, UserFactory, make_app
@@ -104,7 +105,7 @@ def build_world(app: Flask, make_user: UserFactory) -> tuple[World, dict[str, ob
         holder = s.get(User, target.id)
         ctx = IssueContext("http://localhost", "Test issuer", PROJECT_ROOT / "certificates",
                            render_pdf=False)
-        cert = certificates.manual_issue(s, None, holder, "certified-peer-mentor",
+        cert = certificates.manual_issue(s, COMMAND_LINE, holder, "certified-peer-mentor",
                                          "Prior learning", utcnow(), ctx)
         s.commit()
         code = cert.code

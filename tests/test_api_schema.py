@@ -17,6 +17,7 @@ from courseware.domain.clock import utcnow
 from courseware.infra.config import PROJECT_ROOT
 from courseware.models import User
 from courseware.services import certificates
+from courseware.services.audit import COMMAND_LINE
 from tests.conftest import UserFactory
 
 
@@ -26,7 +27,7 @@ def api_schema(app: Flask, make_user: UserFactory):  # type: ignore[no-untyped-d
     with app.app_context(), app.extensions["courseware.db"].session() as s:
         ctx = certificates.IssueContext("http://localhost", "Test", PROJECT_ROOT / "certificates",
                                         render_pdf=False)
-        certificates.manual_issue(s, None, s.get(User, holder.id), "certified-peer-mentor",
+        certificates.manual_issue(s, COMMAND_LINE, s.get(User, holder.id), "certified-peer-mentor",
                                   "Schema test", utcnow(), ctx)
         s.commit()
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)

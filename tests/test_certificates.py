@@ -23,11 +23,12 @@ from courseware.domain.credential import CredentialError, KeyStore, verify_crede
 from courseware.infra.config import PROJECT_ROOT
 from courseware.models import AuditEvent, Certificate, User
 from courseware.services import certificates
+from courseware.services.audit import COMMAND_LINE
 from courseware.web.openapi import openapi_document
 from tests import helpers
 from tests.conftest import Auth, UserFactory, make_app
 
-STANDARDS = PROJECT_ROOT.parent / "shared" / "standards"
+STANDARDS = Path(__file__).parent / "data"  # vendored: see tests/data/README.md
 CTX = certificates.IssueContext("http://localhost", "Test issuer", PROJECT_ROOT / "certificates",
                                 render_pdf=False)
 
@@ -63,18 +64,10 @@ def manual(app: Flask, user: User, *, render_pdf: bool = False) -> str:
         holder = s.get(User, user.id)
         ctx = certificates.IssueContext("http://localhost", "Test issuer",
                                         PROJECT_ROOT / "certificates", render_pdf=render_pdf)
-        cert = certificates.manual_issue(s, None, holder, "certified-peer-mentor",
+        cert = certificates.manual_issue(s, COMMAND_LINE, holder, "certified-peer-mentor",
                                          "Prior learning recognised", clock.utcnow(), ctx)
         s.commit()
         return cert.code
-
-
-@pytest.fixture
-def clients(app: Flask, learner: User, trainer: User) -> tuple[FlaskClient, FlaskClient]:
-    learner_client, trainer_client = app.test_client(), app.test_client()
-    Auth(learner_client).login(learner)
-    Auth(trainer_client).login(trainer)
-    return learner_client, trainer_client
 
 
 # --- issuance ---------------------------------------------------------------------------------
@@ -134,7 +127,8 @@ def test_issuance_race_issues_one_certificate(app: Flask, learner: User, clients
         with app.app_context(), app.extensions["courseware.db"].session() as s:
             user = s.get(User, learner.id)
             try:
-                issued = certificates.issue_earned(s, user, clock.utcnow(), CTX)
+                issued = certificates.issue_earned(s, user, clock.utcnow(), CTX, actor=user,
+                                                   cause={"test": "race"})
                 s.commit()
                 results.append(len(issued))
             except Exception as exc:  # noqa: BLE001 - reported below
@@ -392,14 +386,16 @@ def test_renewal_issues_a_linked_certificate(app: Flask, learner: User, clients)
     clock.freeze(first.expires_at - timedelta(days=60))
     profile = learner_client.get("/profile").get_data(as_text=True)
     assert f"Renew by {first.expires_at:%d %B %Y}" in profile
-    helpers.pass_quiz(learner_client, app, "boundaries")
-    assert certificate_of(app, learner).cycle == 1  # type: ignore[union-attr]
+    refresher = ["boundaries", "crisis-response", "overdose-response", "mandated-reporting"]
+    for slug in refresher[:-1]:
+        helpers.pass_quiz(learner_client, app, slug)
+        assert certificate_of(app, learner).cycle == 1  # type: ignore[union-attr]
     clock.freeze(first.expires_at - timedelta(days=59))
-    helpers.pass_quiz(learner_client, app, "crisis-response")
+    helpers.pass_quiz(learner_client, app, refresher[-1])
     renewed = certificate_of(app, learner)
     assert renewed is not None and renewed.cycle == 2 and renewed.previous_id == first.id
     assert renewed.expires_at > first.expires_at
-    assert set(renewed.evidence) == {"quiz:boundaries", "quiz:crisis-response"}
+    assert set(renewed.evidence) == {f"quiz:{slug}" for slug in refresher}
 
 
 def test_revoke_suspend_reinstate_from_admin_pages(app: Flask, admin: User, learner: User) -> None:

@@ -36,9 +36,8 @@ from courseware.domain.credential import (
     sign_credential,
     verify_credential,
 )
-from courseware.infra.config import PROJECT_ROOT
 
-STANDARDS = PROJECT_ROOT.parent / "shared" / "standards"  # shared/ sits beside the project
+STANDARDS = Path(__file__).parent / "data"  # vendored: see tests/data/README.md
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 NOW = datetime(2025, 3, 14, 15, 9, 26, 535897, tzinfo=UTC)

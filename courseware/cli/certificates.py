@@ -9,20 +9,21 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from courseware.domain.clock import utcnow
 from courseware.domain.codes import MalformedCode, format_code, parse_code
 from courseware.domain.credential import CredentialError, KeyStore, verify_credential
-from courseware.models import Certificate, User
-from courseware.services import certificates
-from courseware.services.accounts import normalize_email
+from courseware.domain.statuses import CertificateChange, CertificateStatus
+from courseware.models import Certificate
+from courseware.services import accounts, certificates
+from courseware.services.audit import COMMAND_LINE
 from courseware.web import db
 
 certificates_cli = AppGroup("certificates", help="Issue, verify, revoke and suspend.")
 
 
-def _find(session, code: str) -> Certificate:  # type: ignore[no-untyped-def]
+def _find(session: Session, code: str) -> Certificate:
     try:
         canonical = parse_code(code)
     except MalformedCode as exc:
@@ -40,11 +41,11 @@ def _find(session, code: str) -> Certificate:  # type: ignore[no-untyped-def]
 def issue(email: str, track_slug: str, reason: str) -> None:
     """Issue a certificate by hand; prints the new code alone on its last line."""
     with db.database().session() as s:
-        user = s.scalar(select(User).where(User.email == normalize_email(email)))
+        user = accounts.find_by_email(s, email)
         if user is None:
             raise click.ClickException(f"no account has the email {email}")
         try:
-            cert = certificates.manual_issue(s, None, user, track_slug, reason, utcnow(),
+            cert = certificates.manual_issue(s, COMMAND_LINE, user, track_slug, reason, utcnow(),
                                              certificates.IssueContext.from_config(current_app.config))
         except certificates.CertificateError as exc:
             raise click.ClickException(str(exc)) from None
@@ -67,24 +68,18 @@ def verify(code: str) -> None:
                f"issued {record['issued_at']}; expires {record['expires_at']}")
     if record["revocation_reason"]:
         click.echo(f"reason: {record['revocation_reason']}")
-    sys.exit(0 if record["status"] == "valid" else 1)
+    sys.exit(0 if record["status"] == CertificateStatus.VALID else 1)
 
 
-def _change(code: str, action: str, reason: str) -> None:
+def _change(code: str, change: CertificateChange, reason: str) -> None:
     with db.database().session() as s:
         cert = _find(s, code)
         try:
-            if action == "revoke":
-                certificates.revoke(s, None, cert, reason, utcnow())
-            elif action == "suspend":
-                certificates.suspend(s, None, cert, reason, utcnow())
-            else:
-                certificates.reinstate(s, None, cert, reason)
+            certificates.change_state(s, COMMAND_LINE, cert, change, reason, utcnow())
         except certificates.CertificateError as exc:
             raise click.ClickException(str(exc)) from None
         s.commit()
-    done = {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated"}[action]
-    click.echo(f"{format_code(cert.code)} {done}")
+    click.echo(f"{format_code(cert.code)} {change.past}")
 
 
 @certificates_cli.command("revoke")
@@ -92,7 +87,7 @@ def _change(code: str, action: str, reason: str) -> None:
 @click.option("--reason", required=True)
 def revoke(code: str, reason: str) -> None:
     """Revoke for good (audited)."""
-    _change(code, "revoke", reason)
+    _change(code, CertificateChange.REVOKE, reason)
 
 
 @certificates_cli.command("suspend")
@@ -100,7 +95,7 @@ def revoke(code: str, reason: str) -> None:
 @click.option("--reason", required=True)
 def suspend(code: str, reason: str) -> None:
     """Put a reversible hold on a certificate (audited)."""
-    _change(code, "suspend", reason)
+    _change(code, CertificateChange.SUSPEND, reason)
 
 
 @certificates_cli.command("reinstate")
@@ -108,7 +103,7 @@ def suspend(code: str, reason: str) -> None:
 @click.option("--reason", default="", help="Optional note for the audit log.")
 def reinstate(code: str, reason: str) -> None:
     """Lift a suspension (audited)."""
-    _change(code, "reinstate", reason)
+    _change(code, CertificateChange.REINSTATE, reason)
 
 
 @certificates_cli.command("check-credential")

@@ -7,12 +7,12 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import select
 
-from courseware.domain.content import ContentError, load_catalogue
+from courseware.domain.content import Catalogue, ContentError, load_catalogue
+from courseware.domain.content.source import in_order
+from courseware.domain.statuses import Role
 from courseware.infra import migrate
-from courseware.models import User
-from courseware.services import accounts
+from courseware.services import accounts, audit
 from courseware.services.content_sync import sync_catalogue
 from courseware.web import db
 
@@ -44,24 +44,35 @@ def db_revision(message: str) -> None:
     migrate.revision(db.database().engine, message)
 
 
-def _catalogue():  # type: ignore[no-untyped-def]
+def _catalogue(*, warn: bool = False) -> Catalogue:
+    """The checked content, or exit 1 after printing each problem as `path:line: message`.
+
+    With `warn`, warnings (`path:line: warning: ...`) are printed too; they never fail a command.
+    """
     try:
-        return load_catalogue(current_app.config["CONTENT_ROOT"])
+        catalogue = load_catalogue(current_app.config["CONTENT_ROOT"],
+                                   country=current_app.config["COURSE_COUNTRY"])
     except ContentError as exc:
-        for problem in exc.problems:
+        for problem in in_order([*exc.problems, *(exc.warnings if warn else [])]):
             click.echo(str(problem), err=True)
         click.echo(f"{len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''} found",
                    err=True)
         sys.exit(1)
+    for warning in catalogue.warnings if warn else []:
+        click.echo(str(warning), err=True)
+    return catalogue
 
 
 @content_cli.command("check")
 def content_check() -> None:
-    """Validate every content file; print path:line: problem; exit 1 on any."""
-    catalogue = _catalogue()
+    """Validate every content file; print path:line: problem; exit 1 on any (not on warnings)."""
+    catalogue = _catalogue(warn=True)
+    warnings = len(catalogue.warnings)
     click.echo(
         f"ok: {len(catalogue.modules)} modules, {len(catalogue.quizzes)} quizzes, "
-        f"{len(catalogue.roleplays)} role-plays, {len(catalogue.tracks)} tracks"
+        f"{len(catalogue.roleplays)} role-plays, {len(catalogue.tracks)} tracks, "
+        f"{len(catalogue.calibrations)} calibrations"
+        + (f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else "")
     )
 
 
@@ -70,7 +81,7 @@ def content_sync() -> None:
     """Check, then load the content into the database."""
     catalogue = _catalogue()
     with db.database().session() as s:
-        report = sync_catalogue(s, catalogue)
+        report = sync_catalogue(s, catalogue, actor=audit.COMMAND_LINE)
         s.commit()
     for label, names in (("added", report.added), ("updated", report.updated),
                          ("retired", report.retired)):
@@ -82,7 +93,8 @@ def content_sync() -> None:
 @users_cli.command("create")
 @click.argument("email")
 @click.option("--name", required=True)
-@click.option("--role", type=click.Choice(["learner", "trainer", "admin"]), default="learner")
+@click.option("--role", type=click.Choice([role.value for role in Role]),
+              default=Role.LEARNER.value)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_create(email: str, name: str, role: str, password_stdin: bool) -> None:
     """Create an account."""
@@ -97,10 +109,8 @@ def users_create(email: str, name: str, role: str, password_stdin: bool) -> None
                                                                          False))
         except accounts.AccountError as exc:
             raise click.ClickException(str(exc)) from None
-        from courseware.services import audit
-
-        audit.record(s, actor=None, action="user.create", target_type="user", target_id=user.id,
-                     target_label=user.email, details={"role": role})
+        audit.record(s, actor=audit.COMMAND_LINE, action="user.create", target_type="user",
+                     target_id=user.id, target_label=user.email, details={"role": role})
         s.commit()
     click.echo(f"created {role} {user.email}")
 
@@ -111,7 +121,7 @@ def demo() -> None:
     """Create the demo accounts if missing, and print them with their passwords."""
     with db.database().session() as s:
         for email, name, role, password in DEMO_ACCOUNTS:
-            if s.scalar(select(User).where(User.email == email)) is None:
+            if accounts.find_by_email(s, email) is None:
                 accounts.create_user(s, email=email, name=name, password=password, role=role,
                                      fast_hash=current_app.config.get("FAST_PASSWORD_HASH",
                                                                       False))

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from courseware.domain.content.model import RequirementSet
+from courseware.domain.statuses import CertificateStatus, Standing
 
-STATUSES = ("valid", "suspended", "expired", "revoked")
+STATUSES = tuple(CertificateStatus)
 
 
 @dataclass(frozen=True)
@@ -84,27 +85,27 @@ def add_months(moment: datetime, months: int) -> datetime:
 def status(
     *, now: datetime, expires_at: datetime, revoked_at: datetime | None,
     suspended_at: datetime | None,
-) -> str:
+) -> CertificateStatus:
     """Computed at read time from the dates, so no nightly job is needed to be correct.
 
     Revocation is final and wins; an expired certificate is expired whether or not it was
     also suspended; a suspension is a hold on an otherwise valid certificate.
     """
     if revoked_at is not None and revoked_at <= now:
-        return "revoked"
+        return CertificateStatus.REVOKED
     if now >= expires_at:
-        return "expired"
+        return CertificateStatus.EXPIRED
     if suspended_at is not None:
-        return "suspended"
-    return "valid"
+        return CertificateStatus.SUSPENDED
+    return CertificateStatus.VALID
 
 
-def eligible(certificate_status: str, grants_eligibility: bool) -> bool:
+def eligible(certificate_status: CertificateStatus, grants_eligibility: bool) -> bool:
     """The one rule for whether a certificate lets its holder mentor now."""
-    return certificate_status == "valid" and grants_eligibility
+    return certificate_status == CertificateStatus.VALID and grants_eligibility
 
 
-def mentor_eligible(statuses: Iterable[tuple[str, bool]]) -> bool:
+def mentor_eligible(statuses: Iterable[tuple[CertificateStatus, bool]]) -> bool:
     """A person is an eligible mentor when any of their certificates makes them one."""
     return any(eligible(s, grants) for s, grants in statuses)
 
@@ -117,11 +118,21 @@ def in_renewal_window(now: datetime, expires_at: datetime, window_days: int) -> 
     return now >= renewal_opens_at(expires_at, window_days)
 
 
-def roster_bucket(certificate_status: str, expires_at: datetime, now: datetime,
-                  window_days: int = 90) -> str:
+def roster_bucket(certificate_status: CertificateStatus, expires_at: datetime, now: datetime,
+                  window_days: int = 90) -> Standing:
     """Where a mentor stands on the admin roster."""
-    if certificate_status != "valid":
-        return "lapsed"
+    if certificate_status != CertificateStatus.VALID:
+        return Standing.LAPSED
     if expires_at - now <= timedelta(days=window_days):
-        return "expiring"
-    return "eligible"
+        return Standing.EXPIRING
+    return Standing.ELIGIBLE
+
+
+STANDING_ORDER = (Standing.ELIGIBLE, Standing.EXPIRING, Standing.LAPSED)
+
+
+def better_standing(candidate: tuple[Standing, datetime], held: tuple[Standing, datetime]) -> bool:
+    """Whether a mentor's certificate (standing, expiry) represents them better than another:
+    the roster shows each person once, by their best certificate (then the later expiry)."""
+    rank = STANDING_ORDER.index
+    return (rank(candidate[0]), -candidate[1].timestamp()) < (rank(held[0]), -held[1].timestamp())

@@ -371,15 +371,17 @@ def _issuer_id(credential: dict[str, Any]) -> str | None:
     issuer = credential.get("issuer")
     if isinstance(issuer, str):
         return issuer
-    if isinstance(issuer, dict) and isinstance(issuer.get("id"), str):
-        return issuer["id"]
+    if isinstance(issuer, dict):
+        ident = issuer.get("id")
+        return ident if isinstance(ident, str) else None
     return None
 
 
 def _subject_id(credential: dict[str, Any]) -> str | None:
     subject = credential.get("credentialSubject")
-    if isinstance(subject, dict) and isinstance(subject.get("id"), str):
-        return subject["id"]
+    if isinstance(subject, dict):
+        ident = subject.get("id")
+        return ident if isinstance(ident, str) else None
     return None
 
 
@@ -461,7 +463,7 @@ def _verification_key(header: dict[str, Any], jwks: dict[str, Any]) -> Ed25519Pu
     kid = header.get("kid")
     if not isinstance(kid, str):
         raise CredentialError("token header has no kid")
-    keys = jwks.get("keys") if isinstance(jwks, dict) else None
+    keys = jwks.get("keys")
     if not isinstance(keys, list):
         raise CredentialError("JWKS has no 'keys' list")
     for entry in keys:

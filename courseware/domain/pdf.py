@@ -124,7 +124,7 @@ def make_url_fetcher(certificates_dir: Path) -> URLFetcher:
         raise NotADirectoryError(str(root))
 
     class _ConfinedURLFetcher(URLFetcher):
-        def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+        def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
             path = _confined_path(root, url)
             mime_type, _ = mimetypes.guess_type(path.name)
             return URLFetcherResponse(

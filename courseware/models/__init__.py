@@ -2,13 +2,13 @@
 
 from courseware.models.base import Base, UTCDateTime
 from courseware.models.certificates import Certificate, CertificateEvidence
-from courseware.models.content import CONTENT_KINDS, ContentItem, ContentVersion
-from courseware.models.grading import SUBMISSION_STATUSES, Grade, Submission
+from courseware.models.content import ContentItem, ContentVersion
+from courseware.models.grading import Grade, Submission
 from courseware.models.learning import ModuleFeedback, ModuleRead, QuizAnswer, QuizAttempt
-from courseware.models.users import ROLES, AuditEvent, LoginThrottle, User
+from courseware.models.users import AuditEvent, LoginThrottle, User
 
 __all__ = [
-    "CONTENT_KINDS", "ROLES", "SUBMISSION_STATUSES", "AuditEvent", "Base", "Certificate",
+    "AuditEvent", "Base", "Certificate",
     "CertificateEvidence", "ContentItem", "ContentVersion", "Grade", "LoginThrottle",
     "ModuleFeedback", "ModuleRead", "QuizAnswer", "QuizAttempt", "Submission", "UTCDateTime",
     "User",

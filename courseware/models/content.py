@@ -9,20 +9,19 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from courseware.domain.clock import utcnow
-from courseware.models.base import Base
-
-CONTENT_KINDS = ("module", "quiz", "roleplay", "track")
+from courseware.domain.statuses import ContentKind, sql_in
+from courseware.models.base import Base, EnumText
 
 
 class ContentItem(Base):
     __tablename__ = "content_item"
     __table_args__ = (
         UniqueConstraint("kind", "slug"),
-        CheckConstraint("kind IN ('module', 'quiz', 'roleplay', 'track')", name="kind"),
+        CheckConstraint(sql_in("kind", ContentKind), name="kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[ContentKind] = mapped_column(EnumText(ContentKind))
     slug: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(300))
     position: Mapped[int] = mapped_column(default=0)

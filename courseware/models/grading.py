@@ -10,7 +10,6 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
-    String,
     Text,
     UniqueConstraint,
     text,
@@ -18,23 +17,30 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from courseware.domain.clock import utcnow
-from courseware.models.base import Base
+from courseware.domain.statuses import (
+    OPEN_SUBMISSION_STATUSES,
+    GradeKind,
+    LiveFormat,
+    ModerationDecision,
+    Outcome,
+    SubmissionMode,
+    SubmissionStatus,
+    sql_in,
+)
+from courseware.models.base import Base, EnumText
 from courseware.models.content import ContentVersion
 from courseware.models.users import User
 
-SUBMISSION_STATUSES = ("draft", "submitted", "moderation", "returned", "passed")
-OPEN_SUBMISSION = text("status IN ('draft', 'submitted', 'moderation')")
+OPEN_SUBMISSION = text(sql_in("status", OPEN_SUBMISSION_STATUSES))
 
 
 class Submission(Base):
     __tablename__ = "submission"
     __table_args__ = (
+        CheckConstraint(sql_in("status", SubmissionStatus), name="status"),
+        CheckConstraint(sql_in("mode", SubmissionMode), name="mode"),
         CheckConstraint(
-            "status IN ('draft', 'submitted', 'moderation', 'returned', 'passed')", name="status"
-        ),
-        CheckConstraint("mode IN ('written', 'live')", name="mode"),
-        CheckConstraint(
-            "live_format IS NULL OR live_format IN ('in_person', 'phone', 'video')",
+            "live_format IS NULL OR " + sql_in("live_format", LiveFormat),
             name="live_format",
         ),
         CheckConstraint("duration_minutes IS NULL OR duration_minutes BETWEEN 1 AND 600",
@@ -51,8 +57,10 @@ class Submission(Base):
     learner_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     roleplay_id: Mapped[int] = mapped_column(ForeignKey("content_item.id"))
     roleplay_version_id: Mapped[int] = mapped_column(ForeignKey("content_version.id"))
-    mode: Mapped[str] = mapped_column(String(8), default="written")
-    status: Mapped[str] = mapped_column(String(16), default="draft")
+    mode: Mapped[SubmissionMode] = mapped_column(EnumText(SubmissionMode, 8),
+                                                 default=SubmissionMode.WRITTEN)
+    status: Mapped[SubmissionStatus] = mapped_column(EnumText(SubmissionStatus),
+                                                     default=SubmissionStatus.DRAFT)
     replies: Mapped[list[str]] = mapped_column(JSON, default=list)
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -63,7 +71,7 @@ class Submission(Base):
     # a live role-play, run by a trainer in person, by phone or by video
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     held_on: Mapped[date | None]
-    live_format: Mapped[str | None] = mapped_column(String(16))
+    live_format: Mapped[LiveFormat | None] = mapped_column(EnumText(LiveFormat))
     duration_minutes: Mapped[int | None]
     live_notes: Mapped[str | None] = mapped_column(Text)
 
@@ -82,10 +90,10 @@ class Grade(Base):
     __table_args__ = (
         # two trainers saving at once both aim for the same number: the database keeps one
         UniqueConstraint("submission_id", "number"),
-        CheckConstraint("kind IN ('grade', 'moderation', 'amendment')", name="kind"),
-        CheckConstraint("outcome IN ('passed', 'returned')", name="outcome"),
+        CheckConstraint(sql_in("kind", GradeKind), name="kind"),
+        CheckConstraint(sql_in("outcome", Outcome), name="outcome"),
         CheckConstraint(
-            "decision IS NULL OR decision IN ('confirmed', 'overturned')", name="decision"
+            "decision IS NULL OR " + sql_in("decision", ModerationDecision), name="decision"
         ),
         CheckConstraint("total >= 0 AND total <= max_total", name="total"),
     )
@@ -93,17 +101,17 @@ class Grade(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"))
     number: Mapped[int]
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[GradeKind] = mapped_column(EnumText(GradeKind))
     grader_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     levels: Mapped[dict[str, int]] = mapped_column(JSON)
     comments: Mapped[dict[str, str]] = mapped_column(JSON)
     feedback: Mapped[str] = mapped_column(Text)
     total: Mapped[int]
     max_total: Mapped[int]
-    outcome: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[Outcome] = mapped_column(EnumText(Outcome))
     failing: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     needs_moderation: Mapped[bool] = mapped_column(default=False)
-    decision: Mapped[str | None] = mapped_column(String(16))
+    decision: Mapped[ModerationDecision | None] = mapped_column(EnumText(ModerationDecision))
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

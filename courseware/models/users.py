@@ -9,15 +9,14 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from courseware.domain.clock import utcnow
-from courseware.models.base import Base
-
-ROLES = ("learner", "trainer", "admin")
+from courseware.domain.statuses import Role, sql_in
+from courseware.models.base import Base, EnumText
 
 
 class User(Base):
     __tablename__ = "user"
     __table_args__ = (
-        CheckConstraint("role IN ('learner', 'trainer', 'admin')", name="role"),
+        CheckConstraint(sql_in("role", Role), name="role"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -25,7 +24,7 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16), default="learner")
+    role: Mapped[Role] = mapped_column(EnumText(Role), default=Role.LEARNER)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # bumped on password change and deactivation: every older session stops working
@@ -47,7 +46,7 @@ class User(Base):
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
 
-    def has_role(self, *roles: str) -> bool:
+    def has_role(self, *roles: Role) -> bool:
         return self.role in roles
 
 

@@ -8,21 +8,25 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from courseware.domain.clock import utcnow
-from courseware.models import ROLES, LoginThrottle, User
+from courseware.domain.statuses import Role
+from courseware.models import LoginThrottle, User
 from courseware.services import audit
+from courseware.services.pages import Page, page_of
+from courseware.services.sql import rows_updated
 
 # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
-OWASP_ARGON2 = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
+OWASP_ARGON2: dict[str, Any] = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
 # Only for the test suite, where hundreds of hashes would otherwise dominate its run time.
-FAST_ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+FAST_ARGON2: dict[str, Any] = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 NAME_MAX, EMAIL_MAX, PASSWORD_MIN, PASSWORD_MAX = 120, 254, 12, 256
@@ -85,17 +89,35 @@ def check_password(password: str, field: str = "password") -> str:
     return password
 
 
+def find_by_email(session: Session, email: str) -> User | None:
+    """The account with this address, whatever its case or surrounding spaces; the one lookup."""
+    normalized = normalize_email(email)
+    # no account has an address with control characters, and PostgreSQL refuses NUL in a query
+    if _has_control(normalized) or len(normalized) > EMAIL_MAX:
+        return None
+    return session.scalar(select(User).where(User.email == normalized))
+
+
+def search(session: Session, text: str, page: int) -> Page[User]:
+    """Accounts whose email or name contains `text` (all when empty), newest first."""
+    statement = select(User).order_by(User.created_at.desc(), User.id.desc())
+    if text:
+        like = f"%{text.replace('%', '').replace('_', '')}%"
+        statement = statement.where(or_(User.email.ilike(like), User.name.ilike(like)))
+    return page_of(session, statement, page)
+
+
 def create_user(
-    session: Session, *, email: str, name: str, password: str, role: str = "learner",
+    session: Session, *, email: str, name: str, password: str, role: str = Role.LEARNER,
     fast_hash: bool = False,
 ) -> User:
-    if role not in ROLES:
-        raise AccountError(f"Role must be one of {', '.join(ROLES)}.", "role")
+    if role not in set(Role):
+        raise AccountError(f"Role must be one of {', '.join(Role)}.", "role")
     user = User(
         email=check_email(email),
         name=clean_name(name),
         password_hash=hasher(fast_hash).hash(check_password(password)),
-        role=role,
+        role=Role(role),
     )
     try:
         with session.begin_nested():
@@ -132,9 +154,7 @@ def authenticate(
     if throttle and throttle.locked_until and throttle.locked_until > now:
         remaining = throttle.locked_until - now
         return LoginResult(None, locked_minutes=max(1, -(-int(remaining.total_seconds()) // 60)))
-    # no account has an address with control characters, and PostgreSQL refuses NUL in a query
-    user = None if _has_control(normalized) else session.scalar(
-        select(User).where(User.email == normalized))
+    user = find_by_email(session, normalized)
     ph = hasher(fast_hash)
     try:
         ph.verify(user.password_hash if user else _dummy_hash(fast_hash), password)
@@ -163,11 +183,12 @@ def _count_failure(session: Session, key: str, max_failures: int, lock: timedelt
         .where(LoginThrottle.key == key, LoginThrottle.window_started_at < window_start)
         .values(failures=0, window_started_at=now, locked_until=None)
     )
-    result = session.execute(
+    changed = rows_updated(
+        session,
         update(LoginThrottle).where(LoginThrottle.key == key)
-        .values(failures=LoginThrottle.failures + 1)
+        .values(failures=LoginThrottle.failures + 1),
     )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if changed == 0:
         try:
             with session.begin_nested():
                 session.add(LoginThrottle(key=key, failures=1, window_started_at=now))
@@ -197,21 +218,22 @@ def change_password(
     session.flush()
 
 
-def set_role(session: Session, admin: User | None, user: User, role: str) -> None:
-    if role not in ROLES:
-        raise AccountError(f"Role must be one of {', '.join(ROLES)}.", "role")
-    if admin is not None and admin.id == user.id and role != "admin":
+def set_role(session: Session, admin: audit.Actor, user: User, role: str) -> None:
+    if role not in set(Role):
+        raise AccountError(f"Role must be one of {', '.join(Role)}.", "role")
+    if admin is user and role != Role.ADMIN:
         raise AccountError("You cannot remove your own admin role.", "role")
     if user.role == role:
         return
-    old, user.role = user.role, role
+    old, user.role = user.role, Role(role)
     user.session_version += 1
     audit.record(session, actor=admin, action="user.role", target_type="user", target_id=user.id,
                  target_label=user.email, details={"from": old, "to": role})
 
 
-def set_active(session: Session, admin: User | None, user: User, active: bool, reason: str) -> None:
-    if admin is not None and admin.id == user.id:
+def set_active(session: Session, admin: audit.Actor, user: User, active: bool,
+               reason: str) -> None:
+    if admin is user:
         raise AccountError("You cannot deactivate your own account.", "active")
     if user.active == active:
         return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -9,14 +11,35 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from courseware.models import AuditEvent, User
+from courseware.services.pages import Page, page_of
 
-CLI_ACTOR = "command line"
+
+@dataclass(frozen=True)
+class CommandLine:
+    """An operator at the server's command line: no account, but a real, deliberate actor."""
+
+    label: str = "command line"
+
+
+COMMAND_LINE = CommandLine()
+
+# Who caused an event. There is no default: every caller names its actor, so nothing done on the
+# web can be recorded as done at the command line (or by nobody).
+Actor = User | CommandLine
+
+
+def actor_label(actor: Actor) -> str:
+    return actor.label if isinstance(actor, CommandLine) else f"{actor.name} <{actor.email}>"
+
+
+def actor_id(actor: Actor) -> int | None:
+    return None if isinstance(actor, CommandLine) else actor.id
 
 
 def record(
     session: Session,
     *,
-    actor: User | None,
+    actor: Actor,
     action: str,
     target_type: str,
     target_id: object = None,
@@ -25,8 +48,8 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     event = AuditEvent(
-        actor_id=actor.id if actor else None,
-        actor_label=f"{actor.name} <{actor.email}>" if actor else CLI_ACTOR,
+        actor_id=actor_id(actor),
+        actor_label=actor_label(actor),
         action=action,
         target_type=target_type,
         target_id=str(target_id) if target_id is not None else None,
@@ -39,6 +62,26 @@ def record(
     return event
 
 
+def search(session: Session, page: int, **filters: Any) -> Page[AuditEvent]:
+    """One page of the log, newest first, filtered as `query` describes."""
+    return page_of(session, query(**filters), page)
+
+
+def facets(session: Session) -> tuple[Sequence[str], Sequence[str]]:
+    """The actions and target types present in the log, for the filter form."""
+    actions = session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+    types = session.scalars(select(AuditEvent.target_type).distinct()
+                            .order_by(AuditEvent.target_type))
+    return actions.all(), types.all()
+
+
+def history(session: Session, target_type: str, target_id: str) -> Sequence[AuditEvent]:
+    """Everything recorded about one thing, newest first."""
+    return session.scalars(select(AuditEvent).where(AuditEvent.target_type == target_type,
+                                                    AuditEvent.target_id == target_id)
+                           .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())).all()
+
+
 def query(
     *,
     action: str | None = None,
@@ -46,7 +89,7 @@ def query(
     target_type: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> Select[tuple[AuditEvent]]:
+) -> Select[AuditEvent]:
     stmt = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     if action:
         stmt = stmt.where(AuditEvent.action == action)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from courseware.domain.content.model import (
@@ -34,7 +35,8 @@ class Current:
 # A content version never changes once synced (a new text is a new version), so its parsed
 # data can be kept per process. Keyed by id and hash: tests run many databases in one process.
 _DATA: dict[tuple[int, str], dict[str, Any]] = {}
-_SPECS: dict[tuple[str, int, str], Any] = {}
+_SPECS: dict[tuple[str, int, str], object] = {}
+S = TypeVar("S")
 
 
 def version_data(version: ContentVersion) -> dict[str, Any]:
@@ -59,9 +61,16 @@ def data_of(session: Session, version_id: int, content_hash: str) -> dict[str, A
 _TRACKS: dict[tuple[str, int, int], tuple[str, str, bool]] = {}
 
 
+def _database_key(session: Session) -> str:
+    """Which database a session talks to: ids are only unique within one."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    return str(engine.url)
+
+
 def track_facts(session: Session, track_id: int, version_id: int) -> tuple[str, str, bool]:
     """(slug, title, grants_eligibility) of a track version: immutable, kept per process."""
-    key = (str(session.get_bind().url), track_id, version_id)
+    key = (_database_key(session), track_id, version_id)
     facts = _TRACKS.get(key)
     if facts is None:
         slug = session.scalar(select(ContentItem.slug).where(ContentItem.id == track_id))
@@ -71,12 +80,13 @@ def track_facts(session: Session, track_id: int, version_id: int) -> tuple[str, 
     return facts
 
 
-def _spec(kind: str, version: ContentVersion, make: Any) -> Any:
+def _spec(kind: str, version: ContentVersion, make: Callable[[dict[str, Any]], S]) -> S:
     key = (kind, version.id, version.content_hash)
     spec = _SPECS.get(key)
     if spec is None:
-        spec = _SPECS[key] = make(version_data(version))
-    return spec
+        spec = _SPECS[key] = make(_source(version_data(version)))
+    # the key's kind decides which builder made the cached spec, so it is an S
+    return cast(S, spec)
 
 
 def items(session: Session, kind: str) -> list[Current]:
@@ -96,6 +106,16 @@ def item(session: Session, kind: str, slug: str) -> Current | None:
     return Current(row, row.current_version)
 
 
+def version_counts(session: Session) -> list[tuple[ContentItem, int]]:
+    """Every content item, retired ones too, with how many versions it has had."""
+    rows = session.execute(
+        select(ContentItem, func.count(ContentVersion.id))
+        .join(ContentVersion, ContentVersion.item_id == ContentItem.id, isouter=True)
+        .group_by(ContentItem.id).order_by(ContentItem.kind, ContentItem.position, ContentItem.slug)
+    ).all()
+    return [(item, count) for item, count in rows]
+
+
 def titles(session: Session) -> dict[tuple[str, str], str]:
     rows = session.execute(select(ContentItem.kind, ContentItem.slug, ContentItem.title))
     return {(kind, slug): title for kind, slug, title in rows}
@@ -109,18 +129,16 @@ def _source(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def module_spec(version: ContentVersion) -> ModuleSpec:
-    return _spec("module", version,  # type: ignore[no-any-return]
-                 lambda d: module_from_data(_source(d)))
+    return _spec("module", version, module_from_data)
 
 
 def quiz_spec(version: ContentVersion) -> QuizSpec:
-    return _spec("quiz", version, lambda d: quiz_from_data(_source(d)))  # type: ignore[no-any-return]
+    return _spec("quiz", version, quiz_from_data)
 
 
 def roleplay_spec(version: ContentVersion) -> RoleplaySpec:
-    return _spec("roleplay", version,  # type: ignore[no-any-return]
-                 lambda d: roleplay_from_data(_source(d)))
+    return _spec("roleplay", version, roleplay_from_data)
 
 
 def track_spec(version: ContentVersion) -> TrackSpec:
-    return _spec("track", version, lambda d: track_from_data(_source(d)))  # type: ignore[no-any-return]
+    return _spec("track", version, track_from_data)

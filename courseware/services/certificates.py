@@ -14,8 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
 from courseware.domain import certify
-from courseware.domain.codes import format_code, generate_code
+from courseware.domain.codes import MalformedCode, format_code, generate_code, parse_code
 from courseware.domain.content.model import TrackSpec
+from courseware.domain.statuses import (
+    CertificateChange,
+    CertificateStatus,
+    ContentKind,
+    Standing,
+)
 from courseware.models import (
     Certificate,
     CertificateEvidence,
@@ -25,6 +31,7 @@ from courseware.models import (
     User,
 )
 from courseware.services import audit, catalogue, grading
+from courseware.services.pages import Page, page_of
 
 
 class CertificateError(ValueError):
@@ -120,12 +127,12 @@ def track_progress(session: Session, user: User, now: datetime) -> list[TrackPro
     titles = catalogue.titles(session)
     record = learner_record(session, user)
     progress = []
-    for current in catalogue.items(session, "track"):
+    for current in catalogue.items(session, ContentKind.TRACK):
         spec = catalogue.track_spec(current.version)
         cert = latest_certificate(session, user, current.item)
         status = cert_status(cert, now) if cert else None
         renewal = opens = None
-        if cert and spec.renewal and status != "revoked":
+        if cert and spec.renewal and status is not CertificateStatus.REVOKED:
             opens = certify.renewal_opens_at(cert.expires_at, spec.renewal.window_days)
             if now >= opens:
                 renewal = certify.evaluate(spec.renewal.requirements,
@@ -138,18 +145,24 @@ def track_progress(session: Session, user: User, now: datetime) -> list[TrackPro
 
 # --- issuing --------------------------------------------------------------------------------
 
-def issue_earned(session: Session, user: User, now: datetime, ctx: IssueContext
-                 ) -> list[Certificate]:
-    """Issue every certificate (or renewal) the learner has just earned, in this transaction."""
+def issue_earned(session: Session, user: User, now: datetime, ctx: IssueContext, *,
+                 actor: audit.Actor, cause: dict[str, Any]) -> list[Certificate]:
+    """Issue every certificate (or renewal) the learner has just earned, in this transaction.
+
+    `actor` is whoever completed the last requirement (the trainer whose grade passed the
+    role-play, the learner whose quiz passed) and `cause` names what they did; both go into
+    the audit log, so the certificate's history says how it came to be."""
     issued = []
     for progress in track_progress(session, user, now):
         cert = progress.certificate
         if cert is None and progress.evaluation.complete:
             new = _issue(session, user, progress.current, progress.spec, cycle=1,
-                         evidence=progress.evaluation.evidence(), now=now, ctx=ctx)
+                         evidence=progress.evaluation.evidence(), now=now, ctx=ctx,
+                         actor=actor, cause=cause)
         elif cert is not None and progress.renewal is not None and progress.renewal.complete:
             new = _issue(session, user, progress.current, progress.spec, cycle=cert.cycle + 1,
-                         evidence=progress.renewal.evidence(), now=now, ctx=ctx, previous=cert)
+                         evidence=progress.renewal.evidence(), now=now, ctx=ctx, previous=cert,
+                         actor=actor, cause=cause)
         else:
             continue
         if new is not None:
@@ -157,23 +170,24 @@ def issue_earned(session: Session, user: User, now: datetime, ctx: IssueContext
     return issued
 
 
-def manual_issue(session: Session, actor: User | None, user: User, track_slug: str, reason: str,
+def manual_issue(session: Session, actor: audit.Actor, user: User, track_slug: str, reason: str,
                  now: datetime, ctx: IssueContext) -> Certificate:
     """Recognition of prior learning: an admin issues without the usual requirements."""
     reason = reason.strip()
     if not reason:
         raise CertificateError("Give a reason for issuing a certificate by hand.")
-    current = catalogue.item(session, "track", track_slug)
+    current = catalogue.item(session, ContentKind.TRACK, track_slug)
     if current is None:
         raise CertificateError(f"There is no track '{track_slug}'.")
     spec = catalogue.track_spec(current.version)
     latest = latest_certificate(session, user, current.item)
-    if latest is not None and cert_status(latest, now) in ("valid", "suspended"):
+    if latest is not None and cert_status(latest, now) in (CertificateStatus.VALID,
+                                                            CertificateStatus.SUSPENDED):
         raise CertificateError(f"{user.name} already holds a current certificate for "
                                f"{spec.title} ({format_code(latest.code)}).")
     cert = _issue(session, user, current, spec, cycle=(latest.cycle + 1) if latest else 1,
                   evidence={"manual": {"reason": reason}}, now=now, ctx=ctx, previous=latest,
-                  manual_reason=reason, actor=actor)
+                  manual_reason=reason, actor=actor, cause={"manual": True})
     if cert is None:
         raise CertificateError("A certificate was issued at the same moment. Reload and check.")
     return cert
@@ -181,15 +195,16 @@ def manual_issue(session: Session, actor: User | None, user: User, track_slug: s
 
 def _issue(session: Session, user: User, current: catalogue.Current, spec: TrackSpec, *,
            cycle: int, evidence: dict[str, Any], now: datetime, ctx: IssueContext,
+           actor: audit.Actor, cause: dict[str, Any],
            previous: Certificate | None = None, manual_reason: str | None = None,
-           actor: User | None = None) -> Certificate | None:
+           ) -> Certificate | None:
     for _ in range(3):  # a code collision is astronomically unlikely; retrying costs nothing
         cert = Certificate(
             code=generate_code(), user_id=user.id, track_id=current.item.id,
             track_version_id=current.version.id, cycle=cycle, holder_name=user.name,
             issued_at=now, expires_at=certify.add_months(now, spec.valid_months),
             manual=manual_reason is not None, manual_reason=manual_reason,
-            issued_by_id=actor.id if actor else None,
+            issued_by_id=audit.actor_id(actor),
             evidence_record=CertificateEvidence(evidence=evidence),
             previous_id=previous.id if previous else None,
         )
@@ -209,7 +224,7 @@ def _issue(session: Session, user: User, current: catalogue.Current, spec: Track
             session, actor=actor, action="certificate.issue", target_type="certificate",
             target_id=cert.code, target_label=user.email, reason=manual_reason,
             details={"track": current.item.slug, "cycle": cycle, "manual": cert.manual,
-                     "renewal_of": previous.code if previous else None},
+                     "renewal_of": previous.code if previous else None, "cause": cause},
         )
         session.flush()
         return cert
@@ -235,7 +250,7 @@ def store_pdf(cert: Certificate, spec: TrackSpec, ctx: IssueContext) -> bytes:
 
 # --- status and changes -----------------------------------------------------------------------
 
-def cert_status(cert: Certificate, now: datetime) -> str:
+def cert_status(cert: Certificate, now: datetime) -> CertificateStatus:
     return certify.status(now=now, expires_at=cert.expires_at, revoked_at=cert.revoked_at,
                           suspended_at=cert.suspended_at)
 
@@ -259,6 +274,55 @@ def find(session: Session, code: str) -> Certificate | None:
     return session.scalar(select(Certificate).where(Certificate.code == code))
 
 
+def search(session: Session, text: str, page: int) -> Page[Certificate]:
+    """Newest first; `text` is a code (any spelling `parse_code` reads) or part of a name."""
+    statement = select(Certificate).order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+    if text:
+        try:
+            statement = statement.where(Certificate.code == parse_code(text))
+        except MalformedCode:
+            like = f"%{text.replace('%', '').replace('_', '')}%"
+            statement = statement.where(Certificate.holder_name.ilike(like))
+    return page_of(session, statement, page)
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    """One certified mentor, represented by their best certificate."""
+
+    certificate: Certificate
+    status: CertificateStatus
+    standing: Standing
+
+
+def mentor_roster(session: Session, now: datetime) -> list[RosterEntry]:
+    """Every person holding a certificate of a track that grants eligibility, once each, by
+    their best certificate; eligible first, then expiring, then lapsed, by name."""
+    best: dict[int, RosterEntry] = {}
+    for cert in session.scalars(select(Certificate).order_by(Certificate.issued_at)):
+        if not grants_eligibility(cert):
+            continue
+        status = cert_status(cert, now)
+        entry = RosterEntry(cert, status, certify.roster_bucket(status, cert.expires_at, now))
+        held = best.get(cert.user_id)
+        if held is None or certify.better_standing(
+                (entry.standing, cert.expires_at), (held.standing, held.certificate.expires_at)):
+            best[cert.user_id] = entry
+    return sorted(best.values(), key=lambda e: (certify.STANDING_ORDER.index(e.standing),
+                                                e.certificate.holder_name.casefold()))
+
+
+def change_state(session: Session, actor: audit.Actor, cert: Certificate,
+                 change: CertificateChange, reason: str, now: datetime) -> None:
+    """The one way to revoke, suspend or reinstate, for every caller (web, command line)."""
+    if change is CertificateChange.REVOKE:
+        revoke(session, actor, cert, reason, now)
+    elif change is CertificateChange.SUSPEND:
+        suspend(session, actor, cert, reason, now)
+    else:
+        reinstate(session, actor, cert, reason)
+
+
 def _reason(reason: str) -> str:
     reason = reason.strip()
     if not reason:
@@ -268,18 +332,18 @@ def _reason(reason: str) -> str:
     return reason
 
 
-def revoke(session: Session, actor: User | None, cert: Certificate, reason: str,
+def revoke(session: Session, actor: audit.Actor, cert: Certificate, reason: str,
            now: datetime) -> None:
     if cert.revoked_at is not None:
         raise CertificateError("This certificate is already revoked.")
     cert.revoked_at, cert.revocation_reason = now, _reason(reason)
-    cert.revoked_by_id = actor.id if actor else None
+    cert.revoked_by_id = audit.actor_id(actor)
     session.flush()
     audit.record(session, actor=actor, action="certificate.revoke", target_type="certificate",
                  target_id=cert.code, target_label=cert.holder.email, reason=cert.revocation_reason)
 
 
-def suspend(session: Session, actor: User | None, cert: Certificate, reason: str,
+def suspend(session: Session, actor: audit.Actor, cert: Certificate, reason: str,
             now: datetime) -> None:
     if cert.revoked_at is not None:
         raise CertificateError("A revoked certificate cannot be suspended.")
@@ -291,7 +355,7 @@ def suspend(session: Session, actor: User | None, cert: Certificate, reason: str
                  target_id=cert.code, target_label=cert.holder.email, reason=cert.suspension_reason)
 
 
-def reinstate(session: Session, actor: User | None, cert: Certificate, reason: str = "") -> None:
+def reinstate(session: Session, actor: audit.Actor, cert: Certificate, reason: str = "") -> None:
     if cert.revoked_at is not None:
         raise CertificateError("A revoked certificate cannot be reinstated.")
     if cert.suspended_at is None:
@@ -315,9 +379,9 @@ def public_record(cert: Certificate, now: datetime, base_url: str) -> dict[str, 
     assert session is not None
     slug, title, grants = catalogue.track_facts(session, cert.track_id, cert.track_version_id)
     reason = None
-    if status == "revoked":
+    if status is CertificateStatus.REVOKED:
         reason = cert.revocation_reason
-    elif cert.suspended_at is not None and status == "suspended":
+    elif cert.suspended_at is not None and status is CertificateStatus.SUSPENDED:
         reason = cert.suspension_reason
     return {
         "code": cert.code,
@@ -327,7 +391,7 @@ def public_record(cert: Certificate, now: datetime, base_url: str) -> dict[str, 
         "track": {"slug": slug, "title": title},
         "issued_at": iso(cert.issued_at),
         "expires_at": iso(cert.expires_at),
-        "revoked_at": iso(cert.revoked_at) if status == "revoked" else None,
+        "revoked_at": iso(cert.revoked_at) if status is CertificateStatus.REVOKED else None,
         "revocation_reason": reason,
         "verify_url": f"{base_url}/verify/{cert.code}",
         "pdf_url": f"{base_url}/certificates/{cert.code}.pdf",

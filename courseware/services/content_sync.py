@@ -18,7 +18,8 @@ from courseware.domain.content.model import (
     to_data,
 )
 from courseware.domain.content.render import render_markdown
-from courseware.models import ContentItem, ContentVersion, User
+from courseware.domain.statuses import ContentKind
+from courseware.models import ContentItem, ContentVersion
 from courseware.services import audit
 
 
@@ -38,19 +39,20 @@ class SyncReport:
                 f"{len(self.unchanged)} unchanged, {len(self.retired)} retired")
 
 
-def sync_catalogue(session: Session, catalogue: Catalogue, actor: User | None = None) -> SyncReport:
+def sync_catalogue(session: Session, catalogue: Catalogue, actor: audit.Actor) -> SyncReport:
     report = SyncReport()
     seen: set[tuple[str, str]] = set()
     order = {slug: m.order for slug, m in catalogue.modules.items()}
     entries: list[tuple[str, str, str, int, Any]] = []
     for slug, module in catalogue.modules.items():
-        entries.append(("module", slug, module.title, module.order, module))
+        entries.append((ContentKind.MODULE, slug, module.title, module.order, module))
     for slug, quiz in catalogue.quizzes.items():
-        entries.append(("quiz", slug, quiz.title, order.get(quiz.module, 0), quiz))
+        entries.append((ContentKind.QUIZ, slug, quiz.title, order.get(quiz.module, 0), quiz))
     for slug, roleplay in catalogue.roleplays.items():
-        entries.append(("roleplay", slug, roleplay.title, order.get(roleplay.module, 0), roleplay))
+        entries.append((ContentKind.ROLEPLAY, slug, roleplay.title,
+                        order.get(roleplay.module, 0), roleplay))
     for slug, track in catalogue.tracks.items():
-        entries.append(("track", slug, track.title, 0, track))
+        entries.append((ContentKind.TRACK, slug, track.title, 0, track))
     for kind, slug, title, position, spec in sorted(entries, key=lambda e: (e[0], e[1])):
         seen.add((kind, slug))
         outcome = _sync_item(session, kind, slug, title, position, spec)

@@ -12,12 +12,24 @@ from sqlalchemy.orm import Session
 
 from courseware.domain import rubric as rules
 from courseware.domain.content.model import RoleplaySpec
+from courseware.domain.statuses import (
+    OPEN_SUBMISSION_STATUSES,
+    STAFF_ROLES,
+    WAITING_SUBMISSION_STATUSES,
+    GradeKind,
+    LiveFormat,
+    ModerationDecision,
+    Role,
+    SubmissionMode,
+    SubmissionStatus,
+)
 from courseware.models import ContentItem, Grade, Submission, User
 from courseware.services import audit, catalogue, learning
+from courseware.services.sql import rows_updated
 
 MAX_REPLY = 3000
-OPEN = ("draft", "submitted", "moderation")
-WAITING = ("submitted", "moderation")
+OPEN = OPEN_SUBMISSION_STATUSES
+WAITING = WAITING_SUBMISSION_STATUSES
 
 
 class GradingError(ValueError):
@@ -42,17 +54,17 @@ def spec_of(submission: Submission) -> RoleplaySpec:
 
 def learner_status(submission: Submission) -> str:
     """What the learner is told: a grade under moderation is not shown yet."""
-    if submission.status == "draft":
+    if submission.status is SubmissionStatus.DRAFT:
         return "draft"
-    if submission.status == "submitted":
+    if submission.status is SubmissionStatus.SUBMITTED:
         return "in review" if submission.claimed_by_id else "submitted"
-    if submission.status == "moderation":
+    if submission.status is SubmissionStatus.MODERATION:
         return "in review"
     return {"returned": "returned for revision", "passed": "passed"}[submission.status]
 
 
 def visible_to(submission: Submission, user: User) -> bool:
-    return submission.learner_id == user.id or user.role in ("trainer", "admin")
+    return submission.learner_id == user.id or user.role in STAFF_ROLES
 
 
 def get_submission(session: Session, user: User, submission_id: int) -> Submission:
@@ -74,7 +86,7 @@ def passed_roleplays(session: Session, learner: User) -> dict[str, Submission]:
     rows = session.execute(
         select(ContentItem.slug, Submission)
         .join(Submission, Submission.roleplay_id == ContentItem.id)
-        .where(Submission.learner_id == learner.id, Submission.status == "passed")
+        .where(Submission.learner_id == learner.id, Submission.status == SubmissionStatus.PASSED)
         .order_by(Submission.id)
     )
     return {slug: submission for slug, submission in rows}
@@ -91,14 +103,14 @@ def start(session: Session, learner: User, current: catalogue.Current, now: date
     open_one = next((s for s in past if s.status in OPEN), None)
     if open_one:
         return open_one
-    if any(s.status == "passed" for s in past):
+    if any(s.status is SubmissionStatus.PASSED for s in past):
         raise GradingError("You have already passed this role-play.")
-    previous = past[0] if past and past[0].status == "returned" else None
+    previous = past[0] if past and past[0].status is SubmissionStatus.RETURNED else None
     replies = list(previous.replies) if previous else [""] * len(spec.lines)
     replies = (replies + [""] * len(spec.lines))[: len(spec.lines)]
     draft = Submission(
         learner_id=learner.id, roleplay_id=current.item.id, roleplay_version_id=current.version.id,
-        mode="written", status="draft", replies=replies,
+        mode=SubmissionMode.WRITTEN, status=SubmissionStatus.DRAFT, replies=replies,
         previous_id=previous.id if previous else None, created_at=now, updated_at=now,
     )
     try:
@@ -133,7 +145,7 @@ def save_draft(session: Session, learner: User, submission: Submission,
                replies: Sequence[str], now: datetime) -> None:
     if submission.learner_id != learner.id:
         raise NotVisible()
-    if submission.status != "draft":
+    if submission.status is not SubmissionStatus.DRAFT:
         raise GradingError("This submission has already been sent; it can no longer change.")
     submission.replies = check_replies(spec_of(submission), replies, final=False)
     submission.updated_at = now
@@ -145,22 +157,25 @@ def submit(session: Session, learner: User, submission: Submission, replies: Seq
     """Send the draft for grading; True if this call sent it (a replay changes nothing)."""
     if submission.learner_id != learner.id:
         raise NotVisible()
-    if submission.status != "draft":
+    if submission.status is not SubmissionStatus.DRAFT:
         return False
     clean = check_replies(spec_of(submission), replies, final=True)
-    result = session.execute(
-        update(Submission).where(Submission.id == submission.id, Submission.status == "draft")
-        .values(status="submitted", replies=clean, submitted_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
+    changed = rows_updated(
+        session,
+        update(Submission)
+        .where(Submission.id == submission.id, Submission.status == SubmissionStatus.DRAFT)
+        .values(status=SubmissionStatus.SUBMITTED, replies=clean, submitted_at=now,
+                updated_at=now)
+        .execution_options(synchronize_session=False),
     )
     session.refresh(submission)
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return changed == 1
 
 
 # --- trainers ------------------------------------------------------------------------------
 
 def _first_grader_id(submission: Submission) -> int | None:
-    graded = [g for g in submission.grades if g.kind in ("grade", "amendment")]
+    graded = [g for g in submission.grades if g.kind in (GradeKind.GRADE, GradeKind.AMENDMENT)]
     return graded[-1].grader_id if graded else None
 
 
@@ -175,7 +190,7 @@ def queue(session: Session, trainer: User, roleplay_slug: str | None = None) -> 
         stmt = stmt.where(ContentItem.slug == roleplay_slug)
     rows = session.scalars(stmt).all()
     return [s for s in rows
-            if s.status != "moderation" or _first_grader_id(s) != trainer.id]
+            if s.status is not SubmissionStatus.MODERATION or _first_grader_id(s) != trainer.id]
 
 
 def for_trainer(session: Session, trainer: User, submission_id: int) -> Submission:
@@ -194,18 +209,20 @@ def claim(session: Session, trainer: User, submission: Submission, now: datetime
           lapse: timedelta) -> None:
     if submission.status not in WAITING:
         raise GradingError("This submission is not waiting for a grade.")
-    if submission.status == "moderation" and _first_grader_id(submission) == trainer.id:
+    if (submission.status is SubmissionStatus.MODERATION
+            and _first_grader_id(submission) == trainer.id):
         raise GradingError("A second trainer must moderate your grade.")
-    result = session.execute(
+    changed = rows_updated(
+        session,
         update(Submission)
         .where(Submission.id == submission.id, Submission.status.in_(WAITING),
                or_(Submission.claimed_by_id.is_(None), Submission.claimed_by_id == trainer.id,
                    Submission.claimed_at < now - lapse))
         .values(claimed_by_id=trainer.id, claimed_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     session.refresh(submission)
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if changed != 1:
         holder = submission.claimed_by.name if submission.claimed_by else "another trainer"
         raise GradingError(f"{holder} claimed this submission first.")
     audit.record(session, actor=trainer, action="grade.claim", target_type="submission",
@@ -231,12 +248,12 @@ class GradeInput:
     reason: str = ""
 
 
-def grade_kind(submission: Submission) -> str:
-    if submission.status == "moderation":
-        return "moderation"
-    if submission.status in ("passed", "returned"):
-        return "amendment"
-    return "grade"
+def grade_kind(submission: Submission) -> GradeKind:
+    if submission.status is SubmissionStatus.MODERATION:
+        return GradeKind.MODERATION
+    if submission.status in (SubmissionStatus.PASSED, SubmissionStatus.RETURNED):
+        return GradeKind.AMENDMENT
+    return GradeKind.GRADE
 
 
 def save_grade(session: Session, trainer: User, submission: Submission, data: GradeInput,
@@ -244,7 +261,7 @@ def save_grade(session: Session, trainer: User, submission: Submission, data: Gr
     """Record a grade (or moderation, or amendment) whose outcome the rubric computes."""
     if submission.learner_id == trainer.id:
         raise NotVisible()
-    if submission.status == "draft":
+    if submission.status is SubmissionStatus.DRAFT:
         raise GradingError("This submission has not been sent for grading yet.")
     # a form opened before another trainer's grade landed: a conflict, whatever else it says
     landed = session.scalar(select(Grade).where(Grade.submission_id == submission.id,
@@ -269,21 +286,22 @@ def save_grade(session: Session, trainer: User, submission: Submission, data: Gr
         raise GradingError("Write overall feedback for the learner.")
     reason = data.reason.strip() or None
     decision = None
-    if kind == "moderation":
+    if kind is GradeKind.MODERATION:
         if _first_grader_id(submission) == trainer.id:
             raise GradingError("A second trainer must moderate your grade.")
         under_review = submission.grades[-1]
-        decision = "confirmed" if outcome.outcome == under_review.outcome else "overturned"
-        if decision == "overturned" and not reason:
+        decision = (ModerationDecision.CONFIRMED if outcome.outcome == under_review.outcome
+                    else ModerationDecision.OVERTURNED)
+        if decision is ModerationDecision.OVERTURNED and not reason:
             raise GradingError("Give a reason for overturning the first grade.")
-    if kind == "amendment" and not reason:
+    if kind is GradeKind.AMENDMENT and not reason:
         raise GradingError("Give a reason for amending a saved grade.")
     grade = Grade(
         submission_id=submission.id, number=data.expected_number, kind=kind,
         grader_id=trainer.id, levels=dict(data.levels), comments=comments, feedback=feedback,
         total=outcome.total, max_total=outcome.max_total, outcome=outcome.outcome,
         failing=[f.to_data() for f in outcome.failing],
-        needs_moderation=kind != "moderation" and outcome.needs_moderation,
+        needs_moderation=kind is not GradeKind.MODERATION and outcome.needs_moderation,
         decision=decision, reason=reason, created_at=now,
     )
     try:
@@ -296,7 +314,8 @@ def save_grade(session: Session, trainer: User, submission: Submission, data: Gr
         if winner is None:
             raise GradingError("The grade could not be saved. Reload and try again.") from None
         raise GradeConflict(winner) from None
-    submission.status = "moderation" if grade.needs_moderation else outcome.outcome
+    submission.status = (SubmissionStatus.MODERATION if grade.needs_moderation
+                         else SubmissionStatus(outcome.outcome))
     submission.claimed_by_id = None
     submission.claimed_at = None
     submission.updated_at = now
@@ -316,33 +335,35 @@ def next_grade_number(submission: Submission) -> int:
 
 def visible_grade(submission: Submission) -> Grade | None:
     """The grade the learner may see: the latest, unless it awaits moderation."""
-    if submission.status not in ("passed", "returned") or not submission.grades:
+    decided = (SubmissionStatus.PASSED, SubmissionStatus.RETURNED)
+    if submission.status not in decided or not submission.grades:
         return None
     return submission.grades[-1]
 
 
 def record_live(session: Session, trainer: User, learner: User, current: catalogue.Current, *,
-                held_on: date, live_format: str, duration_minutes: int, notes: str,
+                held_on: date, live_format: LiveFormat, duration_minutes: int, notes: str,
                 now: datetime) -> Submission:
     """A role-play a trainer ran in person, by phone or video; graded like a written one."""
     if learner.id == trainer.id:
         raise GradingError("You cannot record a role-play for yourself.")
-    if learner.role != "learner":
+    if learner.role is not Role.LEARNER:
         raise GradingError("Live role-plays are recorded for learners.")
     if held_on > now.date():
         raise GradingError("The date cannot be in the future.")
     past = history(session, learner, current.item)
-    if any(s.status == "passed" for s in past):
+    if any(s.status is SubmissionStatus.PASSED for s in past):
         raise GradingError(f"{learner.name} has already passed this role-play.")
     open_one = next((s for s in past if s.status in OPEN), None)
     if open_one:
         raise GradingError(f"{learner.name} already has this role-play in progress "
                            f"({learner_status(open_one)}).")
     returned = next((s for s in history(session, learner, current.item)
-                     if s.status == "returned"), None)
+                     if s.status is SubmissionStatus.RETURNED), None)
     submission = Submission(
         learner_id=learner.id, roleplay_id=current.item.id, roleplay_version_id=current.version.id,
-        mode="live", status="submitted", replies=[], created_at=now, updated_at=now,
+        mode=SubmissionMode.LIVE, status=SubmissionStatus.SUBMITTED, replies=[],
+        created_at=now, updated_at=now,
         submitted_at=now, claimed_by_id=trainer.id, claimed_at=now, recorded_by_id=trainer.id,
         held_on=held_on, live_format=live_format, duration_minutes=duration_minutes,
         live_notes=notes.strip() or None,

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from courseware.domain.clock import utcnow
+from courseware.domain.statuses import ContentKind
 from courseware.models import ContentItem, ContentVersion, ModuleFeedback, ModuleRead, User
 from courseware.services import catalogue
 
@@ -64,7 +65,8 @@ _LEARNER_ROWS = (
                                 ModuleRead.user_id == bindparam("user_id")))
     .outerjoin(ModuleFeedback, and_(ModuleFeedback.module_id == ContentItem.id,
                                     ModuleFeedback.user_id == bindparam("user_id")))
-    .where(ContentItem.active, ContentItem.kind != "track")  # modules, quizzes, role-plays
+    # modules, quizzes, role-plays
+    .where(ContentItem.active, ContentItem.kind != ContentKind.TRACK)
     .order_by(ContentItem.position, ContentItem.kind, ContentItem.slug)
 )
 
@@ -76,7 +78,7 @@ def module_states(session: Session, user: User) -> list[ModuleState]:
     titles: dict[str, str] = {}
     done: set[str] = set()
     for item_id, kind, slug, title, version_id, content_hash, read_id, rating, comment in rows:
-        if kind != "module":  # quizzes sort before role-plays (ORDER BY kind)
+        if kind != ContentKind.MODULE:  # quizzes sort before role-plays (ORDER BY kind)
             activities.setdefault(slug, []).append(Activity(kind, slug, title))
             continue
         modules.append((item_id, slug, title, version_id, content_hash, rating, comment))
@@ -84,13 +86,15 @@ def module_states(session: Session, user: User) -> list[ModuleState]:
         if read_id is not None:
             done.add(slug)
     states = []
-    for item_id, slug, title, version_id, content_hash, rating, comment in modules:
+    # (the outer join makes rating and comment optional, whatever the columns' own types say)
+    for item_id, slug, title, version_id, content_hash, given_rating, given_comment in modules:
         data = catalogue.data_of(session, version_id, content_hash)
         states.append(ModuleState(
             id=item_id, slug=slug, title=title, version_id=version_id,
             content_hash=content_hash, data=data, read=slug in done,
             missing=tuple(titles.get(req, req) for req in data["requires"] if req not in done),
-            rating=rating, comment=comment, activities=tuple(activities.get(slug, ())),
+            rating=given_rating, comment=given_comment,
+            activities=tuple(activities.get(slug, ())),
         ))
     return states
 
@@ -133,7 +137,7 @@ def save_feedback(session: Session, user: User, module_id: int, rating: int,
 
 
 def feedback_summary(session: Session) -> list[dict[str, object]]:
-    modules = catalogue.items(session, "module")
+    modules = catalogue.items(session, ContentKind.MODULE)
     stats = {
         module_id: (count, avg)
         for module_id, count, avg in session.execute(

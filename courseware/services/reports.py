@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from courseware.domain.content.model import QuestionSpec
 from courseware.domain.itemstats import ItemStats, Response, item_statistics
+from courseware.domain.statuses import WAITING_SUBMISSION_STATUSES, ContentKind, Role
 from courseware.models import (
     Certificate,
     ContentItem,
@@ -57,7 +59,7 @@ class ItemReport:
 
 
 def item_report(session: Session, quiz_slug: str) -> list[ItemReport]:
-    current = catalogue.item(session, "quiz", quiz_slug)
+    current = catalogue.item(session, ContentKind.QUIZ, quiz_slug)
     if current is None:
         return []
     rows = session.execute(
@@ -69,7 +71,7 @@ def item_report(session: Session, quiz_slug: str) -> list[ItemReport]:
     stats = item_statistics(Response(qid, qhash, points, score or 0.0, chosen)
                             for qid, qhash, points, score, chosen in rows)
     # the wording of each question version, from whichever quiz version contains it
-    texts: dict[tuple[str, str], tuple[object, list[int]]] = {}
+    texts: dict[tuple[str, str], tuple[QuestionSpec, list[int]]] = {}
     for version in session.scalars(select(ContentVersion).where(
             ContentVersion.item_id == current.item.id).order_by(ContentVersion.number)):
         spec = catalogue.quiz_spec(version)
@@ -79,19 +81,20 @@ def item_report(session: Session, quiz_slug: str) -> list[ItemReport]:
             entry[1].append(version.number)
     reports = []
     for s in stats:
-        question, versions = texts.get((s.question_id, s.question_hash), (None, []))
-        if question is None:
+        found = texts.get((s.question_id, s.question_hash))
+        if found is None:
             continue
+        question, versions = found
         options = [(o.text, o.correct, s.pick_rates.get(i, 0.0))
-                   for i, o in enumerate(question.options)]  # type: ignore[attr-defined]
-        reports.append(ItemReport(s, question.prompt, options, versions))  # type: ignore[attr-defined]
+                   for i, o in enumerate(question.options)]
+        reports.append(ItemReport(s, question.prompt, options, versions))
     return reports
 
 
 def completion_summary(session: Session) -> dict[str, int]:
     return {
         "learners": session.scalar(select(func.count()).select_from(User)
-                                   .where(User.role == "learner")) or 0,
+                                   .where(User.role == Role.LEARNER)) or 0,
         "certificates": session.scalar(select(func.count()).select_from(Certificate)) or 0,
         "attempts": session.scalar(select(func.count()).select_from(QuizAttempt)
                                    .where(QuizAttempt.submitted_at.is_not(None))) or 0,
@@ -99,5 +102,5 @@ def completion_summary(session: Session) -> dict[str, int]:
                                           .where(QuizAttempt.passed.is_(True))) or 0,
         "submissions_waiting": session.scalar(
             select(func.count()).select_from(Submission)
-            .where(Submission.status.in_(("submitted", "moderation")))) or 0,
+            .where(Submission.status.in_(WAITING_SUBMISSION_STATUSES))) or 0,
     }

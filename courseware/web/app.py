@@ -9,8 +9,9 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import IntegerConverter, Map
 
+from courseware.domain import statuses
 from courseware.infra.config import PROJECT_ROOT, build_config
-from courseware.web import db, errors, security
+from courseware.web import content_filters, db, errors, security
 from courseware.web.extensions import csrf, init_limiter, login_manager
 from courseware.web.views import register_blueprints
 
@@ -37,7 +38,10 @@ def make_web_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     security.init_app(app, login_manager)
     errors.init_app(app)
+    content_filters.init_app(app)
     register_blueprints(app)
+    # templates compare against the same enums as the code does
+    app.jinja_env.globals.update({kind.__name__: kind for kind in statuses.TEMPLATE_ENUMS})
     init_limiter(app)
     return app
 

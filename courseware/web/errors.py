@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -36,14 +37,14 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.startswith("/.well-known/")
 
 
-def api_error(status: int, code: str, message: str, **headers: str):  # type: ignore[no-untyped-def]
+def api_error(status: int, code: str, message: str, **headers: str) -> Response:
     response = jsonify({"error": {"code": code, "message": message}})
     response.status_code = status
     response.headers.update(headers)
     return response
 
 
-def _handle_http(exc: HTTPException):  # type: ignore[no-untyped-def]
+def _handle_http(exc: HTTPException) -> ResponseReturnValue:
     status = exc.code or 500
     title, message = MESSAGES.get(status, (exc.name, exc.description or ""))
     headers: dict[str, str] = {}
@@ -75,7 +76,7 @@ def _retry_after(_exc: HTTPException) -> int | None:
     return max(1, int(current.reset_at - time.time()))
 
 
-def _handle_unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+def _handle_unexpected(exc: Exception) -> ResponseReturnValue:
     log.exception("unhandled error on %s %s", request.method, request.path)
     return _handle_http(InternalServerError())
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import Flask, current_app
+from flask.typing import RouteCallable
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -36,7 +39,8 @@ def init_limiter(app: Flask) -> Limiter:
 
         decorator = (limiter.shared_limit(value, scope=scope, methods=methods) if scope
                      else limiter.limit(value, methods=methods))
-        app.view_functions[endpoint] = decorator(view)
+        # the limiter's decorator is typed for async views too; ours are plain functions
+        app.view_functions[endpoint] = cast(RouteCallable, decorator(view))
     app.extensions["courseware.limiter"] = limiter
     return limiter
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (
+from wtforms import (  # type: ignore[attr-defined]  # SelectChoice: stubs 3.2 predate WTForms 3.3
     BooleanField,
     DateField,
     EmailField,
+    Field,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -19,11 +20,17 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from courseware.domain.statuses import Role
 from courseware.services.accounts import EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
 
 
 def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def add_error(field: Field, message: str) -> None:
+    """Attach a problem found after validation (by a service, say) to the field it concerns."""
+    field.errors = [*field.errors, message]
 
 
 class ActionForm(FlaskForm):
@@ -79,8 +86,7 @@ class FeedbackForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=choices([("learner", "Learner"), ("trainer", "Trainer"),
-                                                ("admin", "Admin")]))
+    role = SelectField("Role", choices=choices([(role.value, role.value.title()) for role in Role]))
     submit = SubmitField("Change role")
 
 

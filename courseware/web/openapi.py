@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-_ERROR = {
+_ERROR_OBJECT: dict[str, Any] = {
+    "type": "object",
+    "required": ["code", "message"],
+    "additionalProperties": False,
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+}
+_ERROR: dict[str, Any] = {
     "type": "object",
     "required": ["error"],
     "additionalProperties": False,
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "additionalProperties": False,
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-        }
-    },
+    "properties": {"error": _ERROR_OBJECT},
 }
 
 _TIME = {"type": "string", "format": "date-time"}
@@ -53,7 +52,7 @@ _BATCH_ERROR = {
     "type": "object",
     "additionalProperties": False,
     "required": ["code", "error"],
-    "properties": {"code": {"type": ["string", "null"]}, "error": _ERROR["properties"]["error"]},
+    "properties": {"code": {"type": ["string", "null"]}, "error": _ERROR_OBJECT},
 }
 
 

@@ -11,6 +11,7 @@ from flask import Flask, Response, abort, redirect, request, url_for
 from flask_login import LoginManager, current_user
 from werkzeug.exceptions import BadRequest
 
+from courseware.domain.statuses import Role
 from courseware.models import User
 from courseware.web import db
 
@@ -88,7 +89,7 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def role_required(*roles: str) -> Callable[[F], F]:
+def role_required(*roles: Role) -> Callable[[F], F]:
     """Log in first (redirect), then the role (403)."""
 
     def decorator(view: F) -> F:
@@ -105,7 +106,7 @@ def role_required(*roles: str) -> Callable[[F], F]:
     return decorator
 
 
-login_required = role_required("learner", "trainer", "admin")
+login_required = role_required(*Role)
 
 
 def safe_next(target: str | None, default: str) -> str:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, time
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -17,13 +14,13 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import func, or_, select
+from flask.typing import ResponseReturnValue
 
-from courseware.domain.codes import MalformedCode, format_code, parse_code
+from courseware.domain.codes import format_code
 from courseware.domain.content import ContentError, load_catalogue
-from courseware.models import AuditEvent, Certificate, ContentItem, ContentVersion, User
+from courseware.domain.statuses import CertificateChange, ContentKind, Role, Standing
+from courseware.models import Certificate, User
 from courseware.services import accounts, audit, catalogue, certificates, learning
-from courseware.services.accounts import normalize_email
 from courseware.services.content_sync import sync_catalogue
 from courseware.web import db
 from courseware.web.forms import (
@@ -32,11 +29,13 @@ from courseware.web.forms import (
     ManualIssueForm,
     ReasonForm,
     RoleForm,
+    add_error,
     choices,
 )
 from courseware.web.security import role_required
 from courseware.web.views.common import (
     certificate_or_404,
+    csv_response,
     form_int,
     issue_context,
     me,
@@ -45,17 +44,16 @@ from courseware.web.views.common import (
 )
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-admin_only = role_required("admin")
-PAGE = 50
+admin_only = role_required(Role.ADMIN)
 
 
 def _page() -> int:
-    return max(1, min(form_int(request.args.get("page")) or 1, 10_000))
+    return form_int(request.args.get("page")) or 1
 
 
 @bp.route("/")
 @admin_only
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     from courseware.services.reports import completion_summary
 
     return render_template("admin/index.html", summary=completion_summary(db.session()))
@@ -65,17 +63,11 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/users")
 @admin_only
-def users():  # type: ignore[no-untyped-def]
-    s = db.session()
+def users() -> ResponseReturnValue:
     q = text_arg("q")
-    stmt = select(User).order_by(User.created_at.desc(), User.id.desc())
-    if q:
-        like = f"%{q.replace('%', '').replace('_', '')}%"
-        stmt = stmt.where(or_(User.email.ilike(like), User.name.ilike(like)))
-    page = _page()
-    rows = s.scalars(stmt.limit(PAGE + 1).offset((page - 1) * PAGE)).all()
-    return render_template("admin/users.html", users=rows[:PAGE], q=q, page=page,
-                           more=len(rows) > PAGE, role_form=RoleForm(), active_form=ActiveForm())
+    found = accounts.search(db.session(), q, _page())
+    return render_template("admin/users.html", users=found.items, q=q, page=found.number,
+                           more=found.more, role_form=RoleForm(), active_form=ActiveForm())
 
 
 def _user_or_404(user_id: int) -> User:
@@ -87,7 +79,7 @@ def _user_or_404(user_id: int) -> User:
 
 @bp.route("/users/<id:user_id>/role", methods=["POST"])
 @admin_only
-def set_role(user_id: int):  # type: ignore[no-untyped-def]
+def set_role(user_id: int) -> ResponseReturnValue:
     user = _user_or_404(user_id)
     form = RoleForm()
     if not form.validate_on_submit():
@@ -107,7 +99,7 @@ def set_role(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/users/<id:user_id>/active", methods=["POST"])
 @admin_only
-def set_active(user_id: int):  # type: ignore[no-untyped-def]
+def set_active(user_id: int) -> ResponseReturnValue:
     user = _user_or_404(user_id)
     form = ActiveForm()
     if not form.validate_on_submit():
@@ -129,19 +121,14 @@ def set_active(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/content")
 @admin_only
-def content():  # type: ignore[no-untyped-def]
-    s = db.session()
-    rows = s.execute(
-        select(ContentItem, func.count(ContentVersion.id))
-        .join(ContentVersion, ContentVersion.item_id == ContentItem.id, isouter=True)
-        .group_by(ContentItem.id).order_by(ContentItem.kind, ContentItem.position, ContentItem.slug)
-    ).all()
+def content() -> ResponseReturnValue:
+    rows = catalogue.version_counts(db.session())
     return render_template("admin/content.html", rows=rows, action=ActionForm())
 
 
 @bp.route("/content/sync", methods=["POST"])
 @admin_only
-def sync():  # type: ignore[no-untyped-def]
+def sync() -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         abort(400)
     s = db.session()
@@ -157,7 +144,7 @@ def sync():  # type: ignore[no-untyped-def]
 
 @bp.route("/feedback")
 @admin_only
-def feedback():  # type: ignore[no-untyped-def]
+def feedback() -> ResponseReturnValue:
     return render_template("admin/feedback.html", summary=learning.feedback_summary(db.session()))
 
 
@@ -175,51 +162,36 @@ def _date(value: str | None) -> datetime | None:
 
 @bp.route("/audit")
 @admin_only
-def audit_log():  # type: ignore[no-untyped-def]
+def audit_log() -> ResponseReturnValue:
     s = db.session()
     filters = {k: text_arg(k) for k in ("action", "actor", "target_type", "since", "until")}
-    stmt = audit.query(action=filters["action"] or None, actor=filters["actor"] or None,
-                       target_type=filters["target_type"] or None,
-                       since=_date(filters["since"]), until=_date(filters["until"]))
-    page = _page()
-    rows = s.scalars(stmt.limit(PAGE + 1).offset((page - 1) * PAGE)).all()
-    actions = s.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
-    types = s.scalars(select(AuditEvent.target_type).distinct()
-                      .order_by(AuditEvent.target_type)).all()
-    return render_template("admin/audit.html", events=rows[:PAGE], filters=filters, page=page,
-                           more=len(rows) > PAGE, actions=actions, types=types)
+    found = audit.search(s, _page(), action=filters["action"] or None,
+                         actor=filters["actor"] or None,
+                         target_type=filters["target_type"] or None,
+                         since=_date(filters["since"]), until=_date(filters["until"]))
+    actions, types = audit.facets(s)
+    return render_template("admin/audit.html", events=found.items, filters=filters,
+                           page=found.number, more=found.more, actions=actions, types=types)
 
 
 # --- certificates ------------------------------------------------------------------------------
 
 @bp.route("/certificates")
 @admin_only
-def certificates_list():  # type: ignore[no-untyped-def]
-    s = db.session()
+def certificates_list() -> ResponseReturnValue:
     q = text_arg("q")
-    stmt = select(Certificate).order_by(Certificate.issued_at.desc(), Certificate.id.desc())
-    if q:
-        try:
-            stmt = stmt.where(Certificate.code == parse_code(q))
-        except MalformedCode:
-            like = f"%{q.replace('%', '').replace('_', '')}%"
-            stmt = stmt.where(Certificate.holder_name.ilike(like))
-    page = _page()
-    rows = s.scalars(stmt.limit(PAGE + 1).offset((page - 1) * PAGE)).all()
+    found = certificates.search(db.session(), q, _page())
     moment = now()
-    return render_template("admin/certificates.html", q=q, page=page, more=len(rows) > PAGE,
-                           rows=[(c, certificates.cert_status(c, moment)) for c in rows[:PAGE]])
+    return render_template("admin/certificates.html", q=q, page=found.number, more=found.more,
+                           rows=[(c, certificates.cert_status(c, moment)) for c in found.items])
 
 
 
 
 def _cert_view(cert: Certificate, form: ReasonForm | None = None, which: str = "",
-               status: int = 200):  # type: ignore[no-untyped-def]
-    s = db.session()
-    events = s.scalars(select(AuditEvent).where(AuditEvent.target_type == "certificate",
-                                                AuditEvent.target_id == cert.code)
-                       .order_by(AuditEvent.at.desc())).all()
-    forms = {name: ReasonForm(prefix=name) for name in ("revoke", "suspend", "reinstate")}
+               status: int = 200) -> ResponseReturnValue:
+    events = audit.history(db.session(), "certificate", cert.code)
+    forms = {change.value: ReasonForm(prefix=change.value) for change in CertificateChange}
     if form is not None:
         forms[which] = form
     return render_template("admin/certificate.html", cert=cert,
@@ -229,47 +201,41 @@ def _cert_view(cert: Certificate, form: ReasonForm | None = None, which: str = "
 
 @bp.route("/certificates/<code>")
 @admin_only
-def certificate(code: str):  # type: ignore[no-untyped-def]
+def certificate(code: str) -> ResponseReturnValue:
     return _cert_view(certificate_or_404(code))
 
 
 @bp.route("/certificates/<code>/<any(revoke, suspend, reinstate):change>", methods=["POST"])
 @admin_only
-def change_certificate(code: str, change: str):  # type: ignore[no-untyped-def]
+def change_certificate(code: str, change: str) -> ResponseReturnValue:
     cert = certificate_or_404(code)
     form = ReasonForm(prefix=change)
     if not form.validate_on_submit():
         return _cert_view(cert, form, change, 422)
     s = db.session()
-    reason = form.reason.data or ""
+    what = CertificateChange(change)
     try:
-        if change == "revoke":
-            certificates.revoke(s, me(), cert, reason, now())
-        elif change == "suspend":
-            certificates.suspend(s, me(), cert, reason, now())
-        else:
-            certificates.reinstate(s, me(), cert, reason)
+        certificates.change_state(s, me(), cert, what, form.reason.data or "", now())
     except certificates.CertificateError as exc:
         s.rollback()
         form.reason.errors = [str(exc)]
         return _cert_view(cert, form, change, 409)
     s.commit()
-    past = {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated"}[change]
-    flash(f"Certificate {format_code(cert.code)} is {past}.", "success")
+    flash(f"Certificate {format_code(cert.code)} is {what.past}.", "success")
     return redirect(url_for("admin.certificate", code=cert.code))
 
 
 @bp.route("/certificates/issue", methods=["GET", "POST"])
 @admin_only
-def manual_issue():  # type: ignore[no-untyped-def]
+def manual_issue() -> ResponseReturnValue:
     s = db.session()
     form = ManualIssueForm()
     form.track.choices = choices([(t.item.slug, t.item.title)
-                                  for t in catalogue.items(s, "track")])
+                                  for t in catalogue.items(s, ContentKind.TRACK)])
     if form.validate_on_submit():
-        user = s.scalar(select(User).where(User.email == normalize_email(form.email.data or "")))
+        user = accounts.find_by_email(s, form.email.data or "")
         if user is None:
-            form.email.errors.append("No account has this email address.")
+            add_error(form.email, "No account has this email address.")
         else:
             try:
                 cert = certificates.manual_issue(s, me(), user, form.track.data or "",
@@ -284,48 +250,27 @@ def manual_issue():  # type: ignore[no-untyped-def]
     return render_template("admin/issue.html", form=form), 422 if form.errors else 200
 
 
-def _roster():  # type: ignore[no-untyped-def]
-    from courseware.domain.certify import roster_bucket
-
-    s = db.session()
-    moment = now()
-    best: dict[int, tuple[Certificate, str, str]] = {}
-    rank = {"eligible": 0, "expiring": 1, "lapsed": 2}
-    for cert in s.scalars(select(Certificate).order_by(Certificate.issued_at)):
-        if not certificates.grants_eligibility(cert):
-            continue
-        status = certificates.cert_status(cert, moment)
-        bucket = roster_bucket(status, cert.expires_at, moment)
-        held = best.get(cert.user_id)
-        if held is None or rank[bucket] < rank[held[2]] or (
-                rank[bucket] == rank[held[2]] and cert.expires_at > held[0].expires_at):
-            best[cert.user_id] = (cert, status, bucket)
-    rows = sorted(best.values(), key=lambda r: (rank[r[2]], r[0].holder_name.casefold()))
-    return rows
-
-
 @bp.route("/roster")
 @admin_only
-def roster():  # type: ignore[no-untyped-def]
-    rows = _roster()
-    counts = {b: sum(1 for r in rows if r[2] == b) for b in ("eligible", "expiring", "lapsed")}
-    return render_template("admin/roster.html", rows=rows, counts=counts)
+def roster() -> ResponseReturnValue:
+    entries = certificates.mentor_roster(db.session(), now())
+    counts = {standing: sum(1 for e in entries if e.standing is standing) for standing in Standing}
+    return render_template("admin/roster.html", entries=entries, counts=counts)
+
+
+ROSTER_COLUMNS = ["name", "email", "standing", "status", "code", "track", "track_title",
+                  "issued_at", "expires_at"]
 
 
 @bp.route("/roster.csv")
 @admin_only
-def roster_csv():  # type: ignore[no-untyped-def]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["name", "email", "standing", "status", "code", "track", "issued_at",
-                     "expires_at"])
-    for cert, status, bucket in _roster():
-        name = cert.holder.name
-        writer.writerow([f"'{name}" if name[:1] in "=+-@" else name, cert.holder.email, bucket,
-                         status, format_code(cert.code), cert.track.slug,
-                         certificates.iso(cert.issued_at), certificates.iso(cert.expires_at)])
-    return Response(buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="mentor-roster.csv"'})
+def roster_csv() -> ResponseReturnValue:
+    entries = certificates.mentor_roster(db.session(), now())
+    return csv_response("mentor-roster.csv", ROSTER_COLUMNS, (
+        [e.certificate.holder.name, e.certificate.holder.email, e.standing, e.status,
+         format_code(e.certificate.code), e.certificate.track.slug, e.certificate.track.title,
+         certificates.iso(e.certificate.issued_at), certificates.iso(e.certificate.expires_at)]
+        for e in entries))
 
 
 @bp.app_template_filter("reject_page")

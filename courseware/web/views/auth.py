@@ -12,12 +12,21 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 
+from courseware.models import User
 from courseware.services import accounts
 from courseware.web import db
-from courseware.web.forms import ActionForm, ChangePasswordForm, LoginForm, RegisterForm
+from courseware.web.forms import (
+    ActionForm,
+    ChangePasswordForm,
+    LoginForm,
+    RegisterForm,
+    add_error,
+)
 from courseware.web.security import login_required, safe_next
+from courseware.web.views.common import me
 
 bp = Blueprint("auth", __name__)
 
@@ -27,7 +36,7 @@ def _fast_hash() -> bool:
 
 
 
-def _start_session(user: accounts.User) -> None:
+def _start_session(user: User) -> None:
     # a fresh session at login: nothing planted before it (session fixation) survives
     session.clear()
     login_user(user)
@@ -35,7 +44,7 @@ def _start_session(user: accounts.User) -> None:
 
 
 @bp.route("/register", methods=["GET", "POST"])
-def register():  # type: ignore[no-untyped-def]
+def register() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("learn.home"))
     form = RegisterForm()
@@ -48,7 +57,7 @@ def register():  # type: ignore[no-untyped-def]
             )
         except accounts.AccountError as exc:
             s.rollback()
-            getattr(form, exc.field or "email").errors.append(str(exc))
+            add_error(getattr(form, exc.field or "email"), str(exc))
         else:
             s.commit()
             _start_session(user)
@@ -58,7 +67,7 @@ def register():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
@@ -89,7 +98,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logout", methods=["POST"])
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     form = ActionForm()
     if form.validate_on_submit():
         logout_user()
@@ -100,19 +109,19 @@ def logout():  # type: ignore[no-untyped-def]
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
-def change_password():  # type: ignore[no-untyped-def]
+def change_password() -> ResponseReturnValue:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         s = db.session()
         try:
-            accounts.change_password(s, current_user, form.current_password.data or "",
+            accounts.change_password(s, me(), form.current_password.data or "",
                                      form.new_password.data or "", fast_hash=_fast_hash())
         except accounts.AccountError as exc:
             s.rollback()
-            getattr(form, exc.field or "new_password").errors.append(str(exc))
+            add_error(getattr(form, exc.field or "new_password"), str(exc))
         else:
             s.commit()
-            _start_session(current_user._get_current_object())  # type: ignore[attr-defined]
+            _start_session(me())
             flash("Your password is changed. Other sessions of your account are logged out.",
                   "success")
             return redirect(url_for("learn.profile"))

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timedelta
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -17,20 +14,27 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
+from flask.typing import ResponseReturnValue
 
+from courseware.domain.content.model import RoleplaySpec
 from courseware.domain.rubric import comment_required
-from courseware.models import User
-from courseware.services import catalogue, certificates, grading
+from courseware.domain.statuses import (
+    STAFF_ROLES,
+    ContentKind,
+    GradeKind,
+    LiveFormat,
+    SubmissionStatus,
+)
+from courseware.models import Submission
+from courseware.services import accounts, catalogue, certificates, grading
 from courseware.services import reports as report_service
-from courseware.services.accounts import normalize_email
 from courseware.web import db
-from courseware.web.forms import ActionForm, LiveRoleplayForm, choices
+from courseware.web.forms import ActionForm, LiveRoleplayForm, add_error, choices
 from courseware.web.security import role_required
-from courseware.web.views.common import form_int, issue_context, me, now
+from courseware.web.views.common import csv_response, form_int, issue_context, me, now
 
 bp = Blueprint("grade", __name__, url_prefix="/grade")
-staff = role_required("trainer", "admin")
+staff = role_required(*STAFF_ROLES)
 
 
 def _lapse() -> timedelta:
@@ -39,9 +43,9 @@ def _lapse() -> timedelta:
 
 @bp.route("/")
 @staff
-def queue():  # type: ignore[no-untyped-def]
+def queue() -> ResponseReturnValue:
     s = db.session()
-    roleplays = catalogue.items(s, "roleplay")
+    roleplays = catalogue.items(s, ContentKind.ROLEPLAY)
     slugs = {rp.item.slug for rp in roleplays}
     selected = request.args.get("roleplay") or None
     if selected and selected not in slugs:
@@ -52,7 +56,7 @@ def queue():  # type: ignore[no-untyped-def]
                            lapsed=grading.claim_lapsed, action=ActionForm())
 
 
-def _for_trainer(submission_id: int):  # type: ignore[no-untyped-def]
+def _for_trainer(submission_id: int) -> Submission:
     try:
         return grading.for_trainer(db.session(), me(), submission_id)
     except grading.NotVisible:
@@ -61,7 +65,7 @@ def _for_trainer(submission_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/submissions/<id:submission_id>/claim", methods=["POST"])
 @staff
-def claim(submission_id: int):  # type: ignore[no-untyped-def]
+def claim(submission_id: int) -> ResponseReturnValue:
     sub = _for_trainer(submission_id)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -78,7 +82,7 @@ def claim(submission_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/submissions/<id:submission_id>/release", methods=["POST"])
 @staff
-def release(submission_id: int):  # type: ignore[no-untyped-def]
+def release(submission_id: int) -> ResponseReturnValue:
     sub = _for_trainer(submission_id)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -91,7 +95,7 @@ def release(submission_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("grade.queue"))
 
 
-def _form_values(spec):  # type: ignore[no-untyped-def]
+def _form_values(spec: RoleplaySpec) -> tuple[dict[str, int], dict[str, str]]:
     levels: dict[str, int] = {}
     comments: dict[str, str] = {}
     for criterion in spec.rubric.criteria:
@@ -102,11 +106,14 @@ def _form_values(spec):  # type: ignore[no-untyped-def]
     return levels, comments
 
 
-def _grade_view(sub, *, levels=None, comments=None, feedback="", reason="", errors=None,  # type: ignore[no-untyped-def]
-                status=200, expected=None):
+def _grade_view(
+    sub: Submission, *, levels: dict[str, int] | None = None,
+    comments: dict[str, str] | None = None, feedback: str = "", reason: str = "",
+    errors: list[str] | None = None, status: int = 200, expected: int | None = None,
+) -> ResponseReturnValue:
     spec = grading.spec_of(sub)
     kind = grading.grade_kind(sub)
-    if levels is None and kind in ("moderation", "amendment") and sub.grades:
+    if levels is None and kind in (GradeKind.MODERATION, GradeKind.AMENDMENT) and sub.grades:
         # start from the grade under review; the trainer changes what differs
         latest = sub.grades[-1]
         levels, comments, feedback = dict(latest.levels), dict(latest.comments), latest.feedback
@@ -125,18 +132,18 @@ def _grade_view(sub, *, levels=None, comments=None, feedback="", reason="", erro
 
 @bp.route("/submissions/<id:submission_id>", methods=["GET"])
 @staff
-def grade(submission_id: int):  # type: ignore[no-untyped-def]
+def grade(submission_id: int) -> ResponseReturnValue:
     sub = _for_trainer(submission_id)
-    if sub.status == "draft":
+    if sub.status is SubmissionStatus.DRAFT:
         abort(404)
     return _grade_view(sub)
 
 
 @bp.route("/submissions/<id:submission_id>", methods=["POST"])
 @staff
-def save_grade(submission_id: int):  # type: ignore[no-untyped-def]
+def save_grade(submission_id: int) -> ResponseReturnValue:
     sub = _for_trainer(submission_id)
-    if sub.status == "draft":
+    if sub.status is SubmissionStatus.DRAFT:
         abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -145,8 +152,6 @@ def save_grade(submission_id: int):  # type: ignore[no-untyped-def]
     feedback = request.form.get("feedback", "")[:10000]
     reason = request.form.get("reason", "")[:2000]
     expected = form_int(request.form.get("expected")) or grading.next_grade_number(sub)
-    keep = {"levels": levels, "comments": comments, "feedback": feedback, "reason": reason,
-            "expected": expected}
     s = db.session()
     try:
         saved = grading.save_grade(
@@ -154,20 +159,26 @@ def save_grade(submission_id: int):  # type: ignore[no-untyped-def]
     except grading.GradeConflict as exc:
         s.rollback()
         # the form now aims at the next number: sending it again amends, never collides again
-        return _grade_view(_for_trainer(submission_id), **{**keep, "expected": None},
+        return _grade_view(_for_trainer(submission_id), levels=levels, comments=comments,
+                           feedback=feedback, reason=reason, expected=None,
                            status=409, errors=[
             f"{exc} Your grade was not saved; it is shown below so nothing is lost. "
             "Read their grade, then amend it if you disagree."])
     except grading.GradingError as exc:
         s.rollback()
-        return _grade_view(sub, **keep, status=422, errors=[str(exc)])
+        return _grade_view(sub, levels=levels, comments=comments, feedback=feedback,
+                           reason=reason, expected=expected, status=422, errors=[str(exc)])
     issued = []
-    if sub.status == "passed":
-        issued = certificates.issue_earned(s, sub.learner, now(), issue_context())
+    if sub.status == SubmissionStatus.PASSED:
+        # the trainer's grade completed the learner's last requirement: they are the actor
+        issued = certificates.issue_earned(s, sub.learner, now(), issue_context(), actor=me(),
+                                           cause={"grade": saved.id, "submission": sub.id})
     s.commit()
-    message = {"passed": "Passed.", "returned": "Returned for revision.",
-               "moderation": "A critical criterion failed: a second trainer must now confirm "
-                             "or overturn this grade before the learner sees it."}[sub.status]
+    message = {SubmissionStatus.PASSED: "Passed.",
+               SubmissionStatus.RETURNED: "Returned for revision.",
+               SubmissionStatus.MODERATION: "A critical criterion failed: a second trainer must "
+                                            "now confirm or overturn this grade before the "
+                                            "learner sees it."}[sub.status]
     flash(f"Grade saved ({saved.total}/{saved.max_total}). {message}", "success")
     if issued:
         flash(f"{sub.learner.name} has now earned a certificate.", "success")
@@ -176,24 +187,23 @@ def save_grade(submission_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/live", methods=["GET", "POST"])
 @staff
-def live():  # type: ignore[no-untyped-def]
+def live() -> ResponseReturnValue:
     s = db.session()
-    roleplays = catalogue.items(s, "roleplay")
+    roleplays = catalogue.items(s, ContentKind.ROLEPLAY)
     form = LiveRoleplayForm()
     form.roleplay.choices = choices([(rp.item.slug, rp.item.title) for rp in roleplays])
     if form.validate_on_submit():
-        learner = s.scalar(select(User).where(
-            User.email == normalize_email(form.learner_email.data or "")))
-        current = catalogue.item(s, "roleplay", form.roleplay.data or "")
+        learner = accounts.find_by_email(s, form.learner_email.data or "")
+        current = catalogue.item(s, ContentKind.ROLEPLAY, form.roleplay.data or "")
         if learner is None:
-            form.learner_email.errors.append("No learner has this email address.")
-        elif current is None:
-            form.roleplay.errors.append("Choose a role-play.")
+            add_error(form.learner_email, "No learner has this email address.")
+        elif current is None or form.held_on.data is None:
+            add_error(form.roleplay, "Choose a role-play.")
         else:
             try:
                 sub = grading.record_live(
                     s, me(), learner, current, held_on=form.held_on.data,
-                    live_format=form.live_format.data or "in_person",
+                    live_format=LiveFormat(form.live_format.data or LiveFormat.IN_PERSON),
                     duration_minutes=form.duration_minutes.data or 0,
                     notes=form.notes.data or "", now=now())
             except grading.GradingError as exc:
@@ -210,15 +220,15 @@ def live():  # type: ignore[no-untyped-def]
 
 @bp.route("/reports")
 @staff
-def reports_index():  # type: ignore[no-untyped-def]
+def reports_index() -> ResponseReturnValue:
     return redirect(url_for("grade.reports"))
 
 
 @bp.route("/reports/quizzes")
 @staff
-def reports():  # type: ignore[no-untyped-def]
+def reports() -> ResponseReturnValue:
     s = db.session()
-    quizzes = catalogue.items(s, "quiz")
+    quizzes = catalogue.items(s, ContentKind.QUIZ)
     selected = request.args.get("quiz") or None
     if selected and selected not in {q.item.slug for q in quizzes}:
         selected = None
@@ -228,37 +238,24 @@ def reports():  # type: ignore[no-untyped-def]
                            items=items, summary=report_service.completion_summary(s))
 
 
-def _csv(filename: str, header: list[str], rows: list[list[object]]) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    for row in rows:
-        # a leading = + - @ would run as a formula in a spreadsheet (CSV injection)
-        # (an empty string is "in" every string, so test startswith instead)
-        writer.writerow([f"'{v}" if isinstance(v, str) and v.startswith(tuple("=+-@\t\r"))
-                         else v for v in row])
-    return Response(buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
 @bp.route("/reports/quizzes.csv")
 @staff
-def results_csv():  # type: ignore[no-untyped-def]
+def results_csv() -> ResponseReturnValue:
     rows = report_service.quiz_results(db.session(), request.args.get("quiz") or None)
-    return _csv("quiz-results.csv", ["learner", "email", "quiz", "attempts", "best_percent",
+    return csv_response("quiz-results.csv", ["learner", "email", "quiz", "attempts", "best_percent",
                                      "passed"],
                 [[r.learner.name, r.learner.email, r.quiz.slug, r.attempts,
-                  round(r.best_percent or 0, 1), "yes" if r.passed else "no"] for r in rows])
+                  round(r.best_percent or 0, 1), r.passed] for r in rows])
 
 
 @bp.route("/reports/items.csv")
 @staff
-def items_csv():  # type: ignore[no-untyped-def]
+def items_csv() -> ResponseReturnValue:
     slug = request.args.get("quiz") or ""
     items = report_service.item_report(db.session(), slug)
-    if not items and catalogue.item(db.session(), "quiz", slug) is None:
+    if not items and catalogue.item(db.session(), ContentKind.QUIZ, slug) is None:
         abort(404)
-    return _csv(f"item-statistics-{slug}.csv",
+    return csv_response(f"item-statistics-{slug}.csv",
                 ["question_id", "question_hash", "versions", "answered", "facility",
                  "discrimination", "flags", "option_pick_rates"],
                 [[i.stats.question_id, i.stats.question_hash[:12],

@@ -13,9 +13,11 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 
 from courseware.domain.codes import MalformedCode, format_code, parse_code
 from courseware.domain.credential import KeyStore
+from courseware.domain.statuses import CertificateStatus, ContentKind
 from courseware.services import catalogue, certificates, credentials
 from courseware.web import db
 from courseware.web.forms import VerifyForm
@@ -25,7 +27,7 @@ bp = Blueprint("verify", __name__)
 
 
 @bp.route("/verify")
-def form():  # type: ignore[no-untyped-def]
+def form() -> ResponseReturnValue:
     verify_form = VerifyForm(request.args)
     if "code" in request.args:
         if verify_form.validate():
@@ -40,7 +42,7 @@ def form():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/verify/<path:code>")
-def result(code: str):  # type: ignore[no-untyped-def]
+def result(code: str) -> ResponseReturnValue:
     try:
         canonical = parse_code(code)
     except MalformedCode as exc:
@@ -60,7 +62,7 @@ def result(code: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/certificates/<code>.pdf")
-def pdf(code: str):  # type: ignore[no-untyped-def]
+def pdf(code: str) -> ResponseReturnValue:
     cert = certificate_or_404(code)
     data = cert.pdf
     if data is None:  # issued before PDFs were stored, or with rendering switched off
@@ -75,10 +77,10 @@ def pdf(code: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/certificates/<code>/credential.jwt")
-def credential(code: str):  # type: ignore[no-untyped-def]
+def credential(code: str) -> ResponseReturnValue:
     cert = certificate_or_404(code)
     status = certificates.cert_status(cert, now())
-    if status in ("revoked", "suspended"):
+    if status in (CertificateStatus.REVOKED, CertificateStatus.SUSPENDED):
         return render_template(
             "error.html", status=410, title="No credential",
             message=f"This certificate is {status}, so no signed credential is issued for it. "
@@ -96,7 +98,7 @@ def _keystore() -> KeyStore:
 
 
 @bp.route("/.well-known/jwks.json")
-def jwks():  # type: ignore[no-untyped-def]
+def jwks() -> ResponseReturnValue:
     store = _keystore()
     store.active()  # publish a key even before the first credential is signed
     response = jsonify(store.jwks())
@@ -105,8 +107,8 @@ def jwks():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/tracks/<slug>")
-def track(slug: str):  # type: ignore[no-untyped-def]
-    current = catalogue.item(db.session(), "track", slug)
+def track(slug: str) -> ResponseReturnValue:
+    current = catalogue.item(db.session(), ContentKind.TRACK, slug)
     if current is None:
         abort(404)
     return render_template("verify/track.html", current=current,

@@ -1,0 +1,116 @@
+"""Every status and kind the system stores, named once.
+
+Models build their CHECK constraints from these, rules compare against them and templates
+receive them, so a typo is an error at import time instead of a silent mismatch. They are
+StrEnums: each member *is* its text, so stored values, JSON and templates read unchanged.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    LEARNER = "learner"
+    TRAINER = "trainer"
+    ADMIN = "admin"
+
+
+STAFF_ROLES = (Role.TRAINER, Role.ADMIN)
+
+
+class ContentKind(StrEnum):
+    MODULE = "module"
+    QUIZ = "quiz"
+    ROLEPLAY = "roleplay"
+    TRACK = "track"
+
+
+class QuestionKind(StrEnum):
+    SINGLE = "single"
+    MULTIPLE = "multiple"
+    TRUE_FALSE = "true_false"
+
+
+class SubmissionStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    MODERATION = "moderation"
+    RETURNED = "returned"
+    PASSED = "passed"
+
+
+OPEN_SUBMISSION_STATUSES = (
+    SubmissionStatus.DRAFT, SubmissionStatus.SUBMITTED, SubmissionStatus.MODERATION,
+)
+WAITING_SUBMISSION_STATUSES = (SubmissionStatus.SUBMITTED, SubmissionStatus.MODERATION)
+
+
+class SubmissionMode(StrEnum):
+    WRITTEN = "written"
+    LIVE = "live"
+
+
+class LiveFormat(StrEnum):
+    IN_PERSON = "in_person"
+    PHONE = "phone"
+    VIDEO = "video"
+
+
+class GradeKind(StrEnum):
+    GRADE = "grade"
+    MODERATION = "moderation"
+    AMENDMENT = "amendment"
+
+
+class Outcome(StrEnum):
+    """What a rubric grade decides for the learner."""
+
+    PASSED = "passed"
+    RETURNED = "returned"
+
+
+class ModerationDecision(StrEnum):
+    CONFIRMED = "confirmed"
+    OVERTURNED = "overturned"
+
+
+class CertificateStatus(StrEnum):
+    """Computed when read, in this order of precedence: revoked > expired > suspended > valid."""
+
+    VALID = "valid"
+    SUSPENDED = "suspended"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class CertificateChange(StrEnum):
+    """What an admin (or the command line) may do to an issued certificate."""
+
+    REVOKE = "revoke"
+    SUSPEND = "suspend"
+    REINSTATE = "reinstate"
+
+    @property
+    def past(self) -> str:
+        return {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated"}[self]
+
+
+class Standing(StrEnum):
+    """Where a mentor stands on the roster."""
+
+    ELIGIBLE = "eligible"
+    EXPIRING = "expiring"
+    LAPSED = "lapsed"
+
+
+TEMPLATE_ENUMS: tuple[type[StrEnum], ...] = (
+    Role, ContentKind, QuestionKind, SubmissionStatus, SubmissionMode, LiveFormat, GradeKind,
+    Outcome, ModerationDecision, CertificateStatus, CertificateChange, Standing,
+)
+
+
+def sql_in(column: str, members: type[StrEnum] | tuple[StrEnum, ...]) -> str:
+    """`column IN ('a', 'b')` for a CHECK constraint or partial index, from the enum itself."""
+    values = ", ".join(f"'{member.value}'" for member in members)
+    return f"{column} IN ({values})"
