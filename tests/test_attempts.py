@@ -18,11 +18,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from courseware.domain import clock
+from courseware.domain.content import content_hash
 from courseware.infra.config import PROJECT_ROOT
-from courseware.models import ContentItem, QuizAnswer, QuizAttempt, User
-from courseware.services.attempts import humanize_until
+from courseware.models import ContentItem, ContentVersion, QuizAnswer, QuizAttempt, User
+from courseware.services.attempts import day_window_opens, humanize_until
 from tests import helpers
 from tests.conftest import Auth, UserFactory, make_app
+from tests.helpers import as_shown
 
 SLUG = "foundations"
 
@@ -76,6 +78,12 @@ def text_of(response: Any) -> str:
 def squashed(response: Any) -> str:
     """The page's text with runs of white space made one space."""
     return re.sub(r"\s+", " ", text_of(response))
+
+
+def words(response: Any) -> str:
+    """The page's text without its tags, runs of white space made one space."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", response.get_data(
+        as_text=True))))
 
 
 def snapshot(app: Flask, attempt_id: int) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
@@ -230,18 +238,18 @@ def test_the_attempt_page_is_accessible_and_reveals_no_answers(app: Flask,
         # beyond the wording of prompts and options, no text, class or attribute names
         # correctness ("correct", "incorrect", "data-correct", ...)
         rest = plain
-        for q in spec.questions:
-            for wording in (q.prompt, *(o.text for o in q.options)):
-                rest = rest.replace(wording, "")
+        for bank_question in spec.questions:
+            for wording in (bank_question.prompt, *(o.text for o in bank_question.options)):
+                rest = rest.replace(as_shown(wording), "")
         assert "correct" not in rest.lower()
         found = fieldsets(body)
         assert len(found) == len(attempt.presented)
-        for position, (shown, fieldset) in enumerate(zip(attempt.presented, found, strict=True)):
-            q = spec.question(shown["id"])
+        for position, (order, fieldset) in enumerate(zip(attempt.presented, found, strict=True)):
+            q = spec.question(order["id"])
             assert q is not None
             kinds_seen.add(q.kind)
             assert fieldset["legend"].strip().startswith(f"Question {position + 1}.")
-            assert q.prompt in fieldset["legend"]
+            assert as_shown(q.prompt) in fieldset["legend"]
             expected_type = "checkbox" if q.kind == "multiple" else "radio"
             inputs = fieldset["inputs"]
             assert [i["type"] for i in inputs] == [expected_type] * len(q.options)
@@ -249,10 +257,10 @@ def test_the_attempt_page_is_accessible_and_reveals_no_answers(app: Flask,
             assert [i["value"] for i in inputs] == [str(n) for n in range(len(q.options))]
             assert not any("checked" in i for i in inputs)
             labels = [fieldset["labels"][i["id"]].strip() for i in inputs]
-            assert labels == [q.options[bank].text for bank in shown["order"]]
+            assert labels == [as_shown(q.options[bank].text) for bank in order["order"]]
             for option in q.options:  # feedback and explanations stay hidden until review
-                assert option.feedback not in plain
-            assert q.explanation not in plain
+                assert as_shown(option.feedback) not in plain
+            assert as_shown(q.explanation) not in plain
             for key in ("data-correct", "data-answer"):
                 assert key not in body
     assert kinds_seen == {"single", "multiple", "true_false"}
@@ -448,9 +456,12 @@ def test_another_learners_attempt_is_not_found(app: Flask, learner: User,
 
 
 def test_the_review_shows_choices_answers_feedback_and_explanations(
-    app: Flask, learner: User
+    app: Flask, learner: User, frozen: Any
 ) -> None:
     client = ready(app, learner)
+    # once the quiz is passed, every attempt's review shows the key (whatever `review` says)
+    helpers.pass_quiz(client, app, SLUG)
+    clock.freeze(clock.utcnow() + timedelta(minutes=11))
     attempt_id = helpers.start_quiz(client, SLUG)
     data = helpers.answers_for(app, attempt_id, wrong=2)
     del data["q9"]
@@ -464,19 +475,19 @@ def test_the_review_shows_choices_answers_feedback_and_explanations(
     attempt, spec = helpers.attempt_and_spec(app, attempt_id)
     sections = body.split('<section class="review-question"')[1:]
     assert len(sections) == 10
-    for position, (shown, section) in enumerate(zip(attempt.presented, sections, strict=True)):
-        q = spec.question(shown["id"])
+    for position, (order, section) in enumerate(zip(attempt.presented, sections, strict=True)):
+        q = spec.question(order["id"])
         assert q is not None
         part = html.unescape(section)
-        chosen = {shown["order"][int(v)] for v in data.get(f"q{position}", [])}
+        chosen = {order["order"][int(v)] for v in data.get(f"q{position}", [])}
         points = "1" if position >= 2 and position != 9 else "0"
         assert f"Question {position + 1}: {points}" in part
-        assert q.prompt in part and q.explanation in part
+        assert as_shown(q.prompt) in part and as_shown(q.explanation) in part
         where = []
-        for bank in shown["order"]:
+        for bank in order["order"]:
             option = q.options[bank]
-            assert option.text in part and option.feedback in part
-            where.append(part.index(option.text))
+            assert as_shown(option.text) in part and as_shown(option.feedback) in part
+            where.append(part.index(as_shown(option.text)))
         assert where == sorted(where)  # in the order the learner saw them
         assert part.count("Correct answer.") == len(q.correct_indexes)
         assert part.count("Not correct.") == len(q.options) - len(q.correct_indexes)
@@ -635,3 +646,242 @@ def test_an_old_attempt_keeps_its_version_after_the_quiz_is_reworded(
         assert snapshot(edited, old_id) == before
     finally:
         edited.extensions["courseware.db"].engine.dispose()
+
+
+# --- exposure: attempts per day and what a review shows ------------------------------------------
+
+SMALL_MODULE = """\
++++
+title = "Alpha"
+order = 1
+minutes = 30
+summary = "The first module."
+objectives = ["Know the first thing"]
+requires = []
++++
+
+## Start here
+
+Alpha body text.
+"""
+
+
+def small_option(qid: str, n: int, correct: bool) -> str:
+    return (f'\n  [[questions.options]]\n  text = "Option {n} of {qid}"\n'
+            f'  correct = {"true" if correct else "false"}\n'
+            f'  feedback = "Feedback on option {n} of {qid}."\n')
+
+
+def small_question(qid: str, kind: str, correct: set[int], count: int) -> str:
+    if kind == "true_false":
+        options = "".join(
+            f'\n  [[questions.options]]\n  text = "{text}"\n  correct = '
+            f'{"true" if n in correct else "false"}\n  feedback = "Feedback on {text} of {qid}."\n'
+            for n, text in enumerate(("True", "False")))
+    else:
+        options = "".join(small_option(qid, n, n in correct) for n in range(count))
+    return (f'\n[[questions]]\nid = "{qid}"\nkind = "{kind}"\nprompt = "Prompt of {qid}?"\n'
+            f'explanation = "Explanation of {qid}."\n{options}')
+
+
+def small_quiz(settings: str) -> str:
+    return ('module = "alpha"\ntitle = "Alpha quiz"\npass_percent = 75\n'
+            "questions_per_attempt = 4\nmax_attempts = 0\n" + settings + "\n"
+            + small_question("one", "single", {1}, 3) + small_question("two", "single", {2}, 4)
+            + small_question("three", "multiple", {0, 2}, 4)
+            + small_question("four", "true_false", {1}, 2))
+
+
+def small_course(database_url: str, tmp_path: Path, settings: str) -> Flask:
+    """An app on the test database with only module "alpha" and its four-question quiz."""
+    root = tmp_path / "small"
+    for rel, text in (("modules/alpha.md", SMALL_MODULE),
+                      ("quizzes/alpha.quiz.toml", small_quiz(settings))):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    small = make_app(database_url, tmp_path / "small-app", CONTENT_ROOT=root)
+    result = small.test_cli_runner().invoke(args=["courseware", "sync"])
+    assert result.exit_code == 0, result.output
+    return small
+
+
+def take(client: FlaskClient, app: Flask, wrong: int) -> int:
+    """Start and submit an attempt of the small quiz with `wrong` questions answered wrongly."""
+    attempt_id = helpers.start_quiz(client, "alpha")
+    response = client.post(f"/attempts/{attempt_id}",
+                           data=helpers.answers_for(app, attempt_id, wrong=wrong))
+    assert response.status_code == 302
+    return attempt_id
+
+
+def chosen_and_not(app: Flask, attempt_id: int) -> tuple[list[str], list[str]]:
+    """The texts of the options the learner chose (with their feedback), and of all the others."""
+    attempt, spec = helpers.attempt_and_spec(app, attempt_id)
+    with app.app_context(), helpers.session(app) as s:
+        picked = {a.question_id: set(a.chosen) for a in s.scalars(
+            select(QuizAnswer).where(QuizAnswer.attempt_id == attempt_id))}
+    chosen: list[str] = []
+    others: list[str] = []
+    for item in attempt.presented:
+        question = spec.question(item["id"])
+        assert question is not None
+        for index, option in enumerate(question.options):
+            texts = [option.text, option.feedback]
+            (chosen if index in picked.get(item["id"], set()) else others).extend(texts)
+    return chosen, others
+
+
+def assert_no_key(body: str, app: Flask, attempt_id: int) -> None:
+    """Nothing in the page names which option is right beyond the learner's own choices."""
+    page = html.unescape(body)
+    chosen, others = chosen_and_not(app, attempt_id)
+    for text in chosen:
+        if text not in ("True", "False"):
+            assert text in page, text
+    for text in others:
+        if text not in ("True", "False"):
+            assert text not in page, text
+    for word in ("Explanation of", "Correct answer", "Not correct", 'class="correct',
+                 "incorrect", "Why:"):
+        assert word not in page, word
+
+
+def test_a_review_before_passing_shows_the_score_and_own_choices_only(
+    database_url: str, tmp_path: Path, learner: User
+) -> None:
+    small = small_course(database_url, tmp_path, "cooldown_minutes = 0")
+    client = ready(small, learner, "alpha")
+    quiz_page = squashed(client.get("/quizzes/alpha"))
+    assert "You can start 3 attempts in any 24 hours." in quiz_page  # the defaults
+    assert "The right answers and the explanations are shown once you pass." in quiz_page
+    attempt_id = take(client, small, wrong=2)
+    response = client.get(f"/attempts/{attempt_id}")
+    assert response.status_code == 200
+    text = squashed(response)
+    assert "You scored 50.0% (2.0 of 4 points): not passed. The pass mark is 75%." in text
+    assert "Question 1: 0.0 of 1 point (not right)" in text
+    assert "Question 3: 1.0 of 1 point (right)" in text
+    assert "Prompt of one?" in text and "Prompt of four?" in text
+    assert_no_key(response.get_data(as_text=True), small, attempt_id)
+    # the already-submitted answer to a second POST shows the same limited review
+    again = client.post(f"/attempts/{attempt_id}", data=helpers.answers_for(small, attempt_id))
+    assert again.status_code == 409
+    assert_no_key(again.get_data(as_text=True), small, attempt_id)
+
+
+def test_after_a_pass_every_attempt_shows_the_full_review(
+    database_url: str, tmp_path: Path, learner: User
+) -> None:
+    small = small_course(database_url, tmp_path, "cooldown_minutes = 0")
+    client = ready(small, learner, "alpha")
+    failed = take(client, small, wrong=4)
+    assert "Explanation of" not in text_of(client.get(f"/attempts/{failed}"))
+    passed = take(client, small, wrong=0)
+    for attempt_id in (failed, passed):
+        page = words(client.get(f"/attempts/{attempt_id}"))
+        for qid in ("one", "two", "three", "four"):
+            assert f"Why: Explanation of {qid}." in page
+        assert "Correct answer. Option 1 of one" in page
+        assert "Feedback on option 0 of two." in page  # every option's feedback
+
+
+def test_review_always_shows_the_key_at_once(database_url: str, tmp_path: Path,
+                                             learner: User) -> None:
+    small = small_course(database_url, tmp_path, 'cooldown_minutes = 0\nreview = "always"')
+    client = ready(small, learner, "alpha")
+    assert "the right answers and an explanation for each question" in \
+        squashed(client.get("/quizzes/alpha"))
+    attempt_id = take(client, small, wrong=4)
+    page = words(client.get(f"/attempts/{attempt_id}"))
+    assert "not passed" in page and "Why: Explanation of one." in page
+    assert "Correct answer. Option 2 of two" in page
+
+
+def test_attempts_per_day_is_a_rolling_24_hours(database_url: str, tmp_path: Path,
+                                                learner: User, frozen: Any) -> None:
+    small = small_course(database_url, tmp_path, "cooldown_minutes = 0\nattempts_per_day = 2")
+    client = ready(small, learner, "alpha")
+    t0 = clock.utcnow()
+    take(client, small, wrong=4)
+    clock.freeze(t0 + timedelta(hours=1))
+    take(client, small, wrong=4)
+    for elapsed, wait in ((timedelta(hours=2), "in 22 hours"),
+                          (timedelta(hours=23, minutes=59, seconds=30), "in 1 minute")):
+        clock.freeze(t0 + elapsed)
+        message = f"You can start 2 attempts in any 24 hours. Your next attempt opens {wait}."
+        response = client.post("/quizzes/alpha/start")
+        assert response.status_code == 409
+        assert message in squashed(response)
+        assert message in squashed(client.get("/quizzes/alpha"))
+        assert attempt_count(small, learner) == 2
+    clock.freeze(t0 + timedelta(hours=24))  # the first attempt has left the window
+    take(client, small, wrong=4)
+    clock.freeze(t0 + timedelta(hours=24, minutes=1))  # the second has not
+    assert "Your next attempt opens in 59 minutes." in squashed(client.get("/quizzes/alpha"))
+    clock.freeze(t0 + timedelta(hours=25))
+    take(client, small, wrong=4)
+    assert attempt_count(small, learner) == 4
+
+
+def test_the_later_of_cooldown_and_day_limit_decides(database_url: str, tmp_path: Path,
+                                                     learner: User, frozen: Any) -> None:
+    small = small_course(database_url, tmp_path, "cooldown_minutes = 600\nattempts_per_day = 1")
+    client = ready(small, learner, "alpha")
+    t0 = clock.utcnow()
+    take(client, small, wrong=4)
+    # the cooldown ends after 10 hours, the day's single attempt only after 24
+    assert ("You can start 1 attempt in any 24 hours. Your next attempt opens in 24 hours."
+            in squashed(client.get("/quizzes/alpha")))
+    clock.freeze(t0 + timedelta(hours=24))
+    take(client, small, wrong=4)
+    assert attempt_count(small, learner) == 2
+
+
+def test_attempts_per_day_zero_means_no_limit(database_url: str, tmp_path: Path,
+                                              learner: User) -> None:
+    small = small_course(database_url, tmp_path, "cooldown_minutes = 0\nattempts_per_day = 0")
+    client = ready(small, learner, "alpha")
+    assert "in any 24 hours" not in squashed(client.get("/quizzes/alpha"))
+    for _ in range(5):
+        take(client, small, wrong=4)
+    assert attempt_count(small, learner) == 5
+
+
+def test_a_quiz_version_stored_before_the_settings_keeps_its_meaning(
+    app: Flask, learner: User, frozen: Any
+) -> None:
+    """An old version's data has no attempts_per_day or review: no daily limit, full review."""
+    with app.app_context(), app.extensions["courseware.db"].session() as s:
+        item = s.scalar(select(ContentItem).where(ContentItem.kind == "quiz",
+                                                  ContentItem.slug == SLUG))
+        assert item is not None and item.current_version is not None
+        data = {k: v for k, v in item.current_version.data.items()
+                if k not in ("attempts_per_day", "review")}
+        old = ContentVersion(item_id=item.id, number=item.current_version.number + 1,
+                             content_hash=content_hash(data), data=data)
+        s.add(old)
+        s.flush()
+        item.current_version = old
+        s.commit()
+    client = ready(app, learner)
+    for attempt in range(4):
+        attempt_id = helpers.start_quiz(client, SLUG)
+        response = client.post(f"/attempts/{attempt_id}",
+                               data=helpers.answers_for(app, attempt_id, wrong=5))
+        assert response.status_code == 302
+        if attempt == 0:  # not passed, and still the full review
+            assert "Correct answer." in text_of(client.get(f"/attempts/{attempt_id}"))
+        clock.freeze(clock.utcnow() + timedelta(minutes=11))
+    assert attempt_count(app, learner) == 4
+
+
+def test_day_window_opens() -> None:
+    now = clock.utcnow()
+    hours = [now - timedelta(hours=h) for h in (30, 20, 5, 1)]
+    assert day_window_opens(0, hours, now) is None  # no limit
+    assert day_window_opens(4, hours, now) is None  # three in the window, a fourth fits
+    assert day_window_opens(3, hours, now) == hours[1] + timedelta(hours=24)
+    # more starts than the limit (a lowered setting): wait until enough have aged out
+    assert day_window_opens(2, hours, now) == hours[2] + timedelta(hours=24)
+    # exactly 24 hours old is outside the window
+    assert day_window_opens(1, [now - timedelta(hours=24)], now) is None

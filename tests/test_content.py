@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -183,8 +184,9 @@ def test_the_small_tree_is_valid(tmp_path: Path) -> None:
 CASES = {
     "unknown-top-level-key": (
         "quizzes/alpha.quiz.toml", 7, 'colour = "red"',
-        ["quizzes/alpha.quiz.toml:7: unknown key 'colour' in the file (allowed: cooldown_minutes, "
-         "max_attempts, module, pass_percent, questions, questions_per_attempt, title)"],
+        ["quizzes/alpha.quiz.toml:7: unknown key 'colour' in the file (allowed: attempts_per_day, "
+         "cooldown_minutes, max_attempts, module, pass_percent, questions, "
+         "questions_per_attempt, review, title)"],
     ),
     "unknown-question-key": (
         "quizzes/alpha.quiz.toml", 11, "scenaro = true",
@@ -367,7 +369,8 @@ def test_module_without_body(tmp_path: Path) -> None:
 def test_stray_toml_in_quizzes(tmp_path: Path) -> None:
     files = {**FILES, "quizzes/x.toml": QUIZ}
     found = problems(write_tree(tmp_path, files))
-    assert found == ["quizzes/x.toml:1: quiz files end in .quiz.toml, role-plays in .roleplay.toml"]
+    assert found == ["quizzes/x.toml:1: quiz files end in .quiz.toml, role-plays in "
+                     ".roleplay.toml, calibration anchors in .calibration.toml"]
 
 
 def test_file_that_is_not_utf8(tmp_path: Path) -> None:
@@ -417,7 +420,48 @@ def copied(database_url: str, tmp_path: Path) -> Iterator[tuple[Flask, Path]]:
 def test_check_on_the_real_content(app: Flask) -> None:
     result = invoke(app, "courseware", "check")
     assert result.exit_code == 0, result.output
-    assert "ok: 5 modules, 5 quizzes, 4 role-plays, 1 tracks" in result.output
+    real = load_catalogue(PROJECT_ROOT)
+    assert (f"ok: {len(real.modules)} modules, {len(real.quizzes)} quizzes, "
+            f"{len(real.roleplays)} role-plays, {len(real.tracks)} tracks, "
+            f"{len(real.calibrations)} calibrations") in result.output
+    for warning in real.warnings:
+        assert f"{warning}\n" in result.output
+
+
+def test_check_prints_warnings_but_succeeds(database_url: str, tmp_path: Path) -> None:
+    # every true/false question keyed True: a warning, not a problem
+    quiz = QUIZ + "".join(
+        f'\n[[questions]]\nid = "tf-{n}"\nkind = "true_false"\nprompt = "Claim number {n}."\n'
+        'explanation = "So."\n\n  [[questions.options]]\n  text = "True"\n  correct = true\n'
+        '  feedback = "Yes."\n\n  [[questions.options]]\n  text = "False"\n  correct = false\n'
+        '  feedback = "No."\n' for n in range(3))
+    write_tree(tmp_path / "content", {**FILES, "quizzes/alpha.quiz.toml": quiz})
+    application = content_app(database_url, tmp_path)
+    result = invoke(application, "courseware", "check")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "quizzes/alpha.quiz.toml:8: warning: True is the right answer in 4 of 4 true/false "
+        "questions (100%); keep it between 40% and 60%",
+        "ok: 2 modules, 1 quizzes, 1 role-plays, 1 tracks, 0 calibrations (1 warning)",
+    ]
+    # sync loads the same tree without repeating the advice
+    result = invoke(application, "courseware", "sync")
+    assert result.exit_code == 0 and "warning" not in result.output
+
+
+def test_check_refuses_a_course_country_without_crisis_lines(database_url: str,
+                                                             tmp_path: Path) -> None:
+    write_tree(tmp_path / "content", {
+        **FILES, "modules/crisis-lines.toml": (PROJECT_ROOT / "modules/crisis-lines.toml")
+        .read_text(encoding="utf-8")})
+    nz = make_app(database_url, tmp_path, CONTENT_ROOT=tmp_path / "content", COURSE_COUNTRY="NZ")
+    result = invoke(nz, "courseware", "check")
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "modules/crisis-lines.toml:1: COURSE_COUNTRY is 'NZ', which this file does not define "
+        "(defined: AU, CA, GB, IE, US)",
+        "1 problem found",
+    ]
 
 
 def test_check_on_a_broken_tree(database_url: str, tmp_path: Path) -> None:
@@ -463,7 +507,11 @@ def versions(app: Flask) -> dict[tuple[str, str], tuple[int, int, bool]]:
         }
 
 
-ALL_ITEMS = 15  # 5 modules, 5 quizzes, 4 role-plays, 1 track
+@functools.cache
+def all_items() -> int:
+    """How many items the real content syncs (modules, quizzes, role-plays and tracks)."""
+    real = load_catalogue(PROJECT_ROOT)
+    return len(real.modules) + len(real.quizzes) + len(real.roleplays) + len(real.tracks)
 
 
 def sync_audits(app: Flask) -> int:
@@ -477,17 +525,17 @@ def test_sync_reports_counts_and_is_idempotent(copied: tuple[Flask, Path]) -> No
     audits = sync_audits(app)
     result = invoke(app, "courseware", "sync")
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == f"0 added, 0 updated, {ALL_ITEMS} unchanged, 0 retired"
+    assert result.output.strip() == f"0 added, 0 updated, {all_items()} unchanged, 0 retired"
     (root / "modules/extra.md").write_text(ALPHA.replace("order = 1", "order = 99"),
                                            encoding="utf-8")
     result = invoke(app, "courseware", "sync")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
-        "  added: module extra", f"1 added, 0 updated, {ALL_ITEMS} unchanged, 0 retired"]
+        "  added: module extra", f"1 added, 0 updated, {all_items()} unchanged, 0 retired"]
     before = versions(app)
     assert before[("module", "extra")] == (1, 1, True)
     result = invoke(app, "courseware", "sync")
-    assert result.output.strip() == f"0 added, 0 updated, {ALL_ITEMS + 1} unchanged, 0 retired"
+    assert result.output.strip() == f"0 added, 0 updated, {all_items() + 1} unchanged, 0 retired"
     assert versions(app) == before
     # only the sync that changed something is audited
     assert sync_audits(app) == audits + 1
@@ -498,7 +546,7 @@ def test_editing_a_quiz_makes_a_new_version_of_that_quiz_only(
 ) -> None:
     app, root = copied
     before = versions(app)
-    assert len(before) == ALL_ITEMS and all(active for *_, active in before.values())
+    assert len(before) == all_items() and all(active for *_, active in before.values())
     number, count, _ = before[("quiz", "foundations")]
     path = root / "quizzes/foundations.quiz.toml"
     original = path.read_text(encoding="utf-8")
@@ -508,7 +556,8 @@ def test_editing_a_quiz_makes_a_new_version_of_that_quiz_only(
     result = invoke(app, "courseware", "sync")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
-        "  updated: quiz foundations", f"0 added, 1 updated, {ALL_ITEMS - 1} unchanged, 0 retired"]
+        "  updated: quiz foundations",
+        f"0 added, 1 updated, {all_items() - 1} unchanged, 0 retired"]
     after = versions(app)
     assert after[("quiz", "foundations")] == (count + 1, count + 1, True)
     assert {k: v for k, v in after.items() if k != ("quiz", "foundations")} == \
@@ -528,10 +577,11 @@ def test_editing_a_quiz_makes_a_new_version_of_that_quiz_only(
     path.write_text(original, encoding="utf-8")
     result = invoke(app, "courseware", "sync")
     assert result.output.splitlines() == [
-        "  updated: quiz foundations", f"0 added, 1 updated, {ALL_ITEMS - 1} unchanged, 0 retired"]
+        "  updated: quiz foundations",
+        f"0 added, 1 updated, {all_items() - 1} unchanged, 0 retired"]
     assert versions(app)[("quiz", "foundations")] == (number, count + 1, True)
     result = invoke(app, "courseware", "sync")
-    assert result.output.strip() == f"0 added, 0 updated, {ALL_ITEMS} unchanged, 0 retired"
+    assert result.output.strip() == f"0 added, 0 updated, {all_items()} unchanged, 0 retired"
 
 
 def test_removing_a_file_retires_its_item(copied: tuple[Flask, Path]) -> None:
@@ -539,6 +589,10 @@ def test_removing_a_file_retires_its_item(copied: tuple[Flask, Path]) -> None:
     before = versions(app)
     roleplay_text = (root / "quizzes/referral.roleplay.toml").read_text(encoding="utf-8")
     (root / "quizzes/referral.roleplay.toml").unlink()
+    # calibration anchors name their role-play: they go with it (they are not synced items)
+    anchors = root / "quizzes/referral.calibration.toml"
+    anchors_text = anchors.read_text(encoding="utf-8") if anchors.exists() else None
+    anchors.unlink(missing_ok=True)
     track = root / "certificates/certified-peer-mentor.toml"
     text = track.read_text(encoding="utf-8")
     needle = 'roleplays = ["active-listening", "boundaries", "crisis-response", "referral"]'
@@ -551,7 +605,7 @@ def test_removing_a_file_retires_its_item(copied: tuple[Flask, Path]) -> None:
     assert result.output.splitlines() == [
         "  updated: track certified-peer-mentor",
         "  retired: roleplay referral",
-        f"0 added, 1 updated, {ALL_ITEMS - 2} unchanged, 1 retired",
+        f"0 added, 1 updated, {all_items() - 2} unchanged, 1 retired",
     ]
     after = versions(app)
     roleplay = before[("roleplay", "referral")]
@@ -561,6 +615,8 @@ def test_removing_a_file_retires_its_item(copied: tuple[Flask, Path]) -> None:
     assert after[("module", "referral")] == before[("module", "referral")]
     # a retired item keeps its history and comes back as it was when its file returns
     (root / "quizzes/referral.roleplay.toml").write_text(roleplay_text, encoding="utf-8")
+    if anchors_text is not None:
+        anchors.write_text(anchors_text, encoding="utf-8")
     track.write_text(text, encoding="utf-8")
     result = invoke(app, "courseware", "sync")
     assert "0 added, 2 updated" in result.output
@@ -577,7 +633,7 @@ def test_sync_with_a_small_tree_retires_everything_else(database_url: str,
         result = invoke(application, "courseware", "sync")
         assert result.exit_code == 0, result.output
         assert result.output.splitlines()[-1] == f"5 added, 0 updated, 0 unchanged, " \
-            f"{ALL_ITEMS} retired"
+            f"{all_items()} retired"
         for name in ("module alpha", "module beta", "quiz alpha", "roleplay beta",
                      "track basic"):
             assert f"  added: {name}" in result.output.splitlines()

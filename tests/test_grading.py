@@ -21,8 +21,9 @@ from tests import helpers
 from tests.conftest import Auth, UserFactory
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
-AL = "active-listening"  # no critical criterion, 8 lines
-BOUNDARIES = "boundaries"  # one critical criterion
+AL = "active-listening"  # one critical criterion (the safety check-in), 8 lines
+AL_SAFETY = "checks-safety-proportionately"
+BOUNDARIES = "boundaries"  # two critical criteria
 CRITICAL = "keeps-confidentiality-limits"
 
 
@@ -345,7 +346,8 @@ def test_learner_status_labels(
     assert status(sub_id) == "submitted"
     tc.post(f"/grade/submissions/{sub_id}/claim")
     assert status(sub_id) == "in review"
-    assert grade(tc, sub_id, levels_form(app, AL, 1)).status_code == 302
+    developing = {c.id: 1 for c in spec_for(app, AL).rubric.criteria} | {AL_SAFETY: 2}
+    assert grade(tc, sub_id, levels_form(app, AL, developing)).status_code == 302
     assert status(sub_id) == "returned for revision"
     assert "returned for revision" in text(lc.get(f"/roleplays/{AL}"))
     assert "Revise and resubmit" in text(lc.get(f"/roleplays/{AL}"))
@@ -530,15 +532,16 @@ def test_a_high_total_passes_and_the_learner_sees_the_rubric(
 ) -> None:
     sub_id = submit(lc, app)
     scores = {"paraphrases-accurately": 3, "reflects-feelings": 3, "asks-open-questions": 2,
-              "avoids-fixing-and-own-story": 2, "summarises-and-checks": 1}  # 16/20 = 80%
+              "avoids-fixing-and-own-story": 2, "summarises-and-checks": 1,
+              AL_SAFETY: 2}  # 19/24 = 79%
     data = levels_form(app, AL, scores, feedback="Lovely paraphrasing.\nWork on the summary.")
     data["comment-paraphrases-accurately"] = "Short and accurate."
     response = grade(tc, sub_id, data, expected="1")
     assert response.status_code == 302
-    assert "Grade saved (16/20). Passed." in text(tc.get("/grade/"))
+    assert "Grade saved (19/24). Passed." in text(tc.get("/grade/"))
     [saved] = grades(app, sub_id)
     assert (saved.number, saved.kind, saved.grader_id) == (1, "grade", trainer.id)
-    assert (saved.total, saved.max_total, saved.outcome) == (16, 20, "passed")
+    assert (saved.total, saved.max_total, saved.outcome) == (19, 24, "passed")
     assert saved.levels == {k: v + 1 for k, v in scores.items()} and not saved.needs_moderation
     assert [f["id"] for f in saved.failing] == ["summarises-and-checks"]
     sub = submission(app, sub_id)
@@ -546,7 +549,7 @@ def test_a_high_total_passes_and_the_learner_sees_the_rubric(
 
     page = text(lc.get(f"/submissions/{sub_id}"))
     assert "Outcome: passed" in page
-    assert "16 of 20 points (80%)" in page
+    assert "19 of 24 points (79%)" in page
     spec = spec_for(app, AL)
     for c in spec.rubric.criteria:
         level = c.levels[scores[c.id]]
@@ -570,12 +573,13 @@ def test_below_the_threshold_is_returned_naming_the_failing_criteria(
 ) -> None:
     sub_id = submit(lc, app)
     scores = {"paraphrases-accurately": 3, "reflects-feelings": 1, "asks-open-questions": 2,
-              "avoids-fixing-and-own-story": 0, "summarises-and-checks": 2}  # 13/20 = 65%
+              "avoids-fixing-and-own-story": 0, "summarises-and-checks": 2}
+    # 17/24 is above 70%, but a criterion at "Not yet" is under the rubric's floor
     response = grade(tc, sub_id, levels_form(app, AL, scores, feedback="Nearly there."),
                      expected="1")
     assert response.status_code == 302
     [saved] = grades(app, sub_id)
-    assert (saved.total, saved.outcome, saved.needs_moderation) == (13, "returned", False)
+    assert (saved.total, saved.outcome, saved.needs_moderation) == (17, "returned", False)
     assert [f["id"] for f in saved.failing] == ["reflects-feelings",
                                                 "avoids-fixing-and-own-story"]
     assert submission(app, sub_id).status == "returned"
@@ -605,7 +609,7 @@ def test_a_failed_critical_criterion_goes_to_moderation_unseen_by_the_learner(
 ) -> None:
     sub_id = boundaries_in_moderation(app, lc, tc)
     [first] = grades(app, sub_id)
-    assert first.needs_moderation and first.outcome == "returned" and first.total == 18
+    assert first.needs_moderation and first.outcome == "returned" and first.total == 22
     assert [f["id"] for f in first.failing] == [CRITICAL] and first.failing[0]["critical"]
 
     page = text(lc.get(f"/submissions/{sub_id}"))
@@ -772,10 +776,10 @@ def test_an_amendment_is_a_new_grade_with_a_reason(
     assert response.status_code == 302
     first, second = grades(app, sub_id)
     assert (first.number, first.kind, first.feedback, first.total, first.outcome) == \
-        (1, "grade", "Original.", 20, "passed")
+        (1, "grade", "Original.", 24, "passed")
     assert (second.number, second.kind, second.grader_id, second.reason) == \
         (2, "amendment", trainer2.id, "Misread line 6.")
-    assert (second.total, second.outcome) == (16, "passed")
+    assert (second.total, second.outcome) == (20, "passed")
     [event] = audit(app, "grade.amendment", sub_id)
     assert event.actor_id == trainer2.id and event.reason == "Misread line 6."
     page = text(lc.get(f"/submissions/{sub_id}"))

@@ -13,6 +13,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from courseware.domain.content import load_catalogue
+from courseware.domain.rubric import pass_rule
 from courseware.infra.config import PROJECT_ROOT
 from courseware.models import ModuleFeedback, ModuleRead, User
 from courseware.services import learning
@@ -49,9 +51,11 @@ def feedback_rows(app: Flask) -> list[tuple[int, int, str | None]]:
 def test_home_lists_the_modules_in_order_with_lock_reasons(lc: FlaskClient) -> None:
     page = text(lc.get("/"))
     titles = re.findall(r'<h3[^>]*>\s*(?:<a [^>]*>)?([^<]+)', page)
-    assert [t.strip() for t in titles][:5] == [
+    assert [t.strip() for t in titles][:9] == [
         "Foundations of peer mentoring", "Active listening", "Boundaries and confidentiality",
-        "Crisis response", "Referral and resources"]
+        "Privacy and records", "Crisis response", "Overdose response and harm reduction",
+        "Mandated reporting and duty to warn", "Referral and resources",
+        "Remote mentoring and safeguarding young people"]
     assert 'href="/modules/foundations"' in page
     assert 'href="/modules/active-listening"' not in page  # locked: a title, not a link
     assert "Finish Foundations of peer mentoring first" in page
@@ -234,3 +238,14 @@ def test_feedback_reaches_the_admin_summary(app: Flask, lc: FlaskClient, make_us
     section = section[:section.index("</section>")]
     assert "2 ratings, average 3.5" in section
     assert "Clear." in section
+
+
+# --- the role-play page -------------------------------------------------------------------------
+
+def test_the_roleplay_page_states_the_pass_rule_in_plain_words(lc: FlaskClient) -> None:
+    rubric = load_catalogue(PROJECT_ROOT).roleplays["boundaries"].rubric
+    rule = pass_rule(rubric)
+    assert rule.startswith(f"To pass: at least {rubric.pass_percent}% of the points")
+    if rubric.min_score == 2 and all(c.levels[0].score == 1 for c in rubric.criteria):
+        assert rule.endswith(f"no criterion at “{rubric.criteria[0].levels[0].label}”.")
+    assert rule in text(lc.get("/roleplays/boundaries"))

@@ -20,6 +20,7 @@ ENVIRONMENT = {
     "ISSUER_NAME": "the organisation named on certificates and credentials",
     "CLAIM_LAPSE_MINUTES": "how long a trainer's claim on a submission lasts",
     "COURSEWARE_INSTANCE": "instance folder (database, secret key, signing keys)",
+    "COURSE_COUNTRY": "whose crisis lines fill course text (modules/crisis-lines.toml)",
 }
 
 
@@ -34,6 +35,7 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "CONTENT_ROOT": Path(env.get("CONTENT_ROOT", PROJECT_ROOT)),
         "ISSUER_NAME": env.get("ISSUER_NAME", "Courseware Peer Mentor Program"),
         "CLAIM_LAPSE_MINUTES": int(env.get("CLAIM_LAPSE_MINUTES", "120")),
+        "COURSE_COUNTRY": env.get("COURSE_COUNTRY", "US").strip().upper(),
         "KEYS_DIR": instance_path / "keys",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "SESSION_COOKIE_NAME": "courseware_session",

@@ -1,4 +1,10 @@
-"""Quiz attempts: start (drawn once, stored as shown), submit once, review, limits."""
+"""Quiz attempts: start (drawn once, stored as shown), submit once, review, limits.
+
+When the next attempt opens combines three limits of the quiz's current version: the cooldown
+after the last submission, `max_attempts` in all, and `attempts_per_day` started in any rolling
+24 hours. What a review shows follows the version the attempt was taken against: with
+`review = "after_pass"` the answer key stays hidden until the learner has passed the quiz.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +41,7 @@ class QuizStatus:
     module_title: str
     next_open_at: datetime | None
     now: datetime
+    day_limited: bool = False  # the attempts_per_day window is what holds the next attempt
 
     @property
     def best(self) -> QuizAttempt | None:
@@ -60,7 +67,12 @@ class QuizStatus:
         if self.attempts_left == 0:
             return "You have used all the attempts this quiz allows."
         if self.next_open_at and self.next_open_at > self.now:
-            return f"Your next attempt opens {humanize_until(self.next_open_at, self.now)}."
+            opens = f"Your next attempt opens {humanize_until(self.next_open_at, self.now)}."
+            if self.day_limited:
+                per_day = self.spec.attempts_per_day
+                return (f"You can start {per_day} attempt{'s' if per_day != 1 else ''} in any "
+                        f"24 hours. {opens}")
+            return opens
         return None
 
 
@@ -88,13 +100,53 @@ def quiz_status(session: Session, user: User, current: catalogue.Current,
     open_attempt = next((a for a in attempts if a.submitted_at is None), None)
     state = learning.module_state(session, user, spec.module)
     last = max((a.submitted_at for a in attempts if a.submitted_at), default=None)
-    next_open = last + timedelta(minutes=spec.cooldown_minutes) if last else None
+    cooldown_ends = last + timedelta(minutes=spec.cooldown_minutes) if last else None
+    window_opens = day_window_opens(spec.attempts_per_day, [a.started_at for a in attempts], now)
+    next_open = max((t for t in (cooldown_ends, window_opens) if t), default=None)
     return QuizStatus(
         current=current, spec=spec, attempts=attempts, open_attempt=open_attempt,
         module_read=bool(state and state.read),
         module_title=state.title if state else spec.module,
         next_open_at=next_open, now=now,
+        day_limited=window_opens is not None and window_opens == next_open,
     )
+
+
+DAY = timedelta(hours=24)
+
+
+def day_window_opens(per_day: int, started: Sequence[datetime], now: datetime) -> datetime | None:
+    """When one more attempt fits in the rolling 24 hours, or None if one fits now.
+
+    At most `per_day` attempts may start in any 24 hours (0 = no limit). With k >= per_day
+    starts in the last 24 hours, the next start must wait until all but per_day - 1 of them are
+    more than 24 hours old: the (k - per_day + 1)-th oldest plus 24 hours.
+    """
+    if per_day == 0:
+        return None
+    recent = sorted(t for t in started if t > now - DAY)
+    if len(recent) < per_day:
+        return None
+    return recent[len(recent) - per_day] + DAY
+
+
+def has_passed(session: Session, user: User, quiz_id: int) -> bool:
+    """Whether the learner has passed this quiz in any attempt, of any version."""
+    return session.scalar(select(QuizAttempt.id).where(
+        QuizAttempt.user_id == user.id, QuizAttempt.quiz_id == quiz_id,
+        QuizAttempt.passed.is_(True)).limit(1)) is not None
+
+
+def shows_key(session: Session, user: User, attempt: QuizAttempt) -> bool:
+    """Whether the review of this submitted attempt may show the answer key: which options are
+    correct, every option's feedback and the explanations.
+
+    The attempt's own version decides: "always", or "after_pass" once the learner has passed
+    the quiz. A version stored before the setting existed reads as "always", as it meant then.
+    """
+    if catalogue.quiz_spec(attempt.quiz_version).review == "always":
+        return True
+    return has_passed(session, user, attempt.quiz_id)
 
 
 def start_attempt(session: Session, user: User, status: QuizStatus,

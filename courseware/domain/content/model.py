@@ -12,7 +12,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from courseware.domain.content.source import Problem
+from courseware.domain.rubric import CriterionSpec, LevelSpec, RubricSpec
+
 QUESTION_KINDS = ("single", "multiple", "true_false")
+REVIEW_MODES = ("after_pass", "always")
+ANCHOR_KINDS = ("pass", "borderline", "critical-fail")
 
 
 @dataclass(frozen=True)
@@ -58,42 +63,13 @@ class QuizSpec:
     max_attempts: int
     cooldown_minutes: int
     questions: tuple[QuestionSpec, ...]
+    # The defaults are what a quiz meant before these settings existed: a stored version without
+    # them keeps that meaning. Files parsed now get the parser's defaults (3, "after_pass").
+    attempts_per_day: int = 0  # 0 = no limit on attempts started in any rolling 24 hours
+    review: str = "always"  # or "after_pass": the answer key only once the quiz is passed
 
     def question(self, question_id: str) -> QuestionSpec | None:
         return next((q for q in self.questions if q.id == question_id), None)
-
-
-@dataclass(frozen=True)
-class LevelSpec:
-    score: int
-    label: str
-    descriptor: str
-
-
-@dataclass(frozen=True)
-class CriterionSpec:
-    id: str
-    title: str
-    critical: bool
-    levels: tuple[LevelSpec, ...]
-
-    @property
-    def max_score(self) -> int:
-        return max(level.score for level in self.levels)
-
-    def level(self, score: int) -> LevelSpec | None:
-        return next((lv for lv in self.levels if lv.score == score), None)
-
-
-@dataclass(frozen=True)
-class RubricSpec:
-    pass_percent: int
-    meets_score: int
-    criteria: tuple[CriterionSpec, ...]
-
-    @property
-    def max_total(self) -> int:
-        return sum(c.max_score for c in self.criteria)
 
 
 @dataclass(frozen=True)
@@ -138,6 +114,50 @@ class TrackSpec:
 
 
 @dataclass(frozen=True)
+class AnchorLevelSpec:
+    criterion: str
+    score: int
+    rationale: str
+
+
+@dataclass(frozen=True)
+class AnchorSpec:
+    """A sample answer to a role-play with the levels it deserves, for calibrating trainers."""
+
+    id: str
+    kind: str  # one of ANCHOR_KINDS
+    title: str
+    replies: tuple[str, ...]
+    levels: tuple[AnchorLevelSpec, ...]
+
+    def scores(self) -> dict[str, int]:
+        return {level.criterion: level.score for level in self.levels}
+
+
+@dataclass(frozen=True)
+class CalibrationSpec:
+    slug: str
+    roleplay: str
+    anchors: tuple[AnchorSpec, ...]
+    exact_agreement_percent: int = 70
+    adjacent_agreement_percent: int = 95
+
+
+@dataclass(frozen=True)
+class CountryLines:
+    """One country's crisis lines: the values of the placeholders in course text.
+
+    Site configuration rather than course content: never synced, never hashed.
+    """
+
+    code: str
+    name: str
+    values: dict[str, str]
+    source: str
+    checked: str
+
+
+@dataclass(frozen=True)
 class Catalogue:
     """Everything under modules/, quizzes/ and certificates/, parsed and cross-checked."""
 
@@ -145,6 +165,10 @@ class Catalogue:
     quizzes: dict[str, QuizSpec] = field(default_factory=dict)
     roleplays: dict[str, RoleplaySpec] = field(default_factory=dict)
     tracks: dict[str, TrackSpec] = field(default_factory=dict)
+    calibrations: dict[str, CalibrationSpec] = field(default_factory=dict)
+    crisis_lines: dict[str, CountryLines] = field(default_factory=dict)
+    # advice that does not stop a sync (`path:line: warning: ...`)
+    warnings: list[Problem] = field(default_factory=list)
 
 
 def to_data(spec: Any) -> dict[str, Any]:
@@ -174,11 +198,13 @@ def rubric_from_data(data: dict[str, Any]) -> RubricSpec:
             title=c["title"],
             critical=c["critical"],
             levels=tuple(LevelSpec(**lv) for lv in c["levels"]),
+            min_score=c.get("min_score"),
         )
         for c in data["criteria"]
     )
+    # a version stored before floors existed has no min_score: it keeps meaning "no floor"
     return RubricSpec(pass_percent=data["pass_percent"], meets_score=data["meets_score"],
-                      criteria=criteria)
+                      criteria=criteria, min_score=data.get("min_score"))
 
 
 def roleplay_from_data(data: dict[str, Any]) -> RoleplaySpec:
@@ -188,6 +214,18 @@ def roleplay_from_data(data: dict[str, Any]) -> RoleplaySpec:
         lines=tuple(data["lines"]),
         rubric=rubric_from_data(data["rubric"]),
     )
+
+
+def calibration_from_data(data: dict[str, Any]) -> CalibrationSpec:
+    anchors = tuple(
+        AnchorSpec(
+            **_scalars(a, "replies", "levels"),
+            replies=tuple(a["replies"]),
+            levels=tuple(AnchorLevelSpec(**lv) for lv in a["levels"]),
+        )
+        for a in data["anchors"]
+    )
+    return CalibrationSpec(**{**_scalars(data, "anchors"), "anchors": anchors})
 
 
 def _requirements(data: dict[str, Any]) -> RequirementSet:

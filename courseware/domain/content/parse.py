@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from courseware.domain.content.calibration import check_calibration, parse_calibration
+from courseware.domain.content.crisis import CRISIS_LINES, country_problem, parse_crisis_lines
+from courseware.domain.content.lint import bank_warnings
 from courseware.domain.content.model import (
     QUESTION_KINDS,
+    REVIEW_MODES,
     Catalogue,
-    CriterionSpec,
-    LevelSpec,
     ModuleSpec,
     OptionSpec,
     PersonaSpec,
@@ -20,126 +21,22 @@ from courseware.domain.content.model import (
     RenewalSpec,
     RequirementSet,
     RoleplaySpec,
-    RubricSpec,
     TrackSpec,
 )
+from courseware.domain.content.placeholders import first_placeholder, placeholder_problems
+from courseware.domain.content.reader import (
+    BOOL,
+    INT,
+    SLUG,
+    TABLE,
+    TABLES,
+    TEXT,
+    TEXTS,
+    Reader,
+    open_toml,
+)
 from courseware.domain.content.source import ContentError, Located, Problem, load_toml
-
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-MAX_TEXT = 20_000
-
-# Field kinds understood by `_fields`.
-TEXT, INT, BOOL, TEXTS, TABLES, TABLE = "text", "int", "bool", "texts", "tables", "table"
-
-
-class _Reader:
-    """Checks one table's keys and types, recording problems instead of raising."""
-
-    def __init__(self, doc: Located, problems: list[Problem]):
-        self.doc = doc
-        self.problems = problems
-
-    def add(self, message: str, *where: str | int) -> None:
-        self.problems.append(self.doc.problem(message, *where))
-
-    def fields(
-        self,
-        table: Any,
-        where: tuple[str | int, ...],
-        required: dict[str, str],
-        optional: dict[str, str] | None = None,
-    ) -> dict[str, Any] | None:
-        optional = optional or {}
-        name = _describe(where)
-        if not isinstance(table, dict):
-            self.add(f"{name} must be a table", *where)
-            return None
-        ok = True
-        for key in table:
-            if key not in required and key not in optional:
-                allowed = ", ".join(sorted({*required, *optional}))
-                self.add(f"unknown key '{key}' in {name} (allowed: {allowed})", *where, key)
-                ok = False
-        for key in required:
-            if key not in table:
-                self.add(f"missing required key '{key}' in {name}", *where)
-                ok = False
-        for key, kind in {**required, **optional}.items():
-            if key in table and not self._typed(table[key], kind, (*where, key)):
-                ok = False
-        return table if ok else None
-
-    def _typed(self, value: Any, kind: str, where: tuple[str | int, ...]) -> bool:
-        key = where[-1]
-        if kind == TEXT:
-            if not isinstance(value, str) or not value.strip():
-                self.add(f"'{key}' must be non-empty text", *where)
-                return False
-            if len(value) > MAX_TEXT:
-                self.add(f"'{key}' is longer than {MAX_TEXT} characters", *where)
-                return False
-        elif kind == INT and (isinstance(value, bool) or not isinstance(value, int)):
-            self.add(f"'{key}' must be a whole number", *where)
-            return False
-        elif kind == BOOL and not isinstance(value, bool):
-            self.add(f"'{key}' must be true or false", *where)
-            return False
-        elif kind == TEXTS and (
-            not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value)
-        ):
-            self.add(f"'{key}' must be a list of non-empty text", *where)
-            return False
-        elif kind == TABLES and (
-            not isinstance(value, list) or not all(isinstance(v, dict) for v in value)
-        ):
-            self.add(f"'{key}' must be an array of tables ([[{key}]])", *where)
-            return False
-        elif kind == TABLE and not isinstance(value, dict):
-            self.add(f"'{key}' must be a table ([{key}])", *where)
-            return False
-        return True
-
-    def int_range(self, table: dict[str, Any], key: str, low: int, high: int,
-                  *where: str | int) -> bool:
-        value = table[key]
-        if not low <= value <= high:
-            self.add(f"'{key}' must be between {low} and {high}, not {value}", *where, key)
-            return False
-        return True
-
-    def unique_ids(self, items: list[dict[str, Any]], array: str, *where: str | int) -> None:
-        seen: dict[str, int] = {}
-        for index, item in enumerate(items):
-            ident = item.get("id")
-            if not isinstance(ident, str):
-                continue
-            if not SLUG.match(ident):
-                self.add(f"id '{ident}' must be lower-case letters, digits and hyphens",
-                         *where, array, index, "id")
-            if ident in seen:
-                first = self.doc.line(*where, array, seen[ident], "id")
-                self.add(f"duplicate id '{ident}' (first used on line {first})",
-                         *where, array, index, "id")
-            else:
-                seen[ident] = index
-
-
-def _describe(where: tuple[str | int, ...]) -> str:
-    if not where:
-        return "the file"
-    parts = [str(p) if isinstance(p, str) else f"#{p + 1}" for p in where]
-    return " ".join(parts)
-
-
-def _open(path: str, text: str) -> tuple[_Reader | None, list[Problem]]:
-    """A reader over the parsed TOML, or no reader and the syntax problem."""
-    try:
-        doc = load_toml(path, text)
-    except ContentError as exc:
-        return None, exc.problems
-    problems: list[Problem] = []
-    return _Reader(doc, problems), problems
-
+from courseware.domain.rubric import CriterionSpec, LevelSpec, RubricSpec
 
 # --- modules -------------------------------------------------------------------------------
 
@@ -159,7 +56,7 @@ def parse_module(path: str, slug: str, text: str) -> tuple[ModuleSpec | None, li
     except ContentError as exc:
         return None, exc.problems
     problems: list[Problem] = []
-    reader = _Reader(doc, problems)
+    reader = Reader(doc, problems)
     body = "\n".join(lines[end + 1 :]).strip()
     if not SLUG.match(slug):
         problems.append(Problem(path, 1, f"file name '{slug}' must be a slug (a-z, 0-9, -)"))
@@ -192,7 +89,7 @@ def parse_module(path: str, slug: str, text: str) -> tuple[ModuleSpec | None, li
 # --- quizzes -------------------------------------------------------------------------------
 
 def parse_quiz(path: str, slug: str, text: str) -> tuple[QuizSpec | None, list[Problem]]:
-    reader, problems = _open(path, text)
+    reader, problems = open_toml(path, text)
     if reader is None:
         return None, problems
     doc = reader.doc
@@ -200,12 +97,18 @@ def parse_quiz(path: str, slug: str, text: str) -> tuple[QuizSpec | None, list[P
         doc.data, (),
         {"module": TEXT, "title": TEXT, "pass_percent": INT, "questions_per_attempt": INT,
          "max_attempts": INT, "cooldown_minutes": INT, "questions": TABLES},
+        {"attempts_per_day": INT, "review": TEXT},
     )
     if data is None:
         return None, problems
+    data = {"attempts_per_day": 3, "review": "after_pass", **data}
     reader.int_range(data, "pass_percent", 1, 100)
     reader.int_range(data, "max_attempts", 0, 1000)
     reader.int_range(data, "cooldown_minutes", 0, 60 * 24 * 30)
+    reader.int_range(data, "attempts_per_day", 0, 1000)
+    if data["review"] not in REVIEW_MODES:
+        reader.add(f"'review' must be one of {', '.join(REVIEW_MODES)}, not '{data['review']}'",
+                   "review")
     questions = [q for i, q in enumerate(data["questions"]) if _question_ok(reader, q, i)]
     reader.unique_ids(data["questions"], "questions")
     if not data["questions"]:
@@ -223,11 +126,12 @@ def parse_quiz(path: str, slug: str, text: str) -> tuple[QuizSpec | None, list[P
         pass_percent=data["pass_percent"], questions_per_attempt=data["questions_per_attempt"],
         max_attempts=data["max_attempts"], cooldown_minutes=data["cooldown_minutes"],
         questions=tuple(_question(q) for q in questions),
+        attempts_per_day=data["attempts_per_day"], review=data["review"],
     )
     return spec, problems
 
 
-def _question_ok(reader: _Reader, q: Any, index: int) -> bool:
+def _question_ok(reader: Reader, q: Any, index: int) -> bool:
     where = ("questions", index)
     data = reader.fields(
         q, where,
@@ -287,7 +191,7 @@ def _question(q: dict[str, Any]) -> QuestionSpec:
 # --- role-plays ----------------------------------------------------------------------------
 
 def parse_roleplay(path: str, slug: str, text: str) -> tuple[RoleplaySpec | None, list[Problem]]:
-    reader, problems = _open(path, text)
+    reader, problems = open_toml(path, text)
     if reader is None:
         return None, problems
     doc = reader.doc
@@ -318,9 +222,14 @@ def parse_roleplay(path: str, slug: str, text: str) -> tuple[RoleplaySpec | None
     return spec, problems
 
 
-def _rubric(reader: _Reader, table: Any) -> RubricSpec | None:
+# Without `min_score`, a rubric parsed now refuses any criterion at level 1 ("Not yet").
+DEFAULT_MIN_SCORE = 2
+
+
+def _rubric(reader: Reader, table: Any) -> RubricSpec | None:
     data = reader.fields(table, ("rubric",),
-                         {"pass_percent": INT, "meets_score": INT, "criteria": TABLES})
+                         {"pass_percent": INT, "meets_score": INT, "criteria": TABLES},
+                         {"min_score": INT})
     if data is None:
         return None
     start = len(reader.problems)
@@ -343,14 +252,41 @@ def _rubric(reader: _Reader, table: Any) -> RubricSpec | None:
             f"{len(criteria) * data['meets_score']} of {max_total}, below pass_percent "
             f"({data['pass_percent']}%)", "rubric", "pass_percent")
         return None
+    floor = data.get("min_score", DEFAULT_MIN_SCORE)
+    if not _rubric_floor_ok(reader, criteria, floor, data["meets_score"], "min_score" in data):
+        return None
     return RubricSpec(pass_percent=data["pass_percent"], meets_score=data["meets_score"],
-                      criteria=tuple(criteria))
+                      criteria=tuple(criteria), min_score=floor)
 
 
-def _criterion(reader: _Reader, table: Any, index: int, meets: int) -> CriterionSpec | None:
+def _rubric_floor_ok(reader: Reader, criteria: list[CriterionSpec], floor: int, meets: int,
+                     given: bool) -> bool:
+    """The rubric's min_score fits every criterion it applies to (not critical, no own floor).
+
+    A critical criterion needs meets_score anyway, so the rubric's floor says nothing about it.
+    """
+    ok = True
+    which = f"min_score {floor}" if given else f"the default min_score ({floor})"
+    where: tuple[str | int, ...] = ("rubric", "min_score") if given else ("rubric",)
+    users = [(i, c) for i, c in enumerate(criteria) if not c.critical and c.min_score is None]
+    if users and floor > meets:
+        reader.add(f"{which} is above meets_score ({meets}); set min_score in [rubric]", *where)
+        return False
+    for index, criterion in users:
+        if criterion.level(floor) is None:
+            scores = ", ".join(str(lv.score) for lv in criterion.levels)
+            reader.add(f"{which} is not a level score of criterion '{criterion.id}' ({scores}); "
+                       "set min_score in [rubric] or in the criterion",
+                       *(where if given else ("rubric", "criteria", index)))
+            ok = False
+    return ok
+
+
+def _criterion(reader: Reader, table: Any, index: int, meets: int) -> CriterionSpec | None:
     where = ("rubric", "criteria", index)
     data = reader.fields(table, where,
-                         {"id": TEXT, "title": TEXT, "critical": BOOL, "levels": TABLES})
+                         {"id": TEXT, "title": TEXT, "critical": BOOL, "levels": TABLES},
+                         {"min_score": INT})
     if data is None:
         return None
     levels = []
@@ -380,8 +316,32 @@ def _criterion(reader: _Reader, table: Any, index: int, meets: int) -> Criterion
         reader.add(f"criterion '{cid}' has no level with score {meets} (the rubric's meets_score)",
                    *where)
         return None
-    return CriterionSpec(id=cid, title=data["title"].strip(), critical=data["critical"],
-                         levels=tuple(levels))
+    spec = CriterionSpec(id=cid, title=data["title"].strip(), critical=data["critical"],
+                         levels=tuple(levels), min_score=data.get("min_score"))
+    return spec if _criterion_floor_ok(reader, spec, where, meets) else None
+
+
+def _criterion_floor_ok(reader: Reader, criterion: CriterionSpec,
+                        where: tuple[str | int, ...], meets: int) -> bool:
+    floor = criterion.min_score
+    if floor is None:
+        return True
+    at = (*where, "min_score")
+    cid = criterion.id
+    if criterion.level(floor) is None:
+        scores = ", ".join(str(lv.score) for lv in criterion.levels)
+        reader.add(f"criterion '{cid}': min_score {floor} is not one of its level scores "
+                   f"({scores})", *at)
+        return False
+    if floor > meets:
+        reader.add(f"criterion '{cid}': min_score {floor} is above meets_score ({meets})", *at)
+        return False
+    if criterion.critical and floor < meets:
+        # a lower floor on a critical criterion would read as if it could pass below meets
+        reader.add(f"criterion '{cid}' is critical, so it needs meets_score ({meets}) anyway: "
+                   f"min_score {floor} says less; remove it", *at)
+        return False
+    return True
 
 
 # --- tracks --------------------------------------------------------------------------------
@@ -390,7 +350,7 @@ _REQUIREMENT_KEYS = {"modules": TEXTS, "quizzes": TEXTS, "roleplays": TEXTS}
 
 
 def parse_track(path: str, slug: str, text: str) -> tuple[TrackSpec | None, list[Problem]]:
-    reader, problems = _open(path, text)
+    reader, problems = open_toml(path, text)
     if reader is None:
         return None, problems
     doc = reader.doc
@@ -431,44 +391,63 @@ def _requirement_set(data: dict[str, Any]) -> RequirementSet:
 # --- the whole tree ------------------------------------------------------------------------
 
 Parser = Callable[[str, str, str], tuple[Any, list[Problem]]]
+Docs = dict[tuple[str, str], Located]  # (kind, slug) -> the parsed file, for line numbers
+
+STRAY_MESSAGE = ("quiz files end in .quiz.toml, role-plays in .roleplay.toml, calibration "
+                 "anchors in .calibration.toml")
 
 
-def load_catalogue(root: Path) -> Catalogue:
-    """Parse and cross-check every content file under `root`; raise ContentError on any problem."""
+def _sources(catalogue: Catalogue) -> list[tuple[str, str, str, Parser, dict[str, Any]]]:
+    """(kind, folder, file suffix, parser, where the specs go) for each kind of content file."""
+    return [
+        ("module", "modules", ".md", parse_module, catalogue.modules),
+        ("quiz", "quizzes", ".quiz.toml", parse_quiz, catalogue.quizzes),
+        ("roleplay", "quizzes", ".roleplay.toml", parse_roleplay, catalogue.roleplays),
+        ("calibration", "quizzes", ".calibration.toml", parse_calibration,
+         catalogue.calibrations),
+        ("track", "certificates", ".toml", parse_track, catalogue.tracks),
+    ]
+
+
+def load_catalogue(root: Path, country: str | None = None) -> Catalogue:
+    """Parse and cross-check every content file under `root`; raise ContentError on any problem.
+
+    `country`, the COURSE_COUNTRY setting, must then be defined in modules/crisis-lines.toml.
+    Advice that is no error (answer-key patterns, near-duplicate questions) is in `warnings`.
+    """
     problems: list[Problem] = []
     catalogue = Catalogue()
-    docs: dict[tuple[str, str], tuple[str, Located | None]] = {}
-    sources = [
-        ("modules", "*.md", ".md", parse_module, catalogue.modules),
-        ("quizzes", "*.quiz.toml", ".quiz.toml", parse_quiz, catalogue.quizzes),
-        ("quizzes", "*.roleplay.toml", ".roleplay.toml", parse_roleplay, catalogue.roleplays),
-        ("certificates", "*.toml", ".toml", parse_track, catalogue.tracks),
-    ]
-    for folder, pattern, suffix, parser, into in sources:
-        for file in sorted((root / folder).glob(pattern)):
+    docs: Docs = {}
+    texts: dict[str, str] = {}
+    for kind, folder, suffix, parser, into in _sources(catalogue):
+        for file in sorted((root / folder).glob(f"*{suffix}")):
             rel = f"{folder}/{file.name}"
-            slug = file.name[: -len(suffix)]
             try:
                 text = file.read_text(encoding="utf-8")
             except UnicodeDecodeError:
                 problems.append(Problem(rel, 1, "the file is not valid UTF-8"))
                 continue
+            slug = file.name[: -len(suffix)]
             spec, found = parser(rel, slug, text)
             problems.extend(found)
+            problems.extend(placeholder_problems(rel, text))
+            texts[rel] = text
             if spec is not None:
                 into[slug] = spec
-                docs[(folder, slug)] = (rel, _relocate(rel, text, suffix))
+                docs[(kind, slug)] = _relocate(rel, text, suffix)
     for stray in sorted((root / "quizzes").glob("*.toml")):
-        if not stray.name.endswith((".quiz.toml", ".roleplay.toml")):
-            problems.append(Problem(f"quizzes/{stray.name}", 1,
-                                    "quiz files end in .quiz.toml, role-plays in .roleplay.toml"))
+        if not stray.name.endswith((".quiz.toml", ".roleplay.toml", ".calibration.toml")):
+            problems.append(Problem(f"quizzes/{stray.name}", 1, STRAY_MESSAGE))
+    problems.extend(_crisis_lines(root, catalogue, country, texts))
     problems.extend(_cross_check(catalogue, docs))
+    catalogue.warnings.extend(bank_warnings(
+        catalogue.quizzes, {slug: docs[("quiz", slug)] for slug in catalogue.quizzes}))
     if problems:
-        raise ContentError(problems)
+        raise ContentError(problems, catalogue.warnings)
     return catalogue
 
 
-def _relocate(rel: str, text: str, suffix: str) -> Located | None:
+def _relocate(rel: str, text: str, suffix: str) -> Located:
     """Line information for cross-checks (modules: the front matter only)."""
     if suffix == ".md":
         lines = text.splitlines()
@@ -477,49 +456,78 @@ def _relocate(rel: str, text: str, suffix: str) -> Located | None:
     return load_toml(rel, text)
 
 
-def _cross_check(
-    catalogue: Catalogue, docs: dict[tuple[str, str], tuple[str, Located | None]]
-) -> list[Problem]:
+def _crisis_lines(root: Path, catalogue: Catalogue, country: str | None,
+                  texts: dict[str, str]) -> list[Problem]:
+    """Read the crisis lines into the catalogue; the configured country must be there."""
+    path = root / CRISIS_LINES
+    if not path.exists():
+        return _placeholders_without_values(texts)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return [Problem(CRISIS_LINES, 1, "the file is not valid UTF-8")]
+    countries, problems = parse_crisis_lines(CRISIS_LINES, text)
+    catalogue.crisis_lines.update(countries)
+    missing = country_problem(countries, country) if country and not problems else None
+    return [*problems, *([missing] if missing else [])]
+
+
+def _placeholders_without_values(texts: dict[str, str]) -> list[Problem]:
+    problems = []
+    for rel, text in sorted(texts.items()):
+        first = first_placeholder(text)
+        if first:
+            problems.append(Problem(rel, first[0], f"{first[1]} has no value: "
+                                                   f"{CRISIS_LINES} is missing"))
+    return problems
+
+
+def _cross_check(catalogue: Catalogue, docs: Docs) -> list[Problem]:
     problems: list[Problem] = []
 
-    def at(folder: str, slug: str, message: str, *where: str | int) -> None:
-        rel, doc = docs[(folder, slug)]
-        problems.append(doc.problem(message, *where) if doc else Problem(rel, 1, message))
+    def at(kind: str, slug: str, message: str, *where: str | int) -> None:
+        problems.append(docs[(kind, slug)].problem(message, *where))
 
     modules = catalogue.modules
     orders: dict[int, str] = {}
     for slug, module in sorted(modules.items()):
         for required in module.requires:
             if required not in modules:
-                at("modules", slug, f"requires unknown module '{required}'", "requires")
+                at("module", slug, f"requires unknown module '{required}'", "requires")
         if module.order in orders:
-            at("modules", slug, f"order {module.order} is also used by '{orders[module.order]}'",
+            at("module", slug, f"order {module.order} is also used by '{orders[module.order]}'",
                "order")
         orders.setdefault(module.order, slug)
     for cycle in _cycles({s: m.requires for s, m in modules.items()}):
-        at("modules", cycle[0], "prerequisite cycle: " + " -> ".join([*cycle, cycle[0]]),
+        at("module", cycle[0], "prerequisite cycle: " + " -> ".join([*cycle, cycle[0]]),
            "requires")
     for slug, quiz in sorted(catalogue.quizzes.items()):
         if quiz.module not in modules:
-            at("quizzes", slug, f"quiz for unknown module '{quiz.module}'", "module")
+            at("quiz", slug, f"quiz for unknown module '{quiz.module}'", "module")
     for slug, roleplay in sorted(catalogue.roleplays.items()):
         if roleplay.module not in modules:
-            at("quizzes", slug, f"role-play for unknown module '{roleplay.module}'", "module")
+            at("roleplay", slug, f"role-play for unknown module '{roleplay.module}'", "module")
+    for slug, calibration in sorted(catalogue.calibrations.items()):
+        problems.extend(check_calibration(calibration, catalogue.roleplays,
+                                          docs[("calibration", slug)]))
     for slug, track in sorted(catalogue.tracks.items()):
-        sets = [((), track.requirements)]
-        if track.renewal:
-            sets.append((("renewal",), track.renewal.requirements))
-        for prefix, reqs in sets:
-            for kind, names, known in (
-                ("module", reqs.modules, modules),
-                ("quiz", reqs.quizzes, catalogue.quizzes),
-                ("role-play", reqs.roleplays, catalogue.roleplays),
-            ):
-                key = {"module": "modules", "quiz": "quizzes", "role-play": "roleplays"}[kind]
-                for name in names:
-                    if name not in known:
-                        at("certificates", slug, f"track names unknown {kind} '{name}'",
-                           *prefix, key)
+        problems.extend(_track_names(catalogue, track, docs[("track", slug)]))
+    return problems
+
+
+def _track_names(catalogue: Catalogue, track: TrackSpec, doc: Located) -> list[Problem]:
+    problems: list[Problem] = []
+    sets: list[tuple[tuple[str, ...], RequirementSet]] = [((), track.requirements)]
+    if track.renewal:
+        sets.append((("renewal",), track.renewal.requirements))
+    for prefix, reqs in sets:
+        for kind, key, names, known in (
+            ("module", "modules", reqs.modules, catalogue.modules),
+            ("quiz", "quizzes", reqs.quizzes, catalogue.quizzes),
+            ("role-play", "roleplays", reqs.roleplays, catalogue.roleplays),
+        ):
+            problems.extend(doc.problem(f"track names unknown {kind} '{name}'", *prefix, key)
+                            for name in names if name not in known)
     return problems
 
 

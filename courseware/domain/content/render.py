@@ -51,7 +51,9 @@ def render_markdown(source: str, *, shift_headings: bool = False) -> Rendered:
         url_schemes={"http", "https", "mailto", "tel"},
         link_rel="noopener noreferrer",
     )
-    return Rendered(html=safe, toc=tuple(_toc(t) for t in md.toc_tokens))
+    # the toc extension sets `toc_tokens` on the instance; the stubs do not know it
+    tokens: list[dict[str, Any]] = getattr(md, "toc_tokens", [])
+    return Rendered(html=safe, toc=tuple(_toc(t) for t in tokens))
 
 
 def _toc(token: dict[str, Any]) -> dict[str, Any]:

@@ -24,16 +24,23 @@ class Problem:
     path: str
     line: int
     message: str
+    warning: bool = False  # advice: printed, but it neither fails a check nor stops a sync
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
+        kind = "warning: " if self.warning else ""
+        return f"{self.path}:{self.line}: {kind}{self.message}"
+
+
+def in_order(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.path, p.line, p.message))
 
 
 class ContentError(Exception):
-    """One or more problems found in the content files."""
+    """One or more problems found in the content files (and any warnings found with them)."""
 
-    def __init__(self, problems: list[Problem]):
-        self.problems = sorted(problems, key=lambda p: (p.path, p.line, p.message))
+    def __init__(self, problems: list[Problem], warnings: list[Problem] | None = None) -> None:
+        self.problems = in_order(problems)
+        self.warnings = in_order(warnings or [])
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
