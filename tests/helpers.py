@@ -9,12 +9,24 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from courseware.domain.content import load_catalogue
+from courseware.domain.content.crisis import country_values
 from courseware.domain.content.model import QuizSpec
+from courseware.domain.content.placeholders import fill_text
+from courseware.infra.config import PROJECT_ROOT
 from courseware.models import ContentItem, QuizAttempt, Submission
 from courseware.services import catalogue
 
-MODULES = ["foundations", "active-listening", "boundaries", "crisis-response", "referral"]
-ROLEPLAYS = ["active-listening", "boundaries", "crisis-response", "referral"]
+# the course as the content files define it, in course order
+_COURSE = load_catalogue(PROJECT_ROOT)
+MODULES = [slug for slug, _ in sorted(_COURSE.modules.items(), key=lambda m: m[1].order)]
+ROLEPLAYS = sorted(_COURSE.roleplays, key=MODULES.index)
+MODULE_TITLES = {slug: spec.title for slug, spec in _COURSE.modules.items()}
+
+
+def as_shown(text: str) -> str:
+    """Course text as a page shows it: placeholders filled in with the default (US) lines."""
+    return fill_text(text, country_values(PROJECT_ROOT, "US"))
 
 
 def session(app: Flask):  # type: ignore[no-untyped-def]

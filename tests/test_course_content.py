@@ -8,15 +8,19 @@ import re
 import pytest
 
 from courseware.domain.content import load_catalogue
-from courseware.domain.content.model import Catalogue, ModuleSpec, QuizSpec
+from courseware.domain.content.model import Catalogue, ModuleSpec, QuestionSpec, QuizSpec
+from courseware.domain.rubric import rubric_outcome
 from courseware.infra.config import PROJECT_ROOT
 
-SLUGS = ["foundations", "active-listening", "boundaries", "crisis-response", "referral"]
+SLUGS = ["foundations", "active-listening", "boundaries", "privacy-and-records",
+         "crisis-response", "overdose-response", "mandated-reporting", "referral",
+         "remote-and-youth-mentoring"]
 ROLEPLAYS = ["active-listening", "boundaries", "crisis-response", "referral"]
 CRITICAL = {
-    "boundaries": {"keeps-confidentiality-limits"},
-    "crisis-response": {"asks-directly", "follows-protocol"},
-    "referral": {"scope-and-warm-handoff"},
+    "active-listening": {"checks-safety-proportionately"},
+    "boundaries": {"keeps-confidentiality-limits", "responds-to-suicide-risk"},
+    "crisis-response": {"asks-directly", "follows-protocol", "stays-in-role"},
+    "referral": {"stays-in-scope", "consent-before-sharing"},
 }
 
 @functools.cache
@@ -59,7 +63,25 @@ def test_total_minutes_at_least_six_hours() -> None:
 @pytest.mark.parametrize("slug", SLUGS)
 def test_module_length(slug: str) -> None:
     words = len(module(slug).body.split())
-    assert 1500 <= words <= 3000, words
+    assert 2000 <= words <= 5000, words
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_declared_minutes_are_honest(slug: str) -> None:
+    """At least the reading (200 words a minute), ten minutes for the quiz and, where the module
+    has one, half an hour for the role-play; at most three times that, reflection included."""
+    spec = module(slug)
+    floor = len(spec.body.split()) / 200 + 10 + (30 if slug in ROLEPLAYS else 0)
+    assert floor <= spec.minutes <= 3 * floor, (spec.minutes, round(floor))
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_crisis_numbers_come_from_the_country_table(slug: str) -> None:
+    """No emergency or crisis number is written into the course: the site's country decides."""
+    texts = [module(slug).body, *(q.prompt for q in quiz(slug).questions),
+             *(o.text + o.feedback for q in quiz(slug).questions for o in q.options)]
+    for text in texts:
+        assert not re.search(r"\b(911|988|999|112|000|116 123|741741)\b", text), text[:120]
 
 
 @pytest.mark.parametrize("slug", SLUGS)
@@ -215,7 +237,111 @@ def test_certified_peer_mentor_track() -> None:
     assert set(track.requirements.modules) == set(SLUGS)
     assert set(track.requirements.quizzes) == set(SLUGS)
     assert set(track.requirements.roleplays) == set(ROLEPLAYS)
-    assert len(track.requirements.modules) == 5 and len(track.requirements.quizzes) == 5
+    assert len(track.requirements.modules) == 9 and len(track.requirements.quizzes) == 9
     assert len(track.requirements.roleplays) == 4
     assert track.valid_months == 24
     assert track.grants_eligibility is True
+
+
+# --- assessments that cannot be gamed -----------------------------------------------------------
+
+QUOTES = ('"', "\u201c", "'")  # a quoted reply, straight or curly
+
+
+def all_questions() -> list[QuestionSpec]:
+    return [q for slug in SLUGS for q in quiz(slug).questions]
+
+
+def asks(text: str) -> bool:
+    return "?" in text
+
+
+def test_the_keyed_reply_is_rarely_the_only_question() -> None:
+    """A learner who picks "the option that asks something" must not score above chance."""
+    replies = [q for q in all_questions() if q.kind == "single"
+               and all(o.text.lstrip().startswith(QUOTES) for o in q.options)]
+    assert len(replies) >= 20
+    giveaways = [q.id for q in replies
+                 if [asks(o.text) for o in q.options].count(True) == 1
+                 and asks(q.options[min(q.correct_indexes)].text)]
+    assert len(giveaways) / len(replies) <= 0.30, giveaways
+
+
+def test_true_false_keys_are_balanced() -> None:
+    keyed = [q.options[min(q.correct_indexes)].text for q in all_questions()
+             if q.kind == "true_false"]
+    assert 0.4 <= keyed.count("True") / len(keyed) <= 0.6, keyed.count("True")
+
+
+def test_multi_selects_vary_their_number_of_correct_options() -> None:
+    counts = [len(q.correct_indexes) for q in all_questions() if q.kind == "multiple"]
+    most = max(counts.count(n) for n in set(counts))
+    assert len(set(counts)) >= 3 and most / len(counts) <= 0.5, counts
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_bank_exposure_is_limited(slug: str) -> None:
+    q = quiz(slug)
+    assert q.attempts_per_day == 3 and q.review == "after_pass"
+
+
+# --- rubrics: the hostile replies a reviewer named cannot pass ----------------------------------
+
+# (role-play, what the learner did, criterion it lands on, level, words of that level's descriptor
+# that say so). Everything else is scored at the top level, so only the rule can stop the pass.
+HOSTILE_REPLIES = [
+    ("boundaries", "lends Alex the money", "warmth-while-holding-boundary", 1, "lends or gives"),
+    ("boundaries", "accepts the gift card", "warmth-while-holding-boundary", 1, "accepts the gift"),
+    ("boundaries", "promises total secrecy", "keeps-confidentiality-limits", 1,
+     "promises secrecy"),
+    ("boundaries", "never asks about suicide; tells the coordinator 'today'",
+     "responds-to-suicide-risk", 2, "today"),
+    ("boundaries", "gives unrequested advice twice", "encourages-independence", 1,
+     "two or more replies"),
+    ("active-listening", "promises to keep it between them", "checks-safety-proportionately", 1,
+     "promises to keep"),
+    ("active-listening", "never checks on Jordan's safety", "checks-safety-proportionately", 1,
+     "no reply checks"),
+    ("active-listening", "gives unrequested advice twice", "avoids-fixing-and-own-story", 1,
+     "Two or more replies"),
+    ("crisis-response", "asks about suicide only in soft words", "asks-directly", 2,
+     "softened"),
+    ("crisis-response", "promises Dani won't go to hospital", "stays-in-role", 1,
+     "you won't have to go to the hospital"),
+    ("crisis-response", "agrees to keep the disclosure secret", "follows-protocol", 1,
+     "keep the disclosure secret"),
+    ("crisis-response", "gives the crisis number to call later, alone", "follows-protocol", 2,
+     "to call later, alone"),
+    ("referral", "tells Marcus how to taper his drinking", "stays-in-scope", 1,
+     "taper"),
+    ("referral", "promises nobody will ever know", "consent-before-sharing", 1,
+     "promises secrecy without limit"),
+    ("referral", "calls the service without asking him", "consent-before-sharing", 1,
+     "without asking Marcus"),
+]
+
+
+@pytest.mark.parametrize(("slug", "behaviour", "criterion_id", "score", "evidence"),
+                         HOSTILE_REPLIES, ids=[f"{r[0]}: {r[1]}" for r in HOSTILE_REPLIES])
+def test_a_hostile_reply_cannot_pass(slug: str, behaviour: str, criterion_id: str, score: int,
+                                     evidence: str) -> None:
+    rubric = catalogue().roleplays[slug].rubric
+    criterion = next(c for c in rubric.criteria if c.id == criterion_id)
+    level = criterion.level(score)
+    assert level is not None
+    assert evidence.casefold() in level.descriptor.casefold(), (behaviour, level.descriptor)
+    levels = {c.id: c.max_score for c in rubric.criteria}
+    levels[criterion_id] = score
+    outcome = rubric_outcome(rubric, levels)
+    assert not outcome.passed, behaviour
+    assert criterion_id in {f.id for f in outcome.failing}
+
+
+@pytest.mark.parametrize("slug", ROLEPLAYS)
+def test_no_criterion_may_sit_at_not_yet(slug: str) -> None:
+    rubric = catalogue().roleplays[slug].rubric
+    assert rubric.min_score == 2
+    for criterion in rubric.criteria:
+        levels = {c.id: c.max_score for c in rubric.criteria}
+        levels[criterion.id] = criterion.levels[0].score
+        assert not rubric_outcome(rubric, levels).passed, criterion.id

@@ -12,15 +12,11 @@ from sqlalchemy.pool import NullPool
 from courseware.infra.db import Database
 from courseware.models import QuizAttempt
 from courseware.services import catalogue
+from tests import helpers
 
-MODULES = [
-    ("foundations", "Foundations of peer mentoring"),
-    ("active-listening", "Active listening"),
-    ("boundaries", "Boundaries and confidentiality"),
-    ("crisis-response", "Crisis response"),
-    ("referral", "Referral and resources"),
-]
-ROLEPLAYS = ["active-listening", "boundaries", "crisis-response", "referral"]
+# the course as its files define it: (slug, title) in course order, and the role-plays
+MODULES = [(slug, helpers.MODULE_TITLES[slug]) for slug in helpers.MODULES]
+ROLEPLAYS = helpers.ROLEPLAYS
 
 # --- accessibility ------------------------------------------------------------------------------
 
@@ -130,7 +126,7 @@ def correct_positions(database_url: str, attempt_id: int) -> list[tuple[str, lis
             for shown in attempt.presented:
                 question = spec.question(shown["id"])
                 assert question is not None
-                answers.append((question.prompt, [
+                answers.append((helpers.as_shown(question.prompt), [
                     position for position, bank in enumerate(shown["order"])
                     if question.options[bank].correct]))
             return answers
