@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from courseware.infra.kek import new_kek
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,6 +23,7 @@ ENVIRONMENT = {
     "ISSUER_NAME": "the organisation named on certificates and credentials",
     "CLAIM_LAPSE_MINUTES": "how long a trainer's claim on a submission lasts",
     "COURSEWARE_INSTANCE": "instance folder (database, secret key, signing keys)",
+    "KEY_ENCRYPTION_KEY": "Fernet key that encrypts private keys and second-factor secrets at rest",
     "COURSE_COUNTRY": "whose crisis lines fill course text (modules/crisis-lines.toml)",
 }
 
@@ -61,20 +65,26 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         # served over plain http (make run on 127.0.0.1): a Secure cookie would never come back
         config["SESSION_COOKIE_SECURE"] = False
     config["SECRET_KEY"] = (
-        overrides.get("SECRET_KEY") or env.get("SECRET_KEY") or _instance_secret(instance_path)
+        overrides.get("SECRET_KEY") or env.get("SECRET_KEY")
+        or _instance_secret(instance_path, "secret_key", lambda: secrets.token_hex(32))
+    )
+    # encrypts private keys and second-factor secrets at rest (see courseware.infra.kek)
+    config["KEY_ENCRYPTION_KEY"] = (
+        overrides.get("KEY_ENCRYPTION_KEY") or env.get("KEY_ENCRYPTION_KEY")
+        or _instance_secret(instance_path, "key_encryption_key", new_kek)
     )
     return config
 
 
-def _instance_secret(instance_path: Path) -> str:
+def _instance_secret(instance_path: Path, name: str, make: Callable[[], str]) -> str:
     """A random key made once and kept beside the database, readable by its owner only."""
-    path = instance_path / "secret_key"
+    path = instance_path / name
     try:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
     instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
+    key = make()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process made it first: use theirs
