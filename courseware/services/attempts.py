@@ -21,6 +21,7 @@ from courseware.domain import quiz as rules
 from courseware.domain.content.model import QuizSpec
 from courseware.models import QuizAnswer, QuizAttempt, User
 from courseware.services import catalogue, learning
+from courseware.services.sql import rows_updated
 
 
 class QuizUnavailable(Exception):
@@ -210,14 +211,15 @@ def submit_attempt(
     shown = presented(attempt)
     clean = rules.validate_answers(spec, shown, answers)
     score = rules.score_attempt(spec, shown, clean)
-    result = session.execute(
+    closed = rows_updated(
+        session,
         update(QuizAttempt)
         .where(QuizAttempt.id == attempt.id, QuizAttempt.submitted_at.is_(None))
         .values(submitted_at=now, score=float(score.points), percent=score.percent,
                 passed=score.passed)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if closed != 1:
         session.refresh(attempt)
         return False
     for position, (item, question_score) in enumerate(zip(shown, score.questions, strict=True)):
