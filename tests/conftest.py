@@ -173,6 +173,7 @@ def make_app(database_url: str, tmp_path: Path, **overrides: object) -> Flask:
         "RATELIMIT_ENABLED": False,
         "FAST_PASSWORD_HASH": True,
         "RENDER_PDF_AT_ISSUE": False,
+        "SUMMARY_MAX_AGE_SECONDS": 0,  # every test counts afresh
     }
     config.update(overrides)
     application = create_app(config)

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from courseware.domain import clock
@@ -198,3 +199,36 @@ class Factory:
         certificates.issue_earned(session, learner, clock.utcnow(), self._context(),
                                   actor=actor, cause=cause)
 
+
+
+def bulk_certificates(app: Flask, count: int, *, start: int = 0) -> None:
+    """`count` learners, each holding one certificate with a spread of standings, inserted in
+    bulk (for list pages at size: statement counts and plans, not behaviour)."""
+    from sqlalchemy import insert
+
+    from courseware.domain.codes import generate_code
+
+    now = clock.utcnow()
+    with app.app_context(), app.extensions["courseware.db"].session() as s:
+        track = catalogue.item(s, ContentKind.TRACK, "certified-peer-mentor")
+        assert track is not None
+        users = [{"email": f"bulk{n}@example.org", "name": f"Bulk Mentor {n:06d}",
+                  "password_hash": "x", "role": Role.LEARNER, "created_at": now}
+                 for n in range(start, start + count)]
+        s.execute(insert(User), users)
+        ids = s.scalars(select(User.id).where(User.email.like("bulk%@example.org"))
+                        .order_by(User.id)).all()[-count:]
+        certificates_ = []
+        for n, user_id in enumerate(ids):
+            issued = now - timedelta(days=30 * (n % 30))
+            certificates_.append({
+                "code": generate_code(), "user_id": user_id, "track_id": track.item.id,
+                "track_version_id": track.version.id, "cycle": 1,
+                "holder_name": f"Bulk Mentor {start + n:06d}", "issued_at": issued,
+                "expires_at": issued + timedelta(days=730),
+                "revoked_at": now if n % 17 == 0 else None,
+                "revocation_reason": "Bulk" if n % 17 == 0 else None,
+                "suspended_at": now if n % 23 == 0 else None,
+                "suspension_reason": "Bulk" if n % 23 == 0 else None})
+        s.execute(insert(Certificate), certificates_)
+        s.commit()

@@ -130,9 +130,3 @@ def roster_bucket(certificate_status: CertificateStatus, expires_at: datetime, n
 
 STANDING_ORDER = (Standing.ELIGIBLE, Standing.EXPIRING, Standing.LAPSED)
 
-
-def better_standing(candidate: tuple[Standing, datetime], held: tuple[Standing, datetime]) -> bool:
-    """Whether a mentor's certificate (standing, expiry) represents them better than another:
-    the roster shows each person once, by their best certificate (then the later expiry)."""
-    rank = STANDING_ORDER.index
-    return (rank(candidate[0]), -candidate[1].timestamp()) < (rank(held[0]), -held[1].timestamp())

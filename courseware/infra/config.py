@@ -39,6 +39,8 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "CONTENT_ROOT": Path(env.get("CONTENT_ROOT", PROJECT_ROOT)),
         "ISSUER_NAME": env.get("ISSUER_NAME", "Courseware Peer Mentor Program"),
         "CLAIM_LAPSE_MINUTES": int(env.get("CLAIM_LAPSE_MINUTES", "120")),
+        # the dashboard's counts may be this old (each process recounts at most this often)
+        "SUMMARY_MAX_AGE_SECONDS": int(env.get("SUMMARY_MAX_AGE_SECONDS", "30")),
         "COURSE_COUNTRY": env.get("COURSE_COUNTRY", "US").strip().upper(),
         "KEYS_DIR": instance_path / "keys",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),

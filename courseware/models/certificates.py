@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     ForeignKey,
+    Index,
     LargeBinary,
     String,
     Text,
@@ -35,6 +36,8 @@ class Certificate(Base):
         CheckConstraint("suspended_at IS NULL OR suspension_reason IS NOT NULL",
                         name="suspension_reason"),
         CheckConstraint("NOT manual OR manual_reason IS NOT NULL", name="manual_reason"),
+        Index("ix_certificate_issued", "issued_at", "id"),  # the admin list, newest first
+        Index("ix_certificate_track_version", "track_version_id", "user_id"),  # the roster
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -51,6 +51,8 @@ class Submission(Base):
         # a returned submission is resubmitted at most once
         UniqueConstraint("previous_id"),
         Index("ix_submission_queue", "status", "submitted_at"),
+        # a learner's own work, whatever everyone else has submitted
+        Index("ix_submission_learner", "learner_id", "roleplay_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

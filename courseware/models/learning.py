@@ -56,6 +56,9 @@ class QuizAttempt(Base):
     __tablename__ = "quiz_attempt"
     __table_args__ = (
         UniqueConstraint("user_id", "quiz_id", "number"),
+        Index("ix_quiz_attempt_quiz", "quiz_id", "user_id"),  # one quiz's results
+        Index("ix_quiz_attempt_submitted", "submitted_at"),  # the dashboard's counts
+        Index("ix_quiz_attempt_passed", "passed"),
         # at most one attempt in progress per learner and quiz, even under concurrent starts
         Index("uq_quiz_attempt_open", "user_id", "quiz_id", unique=True,
               sqlite_where=OPEN_ATTEMPT, postgresql_where=OPEN_ATTEMPT),

@@ -17,6 +17,8 @@ class User(Base):
     __tablename__ = "user"
     __table_args__ = (
         CheckConstraint(sql_in("role", Role), name="role"),
+        Index("ix_user_created", "created_at", "id"),  # the admin list, newest first
+        Index("ix_user_role", "role"),  # counting learners
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,7 +70,11 @@ class LoginThrottle(Base):
 
 class AuditEvent(Base):
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_at", "at"), Index("ix_audit_event_action", "action"))
+    __table_args__ = (
+        Index("ix_audit_event_at", "at"),
+        Index("ix_audit_event_action", "action"),
+        Index("ix_audit_event_target", "target_type", "target_id", "at"),  # one thing's history
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -61,7 +61,7 @@ def data_of(session: Session, version_id: int, content_hash: str) -> dict[str, A
 _TRACKS: dict[tuple[str, int, int], tuple[str, str, bool]] = {}
 
 
-def _database_key(session: Session) -> str:
+def database_key(session: Session) -> str:
     """Which database a session talks to: ids are only unique within one."""
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
@@ -70,7 +70,7 @@ def _database_key(session: Session) -> str:
 
 def track_facts(session: Session, track_id: int, version_id: int) -> tuple[str, str, bool]:
     """(slug, title, grants_eligibility) of a track version: immutable, kept per process."""
-    key = (_database_key(session), track_id, version_id)
+    key = (database_key(session), track_id, version_id)
     facts = _TRACKS.get(key)
     if facts is None:
         slug = session.scalar(select(ContentItem.slug).where(ContentItem.id == track_id))

@@ -20,7 +20,6 @@ from courseware.domain.statuses import (
     CertificateChange,
     CertificateStatus,
     ContentKind,
-    Standing,
 )
 from courseware.models import (
     Certificate,
@@ -284,32 +283,6 @@ def search(session: Session, text: str, page: int) -> Page[Certificate]:
             like = f"%{text.replace('%', '').replace('_', '')}%"
             statement = statement.where(Certificate.holder_name.ilike(like))
     return page_of(session, statement, page)
-
-
-@dataclass(frozen=True)
-class RosterEntry:
-    """One certified mentor, represented by their best certificate."""
-
-    certificate: Certificate
-    status: CertificateStatus
-    standing: Standing
-
-
-def mentor_roster(session: Session, now: datetime) -> list[RosterEntry]:
-    """Every person holding a certificate of a track that grants eligibility, once each, by
-    their best certificate; eligible first, then expiring, then lapsed, by name."""
-    best: dict[int, RosterEntry] = {}
-    for cert in session.scalars(select(Certificate).order_by(Certificate.issued_at)):
-        if not grants_eligibility(cert):
-            continue
-        status = cert_status(cert, now)
-        entry = RosterEntry(cert, status, certify.roster_bucket(status, cert.expires_at, now))
-        held = best.get(cert.user_id)
-        if held is None or certify.better_standing(
-                (entry.standing, cert.expires_at), (held.standing, held.certificate.expires_at)):
-            best[cert.user_id] = entry
-    return sorted(best.values(), key=lambda e: (certify.STANDING_ORDER.index(e.standing),
-                                                e.certificate.holder_name.casefold()))
 
 
 def change_state(session: Session, actor: audit.Actor, cert: Certificate,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, select
@@ -91,16 +92,28 @@ def item_report(session: Session, quiz_slug: str) -> list[ItemReport]:
     return reports
 
 
-def completion_summary(session: Session) -> dict[str, int]:
-    return {
-        "learners": session.scalar(select(func.count()).select_from(User)
-                                   .where(User.role == Role.LEARNER)) or 0,
-        "certificates": session.scalar(select(func.count()).select_from(Certificate)) or 0,
-        "attempts": session.scalar(select(func.count()).select_from(QuizAttempt)
-                                   .where(QuizAttempt.submitted_at.is_not(None))) or 0,
-        "passed_attempts": session.scalar(select(func.count()).select_from(QuizAttempt)
-                                          .where(QuizAttempt.passed.is_(True))) or 0,
-        "submissions_waiting": session.scalar(
-            select(func.count()).select_from(Submission)
-            .where(Submission.status.in_(WAITING_SUBMISSION_STATUSES))) or 0,
+_SUMMARIES: dict[str, tuple[float, dict[str, int]]] = {}
+
+
+def completion_summary(session: Session, max_age: float = 0) -> dict[str, int]:
+    """The dashboard's counts, in one statement; a copy up to `max_age` seconds old is reused
+    (per process), since counting a national program's rows is not free."""
+    key = catalogue.database_key(session)
+    cached = _SUMMARIES.get(key)
+    if cached is not None and time.monotonic() - cached[0] < max_age:
+        return cached[1]
+    counts = {
+        "learners": select(func.count()).select_from(User).where(User.role == Role.LEARNER),
+        "certificates": select(func.count()).select_from(Certificate),
+        "attempts": select(func.count()).select_from(QuizAttempt)
+        .where(QuizAttempt.submitted_at.is_not(None)),
+        "passed_attempts": select(func.count()).select_from(QuizAttempt)
+        .where(QuizAttempt.passed.is_(True)),
+        "submissions_waiting": select(func.count()).select_from(Submission)
+        .where(Submission.status.in_(WAITING_SUBMISSION_STATUSES)),
     }
+    row = session.execute(select(*(query.scalar_subquery().label(name)
+                                   for name, query in counts.items()))).one()
+    summary = {name: int(row._mapping[name] or 0) for name in counts}
+    _SUMMARIES[key] = (time.monotonic(), summary)
+    return summary

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
 
 from courseware.infra.db import WRITE, Database
+
+T = TypeVar("T")
 
 
 def init_app(app: Flask) -> Database:
@@ -18,6 +23,18 @@ def init_app(app: Flask) -> Database:
 def database() -> Database:
     db: Database = current_app.extensions["courseware.db"]
     return db
+
+
+def read_stream(produce: Callable[[Session], Iterable[T]]) -> Iterator[T]:
+    """What `produce` yields over a read-only session of its own: for a response streamed after
+    the request (and its session) has ended, such as a long export."""
+    owner = database()
+
+    def generate() -> Iterator[T]:
+        with owner.session(write=False) as s:
+            yield from produce(s)
+
+    return generate()
 
 
 def session() -> Session:

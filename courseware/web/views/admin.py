@@ -21,6 +21,7 @@ from courseware.domain.content import ContentError, load_catalogue
 from courseware.domain.statuses import CertificateChange, ContentKind, Role, Standing
 from courseware.models import Certificate, User
 from courseware.services import accounts, audit, catalogue, certificates, learning
+from courseware.services import roster as mentor_roster
 from courseware.services.content_sync import sync_catalogue
 from courseware.web import db
 from courseware.web.forms import (
@@ -56,7 +57,8 @@ def _page() -> int:
 def index() -> ResponseReturnValue:
     from courseware.services.reports import completion_summary
 
-    return render_template("admin/index.html", summary=completion_summary(db.session()))
+    summary = completion_summary(db.session(), current_app.config["SUMMARY_MAX_AGE_SECONDS"])
+    return render_template("admin/index.html", summary=summary)
 
 
 # --- users ---------------------------------------------------------------------------------------
@@ -250,12 +252,18 @@ def manual_issue() -> ResponseReturnValue:
     return render_template("admin/issue.html", form=form), 422 if form.errors else 200
 
 
+def _standing() -> Standing | None:
+    """The roster filter from the URL; anything unknown shows everyone."""
+    value = request.args.get("standing", "")
+    return Standing(value) if value in set(Standing) else None
+
+
 @bp.route("/roster")
 @admin_only
 def roster() -> ResponseReturnValue:
-    entries = certificates.mentor_roster(db.session(), now())
-    counts = {standing: sum(1 for e in entries if e.standing is standing) for standing in Standing}
-    return render_template("admin/roster.html", entries=entries, counts=counts)
+    shown = mentor_roster.page(db.session(), now(), standing=_standing(),
+                               after=text_arg("after", 400) or None)
+    return render_template("admin/roster.html", roster=shown)
 
 
 ROSTER_COLUMNS = ["name", "email", "standing", "status", "code", "track", "track_title",
@@ -265,12 +273,12 @@ ROSTER_COLUMNS = ["name", "email", "standing", "status", "code", "track", "track
 @bp.route("/roster.csv")
 @admin_only
 def roster_csv() -> ResponseReturnValue:
-    entries = certificates.mentor_roster(db.session(), now())
-    return csv_response("mentor-roster.csv", ROSTER_COLUMNS, (
-        [e.certificate.holder.name, e.certificate.holder.email, e.standing, e.status,
-         format_code(e.certificate.code), e.certificate.track.slug, e.certificate.track.title,
-         certificates.iso(e.certificate.issued_at), certificates.iso(e.certificate.expires_at)]
-        for e in entries))
+    moment, standing = now(), _standing()
+    rows = db.read_stream(lambda session: (
+        [e.holder_name, e.email, e.standing, e.status, format_code(e.code), e.track_slug,
+         e.track_title, certificates.iso(e.issued_at), certificates.iso(e.expires_at)]
+        for e in mentor_roster.export(session, moment, standing)))
+    return csv_response("mentor-roster.csv", ROSTER_COLUMNS, rows)
 
 
 @bp.app_template_filter("reject_page")

@@ -235,7 +235,8 @@ def reports() -> ResponseReturnValue:
     rows = report_service.quiz_results(s, selected)
     items = report_service.item_report(s, selected) if selected else []
     return render_template("grade/reports.html", quizzes=quizzes, selected=selected, rows=rows,
-                           items=items, summary=report_service.completion_summary(s))
+                           items=items, summary=report_service.completion_summary(
+                               s, current_app.config["SUMMARY_MAX_AGE_SECONDS"]))
 
 
 @bp.route("/reports/quizzes.csv")
