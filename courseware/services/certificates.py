@@ -22,6 +22,7 @@ from courseware.domain.statuses import (
     ContentKind,
     Standing,
 )
+from courseware.infra import metrics
 from courseware.models import (
     Certificate,
     CertificateEvidence,
@@ -220,6 +221,8 @@ def _issue(session: Session, user: User, current: catalogue.Current, spec: Track
             continue
         if ctx.render_pdf:
             store_pdf(cert, spec, ctx)
+        metrics.count_on_commit(session, metrics.CERTIFICATES_ISSUED,
+                                manual="yes" if cert.manual else "no")
         audit.record(
             session, actor=actor, action="certificate.issue", target_type="certificate",
             target_id=cert.code, target_label=user.email, reason=manual_reason,
@@ -315,6 +318,7 @@ def mentor_roster(session: Session, now: datetime) -> list[RosterEntry]:
 def change_state(session: Session, actor: audit.Actor, cert: Certificate,
                  change: CertificateChange, reason: str, now: datetime) -> None:
     """The one way to revoke, suspend or reinstate, for every caller (web, command line)."""
+    metrics.count_on_commit(session, metrics.CERTIFICATE_CHANGES, change=change.value)
     if change is CertificateChange.REVOKE:
         revoke(session, actor, cert, reason, now)
     elif change is CertificateChange.SUSPEND:
