@@ -23,8 +23,8 @@ run: $(STAMP)
 	$(FLASK) courseware sync
 	$(FLASK) demo
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
-	BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/gunicorn --workers 1 --threads 8 \
-		--bind $(HOST):$(PORT) --access-logfile - app:app
+	BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)} BIND=$(HOST):$(PORT) WEB_CONCURRENCY=1 \
+		GUNICORN_THREADS=8 $(BIN)/gunicorn -c gunicorn.conf.py app:app
 
 ## test: the static checks, then the suite on SQLite (with branch coverage) and, where
 ## PostgreSQL's binaries are installed, again on a throwaway cluster

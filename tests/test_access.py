@@ -53,6 +53,9 @@ TABLE: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("grade.reports", "GET"): (R, 403, 200, 200),
     ("grade.results_csv", "GET"): (R, 403, 200, 200),
     ("grade.items_csv", "GET"): (R, 403, 200, 200),
+    ("ops.healthz", "GET"): (200, 200, 200, 200),
+    ("ops.readyz", "GET"): (200, 200, 200, 200),
+    ("ops.metrics_page", "GET"): (200, 200, 200, 200),  # loopback; 404 elsewhere without a token
     ("verify.form", "GET"): (200, 200, 200, 200),
     ("verify.result", "GET"): (200, 200, 200, 200),
     ("verify.pdf", "GET"): (200, 200, 200, 200),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Callable
@@ -24,6 +25,11 @@ ENVIRONMENT = {
     "CLAIM_LAPSE_MINUTES": "how long a trainer's claim on a submission lasts",
     "COURSEWARE_INSTANCE": "instance folder (database, secret key, signing keys)",
     "KEY_ENCRYPTION_KEY": "Fernet key that encrypts private keys and second-factor secrets at rest",
+    "REDIS_URL": "Redis for jobs, rate limits and shared caches when several processes serve",
+    "LOG_FORMAT": "text (default) or json: one line per request and per error",
+    "LOG_LEVEL": "INFO by default",
+    "METRICS_TOKEN": "bearer token for /metrics; without one, METRICS_ALLOW networks only",
+    "METRICS_ALLOW": "client networks allowed to read /metrics without a token (loopback)",
     "COURSE_COUNTRY": "whose crisis lines fill course text (modules/crisis-lines.toml)",
 }
 
@@ -41,6 +47,14 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "CLAIM_LAPSE_MINUTES": int(env.get("CLAIM_LAPSE_MINUTES", "120")),
         # the dashboard's counts may be this old (each process recounts at most this often)
         "SUMMARY_MAX_AGE_SECONDS": int(env.get("SUMMARY_MAX_AGE_SECONDS", "30")),
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "LOG_FORMAT": env.get("LOG_FORMAT", "text"),  # text | json (one JSON object a line)
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        # /metrics: a bearer token, or (without one) only these client networks
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        "METRICS_ALLOW": [ipaddress.ip_network(n.strip()) for n in
+                          env.get("METRICS_ALLOW", "127.0.0.0/8,::1/128").split(",")
+                          if n.strip()],
         "COURSE_COUNTRY": env.get("COURSE_COUNTRY", "US").strip().upper(),
         "KEYS_DIR": instance_path / "keys",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),

@@ -87,3 +87,5 @@ class AuditEvent(Base):
     target_label: Mapped[str | None] = mapped_column(String(300))
     reason: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # the request (or job) that caused it: the same id as in the request log line
+    request_id: Mapped[str | None] = mapped_column(String(64))

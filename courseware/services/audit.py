@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from courseware.infra import context
 from courseware.models import AuditEvent, User
 from courseware.services.pages import Page, page_of
 
@@ -56,6 +57,7 @@ def record(
         target_label=target_label,
         reason=reason,
         details=details or {},
+        request_id=context.request_id(),
     )
     session.add(event)
     session.flush()

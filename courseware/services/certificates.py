@@ -21,6 +21,7 @@ from courseware.domain.statuses import (
     CertificateStatus,
     ContentKind,
 )
+from courseware.infra import metrics
 from courseware.models import (
     Certificate,
     CertificateEvidence,
@@ -219,6 +220,8 @@ def _issue(session: Session, user: User, current: catalogue.Current, spec: Track
             continue
         if ctx.render_pdf:
             store_pdf(cert, spec, ctx)
+        metrics.count_on_commit(session, metrics.CERTIFICATES_ISSUED,
+                                manual="yes" if cert.manual else "no")
         audit.record(
             session, actor=actor, action="certificate.issue", target_type="certificate",
             target_id=cert.code, target_label=user.email, reason=manual_reason,
@@ -288,6 +291,7 @@ def search(session: Session, text: str, page: int) -> Page[Certificate]:
 def change_state(session: Session, actor: audit.Actor, cert: Certificate,
                  change: CertificateChange, reason: str, now: datetime) -> None:
     """The one way to revoke, suspend or reinstate, for every caller (web, command line)."""
+    metrics.count_on_commit(session, metrics.CERTIFICATE_CHANGES, change=change.value)
     if change is CertificateChange.REVOKE:
         revoke(session, actor, cert, reason, now)
     elif change is CertificateChange.SUSPEND:

@@ -11,7 +11,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from courseware.domain import statuses
 from courseware.infra.config import PROJECT_ROOT, build_config
-from courseware.web import content_filters, db, errors, security
+from courseware.web import content_filters, db, errors, observability, security
 from courseware.web.extensions import csrf, init_limiter, login_manager
 from courseware.web.views import register_blueprints
 
@@ -43,6 +43,7 @@ def make_web_app(config: dict[str, Any] | None = None) -> Flask:
     # templates compare against the same enums as the code does
     app.jinja_env.globals.update({kind.__name__: kind for kind in statuses.TEMPLATE_ENUMS})
     init_limiter(app)
+    observability.init_app(app)
     return app
 
 

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from courseware.domain.codes import MalformedCode, parse_code
+from courseware.infra import metrics
 from courseware.services import certificates
 from courseware.web import db
 from courseware.web.errors import api_error
@@ -25,15 +26,21 @@ MAX_BATCH = 100
 def _lookup(raw: Any) -> tuple[int, dict[str, Any]]:
     """(status, body) for one code: the certificate object, or an error object."""
     if not isinstance(raw, str):
-        return 400, {"code": "malformed_code", "message": "A code must be a string."}
+        return _counted(400, {"code": "malformed_code", "message": "A code must be a string."})
     try:
         code = parse_code(raw)
     except MalformedCode as exc:
-        return 400, {"code": "malformed_code", "message": str(exc)}
+        return _counted(400, {"code": "malformed_code", "message": str(exc)})
     cert = certificates.find(db.session(), code)
     if cert is None:
-        return 404, {"code": "not_found", "message": "No certificate has this code."}
-    return 200, certificates.public_record(cert, now(), current_app.config["BASE_URL"])
+        return _counted(404, {"code": "not_found", "message": "No certificate has this code."})
+    return _counted(200, certificates.public_record(cert, now(), current_app.config["BASE_URL"]))
+
+
+def _counted(status: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    result = body["status"] if status == 200 else body["code"]
+    metrics.VERIFY_LOOKUPS.labels(channel="api", result=result).inc()
+    return status, body
 
 
 @bp.route("/certificates/<path:code>")

@@ -18,6 +18,7 @@ from flask.typing import ResponseReturnValue
 from courseware.domain.codes import MalformedCode, format_code, parse_code
 from courseware.domain.credential import KeyStore
 from courseware.domain.statuses import CertificateStatus, ContentKind
+from courseware.infra import metrics
 from courseware.services import catalogue, certificates, credentials
 from courseware.web import db
 from courseware.web.forms import VerifyForm
@@ -46,15 +47,18 @@ def result(code: str) -> ResponseReturnValue:
     try:
         canonical = parse_code(code)
     except MalformedCode as exc:
+        metrics.VERIFY_LOOKUPS.labels(channel="page", result="malformed_code").inc()
         return render_template("verify/result.html", problem=str(exc), code=code[:60],
                                form=VerifyForm(data={"code": code[:100]})), 400
     cert = certificates.find(db.session(), canonical)
     if cert is None:
+        metrics.VERIFY_LOOKUPS.labels(channel="page", result="not_found").inc()
         return render_template(
             "verify/result.html", code=format_code(canonical), form=VerifyForm(),
             problem="No certificate has this code. Check it against the certificate, or ask "
                     "the holder for a new copy."), 404
     record = certificates.public_record(cert, now(), current_app.config["BASE_URL"])
+    metrics.VERIFY_LOOKUPS.labels(channel="page", result=record["status"]).inc()
     return render_template("verify/result.html", cert=cert, record=record,
                            code=format_code(canonical), form=VerifyForm())
 

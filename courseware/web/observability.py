@@ -1,0 +1,174 @@
+"""What an operator sees of a running instance: request ids, one log line per request, health,
+readiness and Prometheus metrics.
+
+- Every request gets an id (a proxy's `X-Request-ID` when it looks like one, otherwise a new
+  one), returned in the `X-Request-ID` header and written into the audit events it causes.
+- One log line per request (JSON with `LOG_FORMAT=json`, a readable line otherwise): request id,
+  route (the URL rule, so a certificate code or token in the path is never logged), method,
+  status, duration and user id. Query strings, bodies and headers are never logged. Health
+  probes are logged at debug level only.
+- `GET /healthz`: the process answers. `GET /readyz`: the database answers, the migrations are
+  at head, Redis answers (when configured); 503 names what failed.
+- `GET /metrics`: Prometheus text format, for a bearer `METRICS_TOKEN` or, without one, for
+  clients in `METRICS_ALLOW` (loopback by default).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import secrets
+import sys
+import time
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import multiprocess as prometheus_multiprocess
+from prometheus_flask_exporter import PrometheusMetrics
+
+from courseware.infra import context, metrics, readiness
+from courseware.web import db
+
+bp = Blueprint("ops", __name__)
+log = logging.getLogger("courseware.request")
+PROBES = ("/healthz", "/readyz")
+
+
+def init_app(app: Flask) -> None:
+    _configure_logging(app)
+    app.before_request(_start)
+    app.after_request(_finish)
+    app.teardown_request(_forget)
+    registry = CollectorRegistry(auto_describe=True)
+    # request latency per endpoint and status (the URL rule, never the raw path)
+    PrometheusMetrics(app, path=None, registry=registry, group_by="url_rule",
+                      excluded_paths=["^/metrics$", "^/healthz$", "^/readyz$", "^/static/"])
+    app.extensions["courseware.metrics_registry"] = registry
+    app.register_blueprint(bp)
+
+
+# --- request ids and the request log --------------------------------------------------------
+
+def _start() -> None:
+    g.request_started = time.perf_counter()
+    g.request_id = context.new_request_id(request.headers.get("X-Request-ID"))
+    context.set_request_id(g.request_id)
+
+
+def _finish(response: Response) -> Response:
+    request_id = g.get("request_id")
+    if request_id:
+        response.headers["X-Request-ID"] = request_id
+    started = g.get("request_started")
+    duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
+    rule = request.url_rule.rule if request.url_rule is not None else None
+    record = {"request_id": request_id, "method": request.method, "route": rule,
+              "status": response.status_code, "duration_ms": duration_ms,
+              "user_id": _user_id()}
+    level = logging.DEBUG if request.path in PROBES else logging.INFO
+    log.log(level, "request", extra={"fields": record})
+    return response
+
+
+def _forget(_exc: BaseException | None) -> None:
+    context.set_request_id(None)
+
+
+def _user_id() -> int | None:
+    """The logged-in account's id when the request already loaded it (never loads it for this)."""
+    if "_login_user" not in g:
+        return None
+    user = current_user._get_current_object()
+    return getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id and the fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(), "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "fields", {}).get("request_id") or context.request_id(),
+        }
+        data.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            data["error"] = self.formatException(record.exc_info)
+        return json.dumps(data, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "fields", None)
+        line = f"{self.formatTime(record, '%H:%M:%S')} {record.levelname.lower()} " \
+               f"{record.name}: {record.getMessage()}"
+        if fields:
+            line += " " + " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
+        elif context.request_id():
+            line += f" request_id={context.request_id()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def _configure_logging(app: Flask) -> None:
+    """The package's loggers write to stderr in LOG_FORMAT, once per process."""
+    root = logging.getLogger("courseware")
+    if getattr(root, "_courseware_configured", False) or app.testing:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if app.config["LOG_FORMAT"] == "json"
+                         else TextFormatter())
+    root.addHandler(handler)
+    root.setLevel(app.config["LOG_LEVEL"])
+    root.propagate = False
+    root._courseware_configured = True  # type: ignore[attr-defined]
+
+
+# --- health -------------------------------------------------------------------------------------
+
+@bp.route("/healthz")
+def healthz() -> ResponseReturnValue:
+    return jsonify({"status": "ok"})
+
+
+@bp.route("/readyz")
+def readyz() -> ResponseReturnValue:
+    checks = readiness.check(db.database().engine, current_app.config.get("REDIS_URL"))
+    ready = all(result == "ok" for result in checks.values())
+    return jsonify({"status": "ready" if ready else "unavailable", "checks": checks}), \
+        200 if ready else 503
+
+
+# --- metrics ------------------------------------------------------------------------------------
+
+@bp.route("/metrics")
+def metrics_page() -> ResponseReturnValue:
+    if not _may_read_metrics():
+        abort(404)  # not advertised to the public
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        prometheus_multiprocess.MultiProcessCollector(registry)  # every gunicorn worker's
+        body = generate_latest(registry)
+    else:
+        body = generate_latest(current_app.extensions["courseware.metrics_registry"]) + \
+            generate_latest(metrics.REGISTRY)
+    return Response(body, mimetype=CONTENT_TYPE_LATEST)
+
+
+def _may_read_metrics() -> bool:
+    token = current_app.config.get("METRICS_TOKEN")
+    if token:
+        offered = request.headers.get("Authorization", "")
+        return secrets.compare_digest(offered.encode(), f"Bearer {token}".encode())
+    try:
+        client = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    return any(client in network for network in current_app.config["METRICS_ALLOW"])

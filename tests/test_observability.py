@@ -1,0 +1,155 @@
+"""Health, readiness, request ids, the request log and Prometheus metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from courseware.infra.db import Database
+from courseware.infra.migrate import upgrade
+from courseware.models import AuditEvent, User
+from courseware.web.observability import JsonFormatter
+from tests.conftest import Auth, make_app
+from tests.factories import Factory
+
+
+def test_healthz_answers_without_dependencies(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert (response.status_code, response.get_json()) == (200, {"status": "ok"})
+    assert "Set-Cookie" not in response.headers
+
+
+def test_readyz_checks_the_database_and_migrations(client: FlaskClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ready",
+                                   "checks": {"database": "ok", "migrations": "ok"}}
+
+
+def test_readyz_says_which_dependency_failed(tmp_path: Path) -> None:
+    behind = f"sqlite:///{tmp_path / 'behind.db'}"
+    upgrade(Database(behind).engine, "0002")
+    app = make_app(behind, tmp_path)
+    body = app.test_client().get("/readyz")
+    assert body.status_code == 503
+    checks = body.get_json()["checks"]
+    assert checks["database"] == "ok" and checks["migrations"].startswith("not at head")
+    gone = make_app("postgresql+psycopg://nobody@127.0.0.1:1/none", tmp_path / "gone")
+    response = gone.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"] == {"database": "unreachable: OperationalError",
+                                             "migrations": "unknown"}
+
+
+def test_readyz_checks_redis_when_configured(database_url: str, tmp_path: Path) -> None:
+    app = make_app(database_url, tmp_path, REDIS_URL="redis://127.0.0.1:1/0")
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["redis"] == "unreachable: ConnectionError"
+
+
+def test_every_response_carries_a_request_id(client: FlaskClient) -> None:
+    first, second = client.get("/healthz"), client.get("/verify")
+    assert first.headers["X-Request-ID"] != second.headers["X-Request-ID"]
+    passed = client.get("/healthz", headers={"X-Request-ID": "lb-1234abcd"})
+    assert passed.headers["X-Request-ID"] == "lb-1234abcd"  # a proxy's id is kept
+    refused = client.get("/healthz", headers={"X-Request-ID": "<script>alert(1)</script>"})
+    assert refused.headers["X-Request-ID"] != "<script>alert(1)</script>"
+
+
+def test_the_request_log_names_the_route_never_the_code(
+        client: FlaskClient, caplog: pytest.LogCaptureFixture, factory: Factory) -> None:
+    cert = factory.manual_certificate(factory.user())
+    with caplog.at_level(logging.INFO, logger="courseware.request"):
+        response = client.get(f"/api/v1/certificates/{cert.code}?secret=x")
+    [record] = [r for r in caplog.records if r.name == "courseware.request"]
+    line = json.loads(JsonFormatter().format(record))
+    assert line["route"] == "/api/v1/certificates/<path:code>"
+    assert line["status"] == 200 and line["method"] == "GET"
+    assert line["request_id"] == response.headers["X-Request-ID"]
+    assert cert.code not in json.dumps(line) and "secret" not in json.dumps(line)
+
+
+def test_probes_are_not_logged_at_info(client: FlaskClient,
+                                       caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="courseware.request"):
+        client.get("/healthz")
+        client.get("/readyz")
+    assert not [r for r in caplog.records if r.name == "courseware.request"]
+
+
+def test_an_audit_event_carries_the_request_id(app: Flask, client: FlaskClient, auth: Auth,
+                                               admin: User, learner: User) -> None:
+    auth.login(admin)
+    response = client.post(f"/admin/users/{learner.id}/role", data={"role": "trainer"})
+    assert response.status_code == 302
+    with app.app_context(), app.extensions["courseware.db"].session() as s:
+        event = s.scalar(select(AuditEvent).where(AuditEvent.action == "user.role"))
+        assert event is not None and event.request_id == response.headers["X-Request-ID"]
+
+
+def test_metrics_only_for_a_token_or_an_allowed_network(database_url: str,
+                                                        tmp_path: Path) -> None:
+    open_app = make_app(database_url, tmp_path)
+    client = open_app.test_client()
+    assert client.get("/metrics").status_code == 200  # the test client is 127.0.0.1
+    outside = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert outside.status_code == 404
+    locked = make_app(database_url, tmp_path / "locked", METRICS_TOKEN="s3cret-token")
+    locked_client = locked.test_client()
+    assert locked_client.get("/metrics").status_code == 404
+    assert locked_client.get("/metrics", headers={"Authorization": "Bearer wrong"}
+                             ).status_code == 404
+    assert locked_client.get("/metrics", headers={"Authorization": "Bearer s3cret-token"}
+                             ).status_code == 200
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in Prometheus text, 0 when absent."""
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+        if not labels and line.startswith(f"{name} "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_count_requests_certificates_and_lookups(client: FlaskClient,
+                                                         factory: Factory) -> None:
+    before = client.get("/metrics").get_data(as_text=True)
+    cert = factory.manual_certificate(factory.user())
+    client.get(f"/api/v1/certificates/{cert.code}")
+    client.get("/api/v1/certificates/not-a-code")
+    after = client.get("/metrics").get_data(as_text=True)
+
+    def grew(name: str, **labels: str) -> float:
+        return _sample(after, name, **labels) - _sample(before, name, **labels)
+
+    assert grew("courseware_certificates_issued_total", manual="yes") == 1
+    assert grew("courseware_verify_lookups_total", channel="api", result="valid") == 1
+    assert grew("courseware_verify_lookups_total", channel="api", result="malformed_code") == 1
+    assert "flask_http_request_duration_seconds_bucket" in after
+    assert 'url_rule="/api/v1/certificates/<path:code>"' in after
+
+
+def test_a_rolled_back_issue_is_not_counted(app: Flask, factory: Factory) -> None:
+    from courseware.domain import clock
+    from courseware.infra import metrics
+    from courseware.services import certificates
+    from courseware.services.audit import COMMAND_LINE
+
+    holder = factory.user()
+    counter = metrics.CERTIFICATES_ISSUED.labels(manual="yes")
+    before = counter._value.get()
+    with app.app_context(), app.extensions["courseware.db"].session() as s:
+        certificates.manual_issue(s, COMMAND_LINE, s.get(User, holder.id),
+                                  "certified-peer-mentor", "Prior learning", clock.utcnow(),
+                                  certificates.IssueContext.from_config(app.config))
+        s.rollback()
+    assert counter._value.get() == before
