@@ -173,6 +173,9 @@ def make_app(database_url: str, tmp_path: Path, **overrides: object) -> Flask:
         "RATELIMIT_ENABLED": False,
         "FAST_PASSWORD_HASH": True,
         "RENDER_PDF_AT_ISSUE": False,
+        # no work is drawn for a second mark unless a test asks (tests/test_double_marking.py):
+        # otherwise a tenth of any test's submissions would wait for one
+        "DOUBLE_MARK_PERCENT": 0,
     }
     config.update(overrides)
     application = create_app(config)
@@ -307,8 +310,10 @@ def admin(make_user: UserFactory) -> User:
 
 
 @pytest.fixture
-def clients(app: Flask, learner: User, trainer: User) -> tuple[FlaskClient, FlaskClient]:
-    """A learner's and a trainer's logged-in clients on the same app."""
+def clients(app: Flask, learner: User, trainer: User,
+            factory: Factory) -> tuple[FlaskClient, FlaskClient]:
+    """A learner's and a (calibrated) trainer's logged-in clients on the same app."""
+    factory.calibrate(trainer)
     learner_client, trainer_client = app.test_client(), app.test_client()
     Auth(learner_client).login(learner)
     Auth(trainer_client).login(trainer)

@@ -25,7 +25,18 @@ ENVIRONMENT = {
     "COURSEWARE_INSTANCE": "instance folder (database, secret key, signing keys)",
     "KEY_ENCRYPTION_KEY": "Fernet key that encrypts private keys and second-factor secrets at rest",
     "COURSE_COUNTRY": "whose crisis lines fill course text (modules/crisis-lines.toml)",
+    "CALIBRATION_REQUIRED": "trainers grade a role-play's work only once calibrated on its rubric",
+    "DOUBLE_MARK_PERCENT": "share of submitted role-plays given a blind second grade (0-100)",
 }
+
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+def _percent(value: str) -> float:
+    number = float(value)
+    if not 0 <= number <= 100:
+        raise ValueError(f"DOUBLE_MARK_PERCENT must be between 0 and 100, not {value}")
+    return number
 
 
 def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any]:
@@ -40,6 +51,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "ISSUER_NAME": env.get("ISSUER_NAME", "Courseware Peer Mentor Program"),
         "CLAIM_LAPSE_MINUTES": int(env.get("CLAIM_LAPSE_MINUTES", "120")),
         "COURSE_COUNTRY": env.get("COURSE_COUNTRY", "US").strip().upper(),
+        "CALIBRATION_REQUIRED": env.get("CALIBRATION_REQUIRED", "true").strip().lower()
+        not in FALSE_WORDS,
+        "DOUBLE_MARK_PERCENT": _percent(env.get("DOUBLE_MARK_PERCENT", "10")),
         "KEYS_DIR": instance_path / "keys",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "SESSION_COOKIE_NAME": "courseware_session",

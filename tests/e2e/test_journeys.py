@@ -90,7 +90,7 @@ def test_learner_registers_reads_passes_quizzes_and_submits_roleplays(
     expect(_module_card(page, MODULES[0][1])).to_contain_text("Ready to start")
     for (_, earlier), (_, later) in zip(MODULES, MODULES[1:], strict=False):
         card = _module_card(page, later)
-        expect(card).to_contain_text(f"Locked: Finish {earlier} first")
+        expect(card).to_contain_text(f"Locked: Read {earlier} first")
         expect(card.get_by_role("link")).to_have_count(0)
 
     for index, (_slug, title) in enumerate(MODULES):
@@ -98,7 +98,7 @@ def test_learner_registers_reads_passes_quizzes_and_submits_roleplays(
         expect(_module_card(page, title)).to_contain_text("Ready to start")
         if index + 1 < len(MODULES):
             expect(_module_card(page, MODULES[index + 1][1])).to_contain_text(
-                f"Locked: Finish {title} first")
+                f"Locked: Read {title} first")
         page.get_by_role("link", name=title, exact=True).click()
         expect(_h1(page)).to_have_text(title)
         if index == 0:
