@@ -6,6 +6,7 @@ import html
 import re
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -1060,3 +1061,20 @@ def test_no_live_roleplay_for_one_already_passed(
         "live_format": "phone", "duration_minutes": "20", "notes": "Second go"})
     assert response.status_code == 422
     assert "has already passed this role-play" in text(response)
+
+
+def test_the_transcript_and_the_rubric_sit_side_by_side(
+    app: Flask, lc: FlaskClient, tc: FlaskClient,
+) -> None:
+    sub_id = submit(lc, app)
+    page = tc.get(f"/grade/submissions/{sub_id}").get_data(as_text=True)
+    layout = page.index('<div class="grading-layout">')
+    transcript = page.index('<section class="transcript" role="region" '
+                            'aria-labelledby="replies-title" tabindex="0">')
+    form = page.index('<form method="post" action="/grade/submissions/')
+    assert layout < transcript < form  # one grid: the transcript, then the rubric beside it
+    assert '<main id="main" class="wrap wrap-wide"' in page
+    css = (Path(app.static_folder or "") / "site.css").read_text()
+    rule = re.search(r"@media \(min-width: 64em\) \{\s*\.grading-layout \{ display: grid;"
+                     r"[^}]*\}\s*\.grading-layout \.transcript \{([^}]*)\}", css)
+    assert rule and "overflow-y: auto" in rule.group(1) and "max-height" in rule.group(1)
