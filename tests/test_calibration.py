@@ -262,12 +262,16 @@ def test_a_trainer_calibrates_blind_then_sees_the_reference(
             response = tc.post(f"/grade/calibration/runs/{run.id}", data=missing)
             assert response.status_code == 422
             assert "Choose a level for" in text(response)
+            kept = next(k for k in missing if k.startswith("level-"))
+            assert f'name="{kept}" value="{missing[kept]}" checked' in \
+                response.get_data(as_text=True)
         response = tc.post(f"/grade/calibration/runs/{run.id}", data=data)
         assert response.status_code == 302
         if position == 1:  # the same anchor posted twice (a double click): refused, harmless
             response = tc.post(f"/grade/calibration/runs/{run.id}", data=data)
             assert response.status_code == 422
             assert "already graded that response" in text(response)
+            assert '" checked' not in response.get_data(as_text=True)  # not carried over
     assert seen == run.order
     [done] = runs(app, trainer)
     assert (done.status, done.exact_percent, done.adjacent_percent, done.critical_agreed) == \

@@ -35,6 +35,10 @@ class CalibrationError(ValueError):
     """A request the calibration rules refuse; the message is safe to show."""
 
 
+class StaleAnchor(CalibrationError):
+    """The form was for an anchor already graded (a double click, a back button)."""
+
+
 class NotCalibrated(Exception):
     """The trainer may not grade this role-play's work yet; the message says why."""
 
@@ -221,7 +225,7 @@ def answer(session: Session, trainer: User, run: CalibrationRun, anchor_id: str,
         raise CalibrationError("This calibration is complete: start a new one to try again.")
     upcoming = next_anchor(run)
     if upcoming is None or upcoming[1].id != anchor_id:
-        raise CalibrationError("You have already graded that response; here is the next one.")
+        raise StaleAnchor("You have already graded that response; here is the next one.")
     rubric = roleplay_spec_of(run).rubric
     try:
         rules.check_levels(rubric, levels)
@@ -239,8 +243,8 @@ def answer(session: Session, trainer: User, run: CalibrationRun, anchor_id: str,
             session.add(CalibrationAnswer(run_id=run.id, anchor_id=anchor_id, levels=dict(levels),
                                           comments=kept, created_at=now))
     except IntegrityError:
-        raise CalibrationError("You have already graded that response; here is the next "
-                               "one.") from None
+        raise StaleAnchor("You have already graded that response; here is the next "
+                          "one.") from None
     session.expire(run, ["answers"])
     audit.record(session, actor=trainer, action="calibration.answer", target_type="calibration",
                  target_id=run.id, details={"anchor": anchor_id, "position": upcoming[0]})

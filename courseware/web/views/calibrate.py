@@ -106,6 +106,9 @@ def answer(run_id: int) -> ResponseReturnValue:
     try:
         calibration.answer(s, me(), found, request.form.get("anchor", "")[:100], levels,
                            comments, now())
+    except calibration.StaleAnchor as exc:  # what was typed was for another response
+        s.rollback()
+        return _run_view(_run_or_404(run_id), errors=[str(exc)], status=422)
     except calibration.CalibrationError as exc:
         s.rollback()
         return _run_view(_run_or_404(run_id), levels=levels, comments=comments,
