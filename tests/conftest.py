@@ -174,6 +174,9 @@ def make_app(database_url: str, tmp_path: Path, **overrides: object) -> Flask:
         "FAST_PASSWORD_HASH": True,
         "RENDER_PDF_AT_ISSUE": False,
         "SUMMARY_MAX_AGE_SECONDS": 0,  # every test counts afresh
+        # no work is drawn for a second mark unless a test asks (tests/test_double_marking.py):
+        # otherwise a tenth of any test's submissions would wait for one
+        "DOUBLE_MARK_PERCENT": 0,
     }
     config.update(overrides)
     application = create_app(config)
@@ -308,8 +311,10 @@ def admin(make_user: UserFactory) -> User:
 
 
 @pytest.fixture
-def clients(app: Flask, learner: User, trainer: User) -> tuple[FlaskClient, FlaskClient]:
-    """A learner's and a trainer's logged-in clients on the same app."""
+def clients(app: Flask, learner: User, trainer: User,
+            factory: Factory) -> tuple[FlaskClient, FlaskClient]:
+    """A learner's and a (calibrated) trainer's logged-in clients on the same app."""
+    factory.calibrate(trainer)
     learner_client, trainer_client = app.test_client(), app.test_client()
     Auth(learner_client).login(learner)
     Auth(trainer_client).login(trainer)

@@ -18,12 +18,13 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from courseware.domain import clock
+from courseware.domain import clock, sampling
 from courseware.domain.statuses import ContentKind, Role, SubmissionStatus
-from courseware.models import Certificate, Grade, QuizAttempt, Submission, User
+from courseware.models import CalibrationRun, Certificate, Grade, QuizAttempt, Submission, User
 from courseware.services import (
     accounts,
     attempts,
+    calibration,
     catalogue,
     certificates,
     grading,
@@ -120,6 +121,34 @@ class Factory:
         with self.session() as s:
             return [c.item.slug for c in catalogue.items(s, ContentKind.ROLEPLAY)]
 
+    def calibrate(self, trainer: User, *slugs: str, miss: int = 0) -> list[CalibrationRun]:
+        """Calibrate a trainer quickly through the service: every anchor of each role-play (all
+        of them when none are named) graded at its reference levels, except that the first
+        `miss` criteria of each anchor are given a level two away (to fail on purpose).
+
+        For tests about something else; calibration itself is tested through its pages."""
+        runs = []
+        wanted = list(slugs) or self.roleplays()
+        with self.session() as s:
+            user = s.get(User, trainer.id)
+            assert user is not None
+            for slug in wanted:
+                run = calibration.start(s, user, slug, clock.utcnow())
+                s.flush()
+                rubric = calibration.roleplay_spec_of(run).rubric
+                while (upcoming := calibration.next_anchor(run)) is not None:
+                    levels = upcoming[1].scores()
+                    for criterion in rubric.criteria[:miss]:
+                        low, high = criterion.min_level_score, criterion.max_score
+                        level = levels[criterion.id]
+                        levels[criterion.id] = level + 2 if level + 2 <= high else low
+                    comments = {c: "As the descriptor says." for c, level in levels.items()
+                                if level < rubric.meets_score}
+                    calibration.answer(s, user, run, upcoming[1].id, levels, comments,
+                                       clock.utcnow())
+                runs.append(self._detached(s, run))
+        return runs
+
     def submission(self, learner: User, slug: str, *, text: str = "I hear you.") -> Submission:
         """A written role-play, submitted for grading (the module is read first if need be)."""
         with self.session() as s:
@@ -133,12 +162,18 @@ class Factory:
             draft = grading.start(s, user, current, clock.utcnow())
             s.flush()
             replies = [f"{text} ({n + 1})" for n in range(len(spec.lines))]
-            assert grading.submit(s, user, draft, replies, clock.utcnow())
+            assert grading.submit(s, user, draft, replies, clock.utcnow(),
+                                  double_marking=self.double_marking())
             return self._detached(s, draft)
+
+    def double_marking(self) -> grading.DoubleMarking:
+        return grading.DoubleMarking(sampling.double_mark_key(self.app.config["SECRET_KEY"]),
+                                     float(self.app.config["DOUBLE_MARK_PERCENT"]))
 
     def grade(self, trainer: User, submission: Submission, *, score: int | None = None,
               fail_critical: bool = False, reason: str = "") -> Grade:
-        """A trainer's grade: every criterion at `score` (default: the top level)."""
+        """A trainer's grade: every criterion at `score` (default: the top level). The trainer
+        must be calibrated on the role-play (see `calibrate`)."""
         with self.session() as s:
             grader = s.get(User, trainer.id)
             sub = s.get(Submission, submission.id)
@@ -167,7 +202,15 @@ class Factory:
     # --- certificates -----------------------------------------------------------------------
 
     def earned_certificate(self, learner: User, trainer: User) -> Certificate:
-        """Everything the track asks, done: the certificate issued as it would be on the web."""
+        """Everything the track asks, done: the certificate issued as it would be on the web
+        (the trainer is calibrated first if need be)."""
+        with self.session() as s:
+            user = s.get(User, trainer.id)
+            assert user is not None
+            missing = [st.roleplay.item.slug for st in calibration.standings(s, user)
+                       if not st.calibrated]
+        if missing:
+            self.calibrate(trainer, *missing)
         self.read(learner)
         self.pass_quizzes(learner)
         for slug in self.roleplays():

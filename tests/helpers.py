@@ -125,6 +125,39 @@ def grade(client: FlaskClient, app: Flask, submission_id: int, **kwargs: Any):  
     return client.post(f"/grade/submissions/{submission_id}", data=data)
 
 
+CALIBRATIONS = {spec.roleplay: spec for spec in _COURSE.calibrations.values()}
+
+
+def calibrate(client: FlaskClient, slug: str, *, miss: int = 0) -> int:
+    """Calibrate the client's trainer on a role-play through its pages: each anchor, as the page
+    names it, graded at its reference levels (the first `miss` criteria two levels away).
+    Returns the run's id."""
+    response = client.post(f"/grade/calibration/{slug}/start")
+    assert response.status_code == 302, response.status_code
+    match = re.search(r"/grade/calibration/runs/(\d+)$", response.headers["Location"])
+    assert match, response.headers["Location"]
+    run_id = int(match.group(1))
+    anchors = {a.id: a for a in CALIBRATIONS[slug].anchors}
+    rubric = _COURSE.roleplays[slug].rubric
+    for _ in anchors:
+        page = client.get(f"/grade/calibration/runs/{run_id}").get_data(as_text=True)
+        shown = re.search(r'name="anchor" value="([^"]+)"', page)
+        assert shown, page[:2000]
+        levels = anchors[shown.group(1)].scores()
+        for criterion in rubric.criteria[:miss]:
+            level = levels[criterion.id]
+            levels[criterion.id] = level + 2 if level + 2 <= criterion.max_score \
+                else criterion.min_level_score
+        data = {"anchor": shown.group(1)}
+        for criterion_id, level in levels.items():
+            data[f"level-{criterion_id}"] = str(level)
+            if level < rubric.meets_score:
+                data[f"comment-{criterion_id}"] = "As the descriptor says."
+        response = client.post(f"/grade/calibration/runs/{run_id}", data=data)
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return run_id
+
+
 def item_id(app: Flask, kind: str, slug: str) -> int:
     with app.app_context(), session(app) as s:
         ident = s.scalar(select(ContentItem.id).where(ContentItem.kind == kind,

@@ -14,6 +14,7 @@ from courseware.services.audit import COMMAND_LINE
 from courseware.services.certificates import IssueContext
 from tests import helpers
 from tests.conftest import Auth, UserFactory, make_app
+from tests.factories import Factory
 
 ROLES = ("anonymous", "learner", "trainer", "admin")
 R = 302  # redirect (to the login page for anonymous users)
@@ -56,6 +57,16 @@ TABLE: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("ops.healthz", "GET"): (200, 200, 200, 200),
     ("ops.readyz", "GET"): (200, 200, 200, 200),
     ("ops.metrics_page", "GET"): (200, 200, 200, 200),  # loopback; 404 elsewhere without a token
+    # nothing waits for a decision in the world: a flash and a redirect
+    ("grade.decide", "POST"): (R, 403, R, R),
+    ("calibrate.index", "GET"): (R, 403, 200, 200),
+    # the slug is a module's, not a role-play's: refused with a flash and a redirect
+    ("calibrate.start", "POST"): (R, 403, R, R),
+    # the world's run is the trainer's, completed: an admin may read it, not answer it
+    ("calibrate.run", "GET"): (R, 403, 200, 200),
+    ("calibrate.answer", "POST"): (R, 403, R, 404),
+    ("reliability.report", "GET"): (R, 403, 200, 200),
+    ("reliability.csv", "GET"): (R, 403, 200, 200),
     ("verify.form", "GET"): (200, 200, 200, 200),
     ("verify.result", "GET"): (200, 200, 200, 200),
     ("verify.pdf", "GET"): (200, 200, 200, 200),
@@ -79,6 +90,7 @@ TABLE: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("admin.manual_issue", "GET"): (R, 403, 403, 200),
     ("admin.manual_issue", "POST"): (R, 403, 403, 422),
     ("admin.roster", "GET"): (R, 403, 403, 200),
+    ("admin.calibration_status", "GET"): (R, 403, 403, 200),
     ("admin.roster_csv", "GET"): (R, 403, 403, 200),
 }
 
@@ -90,6 +102,7 @@ class World:
     code: str
     attempt_id: int
     submission_id: int
+    run_id: int
 
 
 def build_world(app: Flask, make_user: UserFactory) -> tuple[World, dict[str, object]]:
@@ -112,13 +125,18 @@ def build_world(app: Flask, make_user: UserFactory) -> tuple[World, dict[str, ob
                                          "Prior learning", utcnow(), ctx)
         s.commit()
         code = cert.code
-    return World(learner, target, code, attempt_id, submission_id), users
+    # the staff are calibrated on the world's role-play (calibration has its own tests)
+    factory = Factory(app)
+    [run] = factory.calibrate(users["trainer"], "active-listening")
+    factory.calibrate(users["admin"], "active-listening")
+    return World(learner, target, code, attempt_id, submission_id, run.id), users
 
 
 def url_values(world: World) -> dict[str, object]:
     return {"slug": "foundations", "code": world.code, "attempt_id": world.attempt_id,
             "submission_id": world.submission_id, "user_id": world.target.id,  # type: ignore[attr-defined]
-            "change": "revoke", "filename": "site.css"}
+            "change": "revoke", "filename": "site.css", "run_id": world.run_id,
+            "table": "trainers"}
 
 
 def test_every_route_has_an_entry(app: Flask) -> None:

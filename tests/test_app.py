@@ -156,3 +156,32 @@ def test_unexpected_error_is_a_plain_500_page(database_url: str, tmp_path: Path)
     api = client.get("/api/v1/boom")
     assert api.status_code == 500 and api.get_json()["error"]["code"] == "internal_error"
     app.extensions["courseware.db"].engine.dispose()
+
+
+def test_migration_0006_backfills_the_deciding_grade_and_goes_back(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine, "0003")
+    with engine.begin() as conn:  # foreign keys are off on this plain engine: rows suffice
+        conn.execute(text(
+            "INSERT INTO submission (id, learner_id, roleplay_id, roleplay_version_id, mode, "
+            "status, replies, created_at, updated_at) VALUES (3, 1, 1, 1, 'written', 'passed', "
+            "'[]', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
+        for number, grade_id in ((1, 10), (2, 11)):
+            conn.execute(text(
+                "INSERT INTO grade (id, submission_id, number, kind, grader_id, levels, "
+                "comments, feedback, total, max_total, outcome, failing, needs_moderation, "
+                "created_at) VALUES (:id, 3, :n, 'grade', 1, '{}', '{}', 'f', 1, 2, 'passed', "
+                "'[]', 0, '2026-01-01 00:00:00')"), {"id": grade_id, "n": number})
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT decided_grade_id, double_mark FROM submission")
+                            ).all() == [(11, 0)]
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+    columns = {c["name"] for c in inspect(engine).get_columns("submission")}
+    assert "decided_grade_id" not in columns and "double_mark" not in columns
+    assert "calibration_run" not in inspect(engine).get_table_names()
+    upgrade(engine)  # and up again
+    engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import json
 import re
@@ -27,6 +28,7 @@ from courseware.services.audit import COMMAND_LINE
 from courseware.web.openapi import openapi_document
 from tests import helpers
 from tests.conftest import Auth, UserFactory, make_app
+from tests.factories import Factory
 
 STANDARDS = Path(__file__).parent / "data"  # vendored: see tests/data/README.md
 CTX = certificates.IssueContext("http://localhost", "Test issuer", PROJECT_ROOT / "certificates",
@@ -460,3 +462,27 @@ def test_eligibility_profile_and_roster(app: Flask, admin: User, make_user: User
     with app.app_context(), helpers.session(app) as s:
         assert certificates.user_eligible(s, s.get(User, current.id), clock.utcnow())
         assert not certificates.user_eligible(s, s.get(User, lapsed.id), clock.utcnow())
+
+
+def test_the_admin_page_shows_the_evidence_as_a_table(
+        app: Flask, admin: User, factory: Factory) -> None:
+    learner, trainer = factory.user("learner", name="Eve Evidence"), factory.user("trainer")
+    cert = factory.earned_certificate(learner, trainer)
+    client = app.test_client()
+    Auth(client).login(admin)
+    page = html.unescape(client.get(f"/admin/certificates/{cert.code}").get_data(as_text=True))
+    assert '<table class="evidence">' in page and "{&#34;" not in page and '{"' not in page
+    rows = re.findall(r'<tr><th scope="row">([^<]+)</th><td>([^<]*)</td><td>([^<]*)</td>'
+                      r'<td>([^<]*)</td></tr>', page)
+    kinds = [r[0] for r in rows]
+    assert kinds.count("Module read") == 9 and kinds.count("Quiz passed") == 9
+    assert kinds.count("Role-play passed") == 4
+    quiz = next(r for r in rows if r[1] == "Foundations of peer mentoring quiz"
+                or (r[0] == "Quiz passed" and "foundations" in r[1].lower()))
+    assert re.fullmatch(r"attempt #\d+, 100%", quiz[3]) and quiz[2].endswith("UTC")
+    roleplay = next(r for r in rows if r[0] == "Role-play passed")
+    assert re.fullmatch(r"submission #\d+, grade #\d+", roleplay[3])
+    manual = factory.manual_certificate(factory.user("learner"), reason="Prior course at X")
+    page = html.unescape(client.get(f"/admin/certificates/{manual.code}").get_data(as_text=True))
+    assert '<tr><th scope="row">Issued by hand</th><td></td><td></td><td>Reason: Prior course ' \
+        'at X</td></tr>' in page

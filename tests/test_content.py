@@ -509,9 +509,11 @@ def versions(app: Flask) -> dict[tuple[str, str], tuple[int, int, bool]]:
 
 @functools.cache
 def all_items() -> int:
-    """How many items the real content syncs (modules, quizzes, role-plays and tracks)."""
+    """How many items the real content syncs (modules, quizzes, role-plays, tracks and the
+    role-plays' calibration sets)."""
     real = load_catalogue(PROJECT_ROOT)
-    return len(real.modules) + len(real.quizzes) + len(real.roleplays) + len(real.tracks)
+    return len(real.modules) + len(real.quizzes) + len(real.roleplays) + len(real.tracks) + \
+        len(real.calibrations)
 
 
 def sync_audits(app: Flask) -> int:
@@ -589,10 +591,10 @@ def test_removing_a_file_retires_its_item(copied: tuple[Flask, Path]) -> None:
     before = versions(app)
     roleplay_text = (root / "quizzes/referral.roleplay.toml").read_text(encoding="utf-8")
     (root / "quizzes/referral.roleplay.toml").unlink()
-    # calibration anchors name their role-play: they go with it (they are not synced items)
+    # calibration anchors name their role-play: they go with it, and their item retires too
     anchors = root / "quizzes/referral.calibration.toml"
-    anchors_text = anchors.read_text(encoding="utf-8") if anchors.exists() else None
-    anchors.unlink(missing_ok=True)
+    anchors_text = anchors.read_text(encoding="utf-8")
+    anchors.unlink()
     track = root / "certificates/certified-peer-mentor.toml"
     text = track.read_text(encoding="utf-8")
     needle = 'roleplays = ["active-listening", "boundaries", "crisis-response", "referral"]'
@@ -605,7 +607,8 @@ def test_removing_a_file_retires_its_item(copied: tuple[Flask, Path]) -> None:
     assert result.output.splitlines() == [
         "  updated: track certified-peer-mentor",
         "  retired: roleplay referral",
-        f"0 added, 1 updated, {all_items() - 2} unchanged, 1 retired",
+        "  retired: calibration referral",
+        f"0 added, 1 updated, {all_items() - 3} unchanged, 2 retired",
     ]
     after = versions(app)
     roleplay = before[("roleplay", "referral")]
@@ -615,11 +618,10 @@ def test_removing_a_file_retires_its_item(copied: tuple[Flask, Path]) -> None:
     assert after[("module", "referral")] == before[("module", "referral")]
     # a retired item keeps its history and comes back as it was when its file returns
     (root / "quizzes/referral.roleplay.toml").write_text(roleplay_text, encoding="utf-8")
-    if anchors_text is not None:
-        anchors.write_text(anchors_text, encoding="utf-8")
+    anchors.write_text(anchors_text, encoding="utf-8")
     track.write_text(text, encoding="utf-8")
     result = invoke(app, "courseware", "sync")
-    assert "0 added, 2 updated" in result.output
+    assert "0 added, 3 updated" in result.output
     after = versions(app)
     assert after[("roleplay", "referral")] == roleplay
     assert after[("track", "certified-peer-mentor")] == (track_number, track_count + 1, True)

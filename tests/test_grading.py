@@ -6,6 +6,7 @@ import html
 import re
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,10 +16,11 @@ from sqlalchemy import func, select
 
 from courseware.domain import clock
 from courseware.domain.content.model import RoleplaySpec
-from courseware.models import AuditEvent, Grade, Submission, User
+from courseware.models import AuditEvent, Grade, Moderation, Submission, User
 from courseware.services import catalogue, grading
 from tests import helpers
 from tests.conftest import Auth, UserFactory
+from tests.factories import Factory
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 AL = "active-listening"  # one critical criterion (the safety check-in), 8 lines
@@ -143,12 +145,15 @@ def lc(app: Flask, learner: User) -> FlaskClient:
 
 
 @pytest.fixture
-def tc(app: Flask, trainer: User) -> FlaskClient:
+def tc(app: Flask, trainer: User, factory: Factory) -> FlaskClient:
+    """The trainer's client; calibrated on every role-play (calibration has its own tests)."""
+    factory.calibrate(trainer)
     return client_for(app, trainer)
 
 
 @pytest.fixture
-def tc2(app: Flask, trainer2: User) -> FlaskClient:
+def tc2(app: Flask, trainer2: User, factory: Factory) -> FlaskClient:
+    factory.calibrate(trainer2)
     return client_for(app, trainer2)
 
 
@@ -626,12 +631,27 @@ def test_a_failed_critical_criterion_goes_to_moderation_unseen_by_the_learner(
     assert response.status_code == 422
     assert "A second trainer must moderate your grade." in text(response)
     assert len(grades(app, sub_id)) == 1
-    # a second trainer sees it as moderation work
+    # a second trainer sees it as moderation work, blind: nothing of the first grade shows
     queue = text(tc2.get("/grade/"))
-    assert "Lena Learner" in queue and "Moderation: confirm or overturn" in queue
-    page = text(tc2.get(f"/grade/submissions/{sub_id}"))
-    assert "Moderate:" in page and "First grader's feedback." in page
-    assert checked(page, CRITICAL, 1)  # starts from the grade under review
+    assert "Lena Learner" in queue and "Moderation (blind)" in queue
+    raw = tc2.get(f"/grade/submissions/{sub_id}").get_data(as_text=True)
+    page = html.unescape(raw)
+    assert "Moderate:" in page and "Grade it <strong>independently</strong>" in page
+    assert "First grader's feedback." not in page and "Grades so far" not in page
+    assert "Tomas Trainer" not in page and "returned" not in page and '" checked' not in raw
+    assert "Ask directly and follow the protocol" not in page
+    assert "Name the feeling before moving on" not in page  # the first grader's comments
+
+
+def moderate_blind(app: Flask, tc2: FlaskClient, sub_id: int, scores: dict[str, int] | int,
+                   feedback: str) -> str:
+    """The moderator's own grade, saved blind: the page then shows the grades side by side."""
+    tc2.post(f"/grade/submissions/{sub_id}/claim")
+    response = grade(tc2, sub_id, levels_form(app, BOUNDARIES, scores, feedback=feedback),
+                     expected="2")
+    assert response.status_code == 302, text(response)[:2000]
+    assert response.headers["Location"].endswith(f"/grade/submissions/{sub_id}")
+    return text(tc2.get(f"/grade/submissions/{sub_id}"))
 
 
 def test_moderation_confirms_the_first_grade(
@@ -639,58 +659,108 @@ def test_moderation_confirms_the_first_grade(
     trainer2: User,
 ) -> None:
     sub_id = boundaries_in_moderation(app, lc, tc)
-    tc2.post(f"/grade/submissions/{sub_id}/claim")
-    data = levels_form(app, BOUNDARIES, {CRITICAL: 0}, feedback="Confirmed: confidentiality.")
-    response = grade(tc2, sub_id, data, expected="2")
-    assert response.status_code == 302
+    page = moderate_blind(app, tc2, sub_id, {CRITICAL: 0}, "Confirmed: confidentiality.")
+    # now both grades, side by side, with the agreement per criterion
+    assert "Grade under review (Tomas Trainer)" in page
+    assert "Your blind grade (Tariq Trainer)" in page
+    assert "First grader's feedback." in page and "Confirmed: confidentiality." in page
+    assert "same level" in page and "one level apart" in page
+    assert "Record the decision" in page
     first, second = grades(app, sub_id)
+    assert (second.kind, second.grader_id, second.decision) == ("moderation", trainer2.id, None)
+    assert submission(app, sub_id).status == "moderation"  # nothing decided yet
+    assert "Outcome:" not in text(lc.get(f"/submissions/{sub_id}"))
+
+    response = tc2.post(f"/grade/submissions/{sub_id}/decide", data={"decision": "confirmed"})
+    assert response.status_code == 302
     assert (first.number, first.kind, first.grader_id, first.levels[CRITICAL]) == \
         (1, "grade", trainer.id, 2)
-    assert (second.number, second.kind, second.grader_id) == (2, "moderation", trainer2.id)
-    assert (second.decision, second.outcome, second.needs_moderation) == \
-        ("confirmed", "returned", False)
-    assert submission(app, sub_id).status == "returned"
+    assert (second.number, second.outcome, second.needs_moderation) == (2, "returned", False)
+    sub = submission(app, sub_id)
+    assert sub.status == "returned" and sub.decided_grade_id == first.id
     page = text(lc.get(f"/submissions/{sub_id}"))
     assert "Status: <strong>returned for revision</strong>" in page
-    assert "Confirmed: confidentiality." in page and "First grader's feedback." not in page
-    [event] = audit(app, "grade.moderation", sub_id)
-    assert event.actor_id == trainer2.id and event.details["decision"] == "confirmed"
+    # the confirmed grade is the one the learner reads
+    assert "First grader's feedback." in page and "Confirmed: confidentiality." not in page
+    [event] = audit(app, "moderation.confirmed", sub_id)
+    assert event.actor_id == trainer2.id and event.details["cause"] == "critical"
+    with app.app_context(), helpers.session(app) as s:
+        [record] = s.scalars(select(Moderation)).all()
+        assert (record.decision, record.cause, record.outcome_agreed) == \
+            ("confirmed", "critical", True)
+        assert record.agreement[CRITICAL] == {"levels": [2, 1], "exact": False,
+                                              "adjacent": True}
+        assert record.reviewed_grade_id == first.id and record.grade_id == second.id
 
 
 def test_moderation_overturns_with_a_reason(
     app: Flask, lc: FlaskClient, tc: FlaskClient, tc2: FlaskClient,
 ) -> None:
     sub_id = boundaries_in_moderation(app, lc, tc)
-    data = levels_form(app, BOUNDARIES, 3, feedback="The limits were stated clearly.")
-    response = grade(tc2, sub_id, data, expected="2")
+    moderate_blind(app, tc2, sub_id, 3, "The limits were stated clearly.")
+    response = tc2.post(f"/grade/submissions/{sub_id}/decide",
+                        data={"decision": "overturned", "reason": "  "})
+    assert response.status_code == 422
+    assert "Give a reason for overturning the first grade." in text(response)
+    assert submission(app, sub_id).status == "moderation"
+    response = tc2.post(f"/grade/submissions/{sub_id}/decide", data={"reason": "Typed."})
     assert response.status_code == 422
     page = text(response)
-    assert "Give a reason for overturning the first grade." in page
-    assert "The limits were stated clearly." in page and checked(page, CRITICAL, 3)
-    assert len(grades(app, sub_id)) == 1
+    assert "Choose whether to confirm or overturn" in page and "Typed.</textarea>" in page
 
-    response = grade(tc2, sub_id, data, expected="2",
-                     reason="Line 4 states the limits plainly.")
+    response = tc2.post(f"/grade/submissions/{sub_id}/decide", data={
+        "decision": "overturned", "reason": "Line 4 states the limits plainly."})
     assert response.status_code == 302
     first, second = grades(app, sub_id)
     assert first.outcome == "returned" and first.needs_moderation  # kept as it was
-    assert (second.kind, second.decision, second.outcome) == ("moderation", "overturned",
-                                                              "passed")
-    assert second.reason == "Line 4 states the limits plainly."
-    assert submission(app, sub_id).status == "passed"
-    assert "Outcome: passed" in text(lc.get(f"/submissions/{sub_id}"))
-    [event] = audit(app, "grade.moderation", sub_id)
+    assert (second.kind, second.outcome) == ("moderation", "passed")
+    sub = submission(app, sub_id)
+    assert sub.status == "passed" and sub.decided_grade_id == second.id
+    page = text(lc.get(f"/submissions/{sub_id}"))
+    assert "Outcome: passed" in page and "The limits were stated clearly." in page
+    [event] = audit(app, "moderation.overturned", sub_id)
     assert event.reason == "Line 4 states the limits plainly."
-    assert event.details["decision"] == "overturned"
+    assert event.details["outcome_agreed"] is False
+    # decided: a second decision is refused
+    response = tc2.post(f"/grade/submissions/{sub_id}/decide", data={"decision": "confirmed"})
+    assert response.status_code == 302
+    assert "no moderation decision of yours waiting" in text(tc2.get("/grade/"))
+
+
+def test_only_the_moderator_decides_and_nobody_else_moderates_meanwhile(
+    app: Flask, lc: FlaskClient, tc: FlaskClient, tc2: FlaskClient, make_user: UserFactory,
+    factory: Factory,
+) -> None:
+    sub_id = boundaries_in_moderation(app, lc, tc)
+    moderate_blind(app, tc2, sub_id, 3, "Mine.")
+    third = make_user("trainer", name="Thea Third")
+    factory.calibrate(third)
+    tc3 = client_for(app, third)
+    assert "Lena Learner" not in text(tc3.get("/grade/"))
+    response = tc3.post(f"/grade/submissions/{sub_id}/decide", data={"decision": "confirmed"})
+    assert response.status_code == 302
+    response = grade(tc3, sub_id, levels_form(app, BOUNDARIES, 3), expected="3")
+    assert response.status_code == 422
+    assert "Tariq Trainer is moderating this submission." in text(response)
+    # the first grader cannot decide either, and the moderator cannot grade twice
+    assert tc.post(f"/grade/submissions/{sub_id}/decide",
+                   data={"decision": "confirmed"}).status_code == 302
+    response = grade(tc2, sub_id, levels_form(app, BOUNDARIES, 3), expected="3")
+    assert response.status_code == 422  # the decision page, since their grade is saved
+    assert "now confirm or overturn the grade under review" in text(response)
+    assert submission(app, sub_id).status == "moderation"
+    assert "Moderation: decide" in text(tc2.get("/grade/"))
 
 
 # --- two trainers at once ----------------------------------------------------------------------
 
 def test_two_trainers_saving_at_once_keep_one_grade(
-    app: Flask, lc: FlaskClient, trainer: User, trainer2: User,
+    app: Flask, lc: FlaskClient, trainer: User, trainer2: User, factory: Factory,
 ) -> None:
     sub_id = submit(lc, app)
     people = {"Tomas Trainer": trainer, "Tariq Trainer": trainer2}
+    for person in people.values():
+        factory.calibrate(person, AL)
     clients = {name: client_for(app, user) for name, user in people.items()}
     feedback = {name: f"Feedback typed by {name}." for name in people}
     barrier = threading.Barrier(2)
@@ -798,6 +868,7 @@ def test_every_grading_action_is_audited(
     grade(tc2, written, levels_form(app, AL, 3, feedback="Again."), expected="2", reason="Typo.")
     critical = boundaries_in_moderation(app, lc, tc)
     grade(tc2, critical, levels_form(app, BOUNDARIES, {CRITICAL: 1}), expected="2")
+    tc2.post(f"/grade/submissions/{critical}/decide", data={"decision": "confirmed"})
     other = make_user("learner", name="Liv Live")
     response = tc.post("/grade/live", data={
         "learner_email": other.email, "roleplay": AL, "held_on": "2026-11-20",
@@ -809,6 +880,7 @@ def test_every_grading_action_is_audited(
         "grade.grade": [(trainer.id, str(written)), (trainer.id, str(critical))],
         "grade.amendment": [(trainer2.id, str(written))],
         "grade.moderation": [(trainer2.id, str(critical))],
+        "moderation.confirmed": [(trainer2.id, str(critical))],
     }
     for action, rows in expected.items():
         assert [(e.actor_id, e.target_id) for e in audit(app, action)] == rows, action
@@ -989,3 +1061,20 @@ def test_no_live_roleplay_for_one_already_passed(
         "live_format": "phone", "duration_minutes": "20", "notes": "Second go"})
     assert response.status_code == 422
     assert "has already passed this role-play" in text(response)
+
+
+def test_the_transcript_and_the_rubric_sit_side_by_side(
+    app: Flask, lc: FlaskClient, tc: FlaskClient,
+) -> None:
+    sub_id = submit(lc, app)
+    page = tc.get(f"/grade/submissions/{sub_id}").get_data(as_text=True)
+    layout = page.index('<div class="grading-layout">')
+    transcript = page.index('<section class="transcript" role="region" '
+                            'aria-labelledby="replies-title" tabindex="0">')
+    form = page.index('<form method="post" action="/grade/submissions/')
+    assert layout < transcript < form  # one grid: the transcript, then the rubric beside it
+    assert '<main id="main" class="wrap wrap-wide"' in page
+    css = (Path(app.static_folder or "") / "site.css").read_text()
+    rule = re.search(r"@media \(min-width: 64em\) \{\s*\.grading-layout \{ display: grid;"
+                     r"[^}]*\}\s*\.grading-layout \.transcript \{([^}]*)\}", css)
+    assert rule and "overflow-y: auto" in rule.group(1) and "max-height" in rule.group(1)

@@ -58,13 +58,13 @@ def test_home_lists_the_modules_in_order_with_lock_reasons(lc: FlaskClient) -> N
         "Remote mentoring and safeguarding young people"]
     assert 'href="/modules/foundations"' in page
     assert 'href="/modules/active-listening"' not in page  # locked: a title, not a link
-    assert "Finish Foundations of peer mentoring first" in page
+    assert "Read Foundations of peer mentoring first" in page
 
 
 def test_a_locked_module_is_refused_with_its_reason(lc: FlaskClient) -> None:
     response = lc.get("/modules/boundaries")
     assert response.status_code == 403
-    assert "This module is locked. Finish Active listening first." in text(response)
+    assert "This module is locked. Read Active listening first." in text(response)
     # the lesson itself is not in the answer
     assert "lesson-body" not in text(response)
 

@@ -24,6 +24,7 @@ class ContentKind(StrEnum):
     QUIZ = "quiz"
     ROLEPLAY = "roleplay"
     TRACK = "track"
+    CALIBRATION = "calibration"  # a role-play's anchor responses, for calibrating trainers
 
 
 class QuestionKind(StrEnum):
@@ -38,12 +39,16 @@ class SubmissionStatus(StrEnum):
     MODERATION = "moderation"
     RETURNED = "returned"
     PASSED = "passed"
+    # graded once, selected for a blind second grade that has not been given yet
+    DOUBLE_MARKING = "double_marking"
 
 
 OPEN_SUBMISSION_STATUSES = (
     SubmissionStatus.DRAFT, SubmissionStatus.SUBMITTED, SubmissionStatus.MODERATION,
+    SubmissionStatus.DOUBLE_MARKING,
 )
-WAITING_SUBMISSION_STATUSES = (SubmissionStatus.SUBMITTED, SubmissionStatus.MODERATION)
+WAITING_SUBMISSION_STATUSES = (SubmissionStatus.SUBMITTED, SubmissionStatus.MODERATION,
+                               SubmissionStatus.DOUBLE_MARKING)
 
 
 class SubmissionMode(StrEnum):
@@ -61,6 +66,11 @@ class GradeKind(StrEnum):
     GRADE = "grade"
     MODERATION = "moderation"
     AMENDMENT = "amendment"
+    DOUBLE_MARK = "double_mark"  # a blind, independent second grade of a sampled submission
+
+
+# the grades a trainer gives without having seen another grade of the same submission
+INDEPENDENT_GRADE_KINDS = (GradeKind.GRADE, GradeKind.DOUBLE_MARK, GradeKind.MODERATION)
 
 
 class Outcome(StrEnum):
@@ -73,6 +83,19 @@ class Outcome(StrEnum):
 class ModerationDecision(StrEnum):
     CONFIRMED = "confirmed"
     OVERTURNED = "overturned"
+
+
+class ModerationCause(StrEnum):
+    """Why a submission went to moderation."""
+
+    CRITICAL = "critical"  # the first grade failed a critical criterion
+    DISAGREEMENT = "disagreement"  # the two blind grades of a double-marked one disagree
+
+
+class CalibrationStatus(StrEnum):
+    IN_PROGRESS = "in_progress"
+    PASSED = "passed"
+    FAILED = "failed"
 
 
 class CertificateStatus(StrEnum):
@@ -106,7 +129,8 @@ class Standing(StrEnum):
 
 TEMPLATE_ENUMS: tuple[type[StrEnum], ...] = (
     Role, ContentKind, QuestionKind, SubmissionStatus, SubmissionMode, LiveFormat, GradeKind,
-    Outcome, ModerationDecision, CertificateStatus, CertificateChange, Standing,
+    Outcome, ModerationDecision, ModerationCause, CalibrationStatus, CertificateStatus,
+    CertificateChange, Standing,
 )
 
 

@@ -31,7 +31,18 @@ ENVIRONMENT = {
     "METRICS_TOKEN": "bearer token for /metrics; without one, METRICS_ALLOW networks only",
     "METRICS_ALLOW": "client networks allowed to read /metrics without a token (loopback)",
     "COURSE_COUNTRY": "whose crisis lines fill course text (modules/crisis-lines.toml)",
+    "CALIBRATION_REQUIRED": "trainers grade a role-play's work only once calibrated on its rubric",
+    "DOUBLE_MARK_PERCENT": "share of submitted role-plays given a blind second grade (0-100)",
 }
+
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+def _percent(value: str) -> float:
+    number = float(value)
+    if not 0 <= number <= 100:
+        raise ValueError(f"DOUBLE_MARK_PERCENT must be between 0 and 100, not {value}")
+    return number
 
 
 def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any]:
@@ -56,6 +67,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
                           env.get("METRICS_ALLOW", "127.0.0.0/8,::1/128").split(",")
                           if n.strip()],
         "COURSE_COUNTRY": env.get("COURSE_COUNTRY", "US").strip().upper(),
+        "CALIBRATION_REQUIRED": env.get("CALIBRATION_REQUIRED", "true").strip().lower()
+        not in FALSE_WORDS,
+        "DOUBLE_MARK_PERCENT": _percent(env.get("DOUBLE_MARK_PERCENT", "10")),
         "KEYS_DIR": instance_path / "keys",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "SESSION_COOKIE_NAME": "courseware_session",

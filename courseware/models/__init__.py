@@ -1,15 +1,16 @@
 """Typed models, one file per area; import them from here."""
 
 from courseware.models.base import Base, UTCDateTime
+from courseware.models.calibration import CalibrationAnswer, CalibrationRun
 from courseware.models.certificates import Certificate, CertificateEvidence
 from courseware.models.content import ContentItem, ContentVersion
-from courseware.models.grading import Grade, Submission
+from courseware.models.grading import Grade, Moderation, Submission
 from courseware.models.learning import ModuleFeedback, ModuleRead, QuizAnswer, QuizAttempt
 from courseware.models.users import AuditEvent, LoginThrottle, User
 
 __all__ = [
-    "AuditEvent", "Base", "Certificate",
+    "AuditEvent", "Base", "CalibrationAnswer", "CalibrationRun", "Certificate",
     "CertificateEvidence", "ContentItem", "ContentVersion", "Grade", "LoginThrottle",
-    "ModuleFeedback", "ModuleRead", "QuizAnswer", "QuizAttempt", "Submission", "UTCDateTime",
-    "User",
+    "Moderation", "ModuleFeedback", "ModuleRead", "QuizAnswer", "QuizAttempt", "Submission",
+    "UTCDateTime", "User",
 ]

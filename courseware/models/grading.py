@@ -8,10 +8,12 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -21,6 +23,7 @@ from courseware.domain.statuses import (
     OPEN_SUBMISSION_STATUSES,
     GradeKind,
     LiveFormat,
+    ModerationCause,
     ModerationDecision,
     Outcome,
     SubmissionMode,
@@ -76,13 +79,23 @@ class Submission(Base):
     live_format: Mapped[LiveFormat | None] = mapped_column(EnumText(LiveFormat))
     duration_minutes: Mapped[int | None]
     live_notes: Mapped[str | None] = mapped_column(Text)
+    # chosen at submission for a blind second grade (a keyed hash of the id: see domain.sampling)
+    double_mark: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # the grade whose outcome the learner has: set when the submission is passed or returned
+    decided_grade_id: Mapped[int | None] = mapped_column(
+        ForeignKey("grade.id", use_alter=True, name="fk_submission_decided_grade_id_grade"))
 
     learner: Mapped[User] = relationship(foreign_keys=[learner_id])
     claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
     roleplay_version: Mapped[ContentVersion] = relationship()
     previous: Mapped[Submission | None] = relationship(remote_side=[id])
-    grades: Mapped[list[Grade]] = relationship(back_populates="submission", order_by="Grade.number")
+    grades: Mapped[list[Grade]] = relationship(back_populates="submission", order_by="Grade.number",
+                                               foreign_keys="Grade.submission_id")
+    decided_grade: Mapped[Grade | None] = relationship(foreign_keys=[decided_grade_id],
+                                                       post_update=True)
+    moderations: Mapped[list[Moderation]] = relationship(order_by="Moderation.id",
+                                                         viewonly=True)
 
 
 class Grade(Base):
@@ -117,5 +130,39 @@ class Grade(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    submission: Mapped[Submission] = relationship(back_populates="grades")
+    submission: Mapped[Submission] = relationship(back_populates="grades",
+                                                  foreign_keys=[submission_id])
     grader: Mapped[User] = relationship()
+
+
+class Moderation(Base):
+    """A moderator's decision, taken after their own blind grade: confirm the grade under review
+    or overturn it (with a reason). Records how far the two (or three) blind grades agreed."""
+
+    __tablename__ = "moderation"
+    __table_args__ = (
+        UniqueConstraint("grade_id"),
+        CheckConstraint(sql_in("decision", ModerationDecision), name="decision"),
+        CheckConstraint(sql_in("cause", ModerationCause), name="cause"),
+        CheckConstraint(f"decision = '{ModerationDecision.CONFIRMED}' OR reason IS NOT NULL",
+                        name="reason"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"))
+    grade_id: Mapped[int] = mapped_column(ForeignKey("grade.id"))  # the moderator's blind grade
+    reviewed_grade_id: Mapped[int] = mapped_column(ForeignKey("grade.id"))
+    moderator_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    cause: Mapped[ModerationCause] = mapped_column(EnumText(ModerationCause))
+    decision: Mapped[ModerationDecision] = mapped_column(EnumText(ModerationDecision))
+    reason: Mapped[str | None] = mapped_column(Text)
+    # per criterion: {"levels": [reviewed, (double mark,) moderator], "exact": bool, "adjacent"}
+    agreement: Mapped[dict[str, Any]] = mapped_column(JSON)
+    exact_percent: Mapped[float] = mapped_column(Float)
+    adjacent_percent: Mapped[float] = mapped_column(Float)
+    outcome_agreed: Mapped[bool]
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    grade: Mapped[Grade] = relationship(foreign_keys=[grade_id])
+    reviewed_grade: Mapped[Grade] = relationship(foreign_keys=[reviewed_grade_id])
+    moderator: Mapped[User] = relationship()

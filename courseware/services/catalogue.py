@@ -10,10 +10,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from courseware.domain.content.model import (
+    CalibrationSpec,
     ModuleSpec,
     QuizSpec,
     RoleplaySpec,
     TrackSpec,
+    calibration_from_data,
     module_from_data,
     quiz_from_data,
     roleplay_from_data,
@@ -124,7 +126,7 @@ def titles(session: Session) -> dict[tuple[str, str], str]:
 def _source(data: dict[str, Any]) -> dict[str, Any]:
     """The spec's own fields: a version's data minus what sync derived from it."""
     derived = {"body_html", "toc", "question_hashes", "brief_html", "persona_html",
-               "description_html"}
+               "description_html", "rubric_hash", "roleplay_version_id"}
     return {k: v for k, v in data.items() if k not in derived}
 
 
@@ -142,3 +144,7 @@ def roleplay_spec(version: ContentVersion) -> RoleplaySpec:
 
 def track_spec(version: ContentVersion) -> TrackSpec:
     return _spec("track", version, track_from_data)
+
+
+def calibration_spec(version: ContentVersion) -> CalibrationSpec:
+    return _spec("calibration", version, calibration_from_data)

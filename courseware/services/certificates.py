@@ -87,7 +87,7 @@ def learner_record(session: Session, user: User, since: datetime | None = None
                              else None}
     roleplays: dict[str, dict[str, Any]] = {}
     for slug, submission in grading.passed_roleplays(session, user).items():
-        grade = submission.grades[-1] if submission.grades else None
+        grade = grading.visible_grade(submission)  # the grade that decided it
         if grade is None or (since is not None and grade.created_at < since):
             continue
         roleplays[slug] = {"submission_id": submission.id, "grade_id": grade.id,

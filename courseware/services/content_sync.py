@@ -15,6 +15,7 @@ from courseware.domain.content.model import (
     RoleplaySpec,
     TrackSpec,
     content_hash,
+    rubric_hash,
     to_data,
 )
 from courseware.domain.content.render import render_markdown
@@ -55,8 +56,22 @@ def sync_catalogue(session: Session, catalogue: Catalogue, actor: audit.Actor) -
         entries.append((ContentKind.TRACK, slug, track.title, 0, track))
     for kind, slug, title, position, spec in sorted(entries, key=lambda e: (e[0], e[1])):
         seen.add((kind, slug))
-        outcome = _sync_item(session, kind, slug, title, position, spec)
+        outcome = _sync_item(session, kind, slug, title, position, to_data(spec),
+                             _rendered(spec))
         getattr(report, outcome).append(f"{kind} {slug}")
+    # after the role-plays: a calibration set is tied to the role-play version (and rubric) it
+    # was checked against, and a new rubric makes a new calibration version of unchanged anchors
+    for slug, calibration in sorted(catalogue.calibrations.items()):
+        roleplay = catalogue.roleplays[calibration.roleplay]
+        target = session.scalar(select(ContentItem).where(
+            ContentItem.kind == ContentKind.ROLEPLAY, ContentItem.slug == calibration.roleplay))
+        assert target is not None and target.current_version_id is not None
+        seen.add((ContentKind.CALIBRATION, slug))
+        source = {**to_data(calibration), "rubric_hash": rubric_hash(roleplay.rubric)}
+        outcome = _sync_item(session, ContentKind.CALIBRATION, slug,
+                             f"Calibration: {roleplay.title}", order.get(roleplay.module, 0),
+                             source, {"roleplay_version_id": target.current_version_id})
+        getattr(report, outcome).append(f"{ContentKind.CALIBRATION} {slug}")
     for item in session.scalars(select(ContentItem).where(ContentItem.active)):
         if (item.kind, item.slug) not in seen:
             item.active = False
@@ -70,8 +85,8 @@ def sync_catalogue(session: Session, catalogue: Catalogue, actor: audit.Actor) -
 
 
 def _sync_item(session: Session, kind: str, slug: str, title: str, position: int,
-               spec: Any) -> str:
-    source = to_data(spec)
+               source: dict[str, Any], rendered: dict[str, Any]) -> str:
+    """Store `source` (hashed) with what was derived from it (`rendered`, not hashed)."""
     digest = content_hash(source)
     item = session.scalar(select(ContentItem).where(ContentItem.kind == kind,
                                                     ContentItem.slug == slug))
@@ -94,7 +109,7 @@ def _sync_item(session: Session, kind: str, slug: str, title: str, position: int
         number = (session.scalar(select(func.max(ContentVersion.number))
                                  .where(ContentVersion.item_id == item.id)) or 0) + 1
         version = ContentVersion(item_id=item.id, number=number, content_hash=digest,
-                                 data={**source, **_rendered(spec)})
+                                 data={**source, **rendered})
         session.add(version)
         session.flush()
     item.current_version = version

@@ -6,11 +6,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from courseware.domain import rubric as rules
+from courseware.domain import sampling
 from courseware.domain.content.model import RoleplaySpec
 from courseware.domain.statuses import (
     OPEN_SUBMISSION_STATUSES,
@@ -18,13 +19,14 @@ from courseware.domain.statuses import (
     WAITING_SUBMISSION_STATUSES,
     GradeKind,
     LiveFormat,
+    ModerationCause,
     ModerationDecision,
     Role,
     SubmissionMode,
     SubmissionStatus,
 )
-from courseware.models import ContentItem, Grade, Submission, User
-from courseware.services import audit, catalogue, learning
+from courseware.models import ContentItem, Grade, Moderation, Submission, User
+from courseware.services import audit, calibration, catalogue, learning
 from courseware.services.sql import rows_updated
 
 MAX_REPLY = 3000
@@ -58,7 +60,7 @@ def learner_status(submission: Submission) -> str:
         return "draft"
     if submission.status is SubmissionStatus.SUBMITTED:
         return "in review" if submission.claimed_by_id else "submitted"
-    if submission.status is SubmissionStatus.MODERATION:
+    if submission.status in (SubmissionStatus.MODERATION, SubmissionStatus.DOUBLE_MARKING):
         return "in review"
     return {"returned": "returned for revision", "passed": "passed"}[submission.status]
 
@@ -152,20 +154,35 @@ def save_draft(session: Session, learner: User, submission: Submission,
     session.flush()
 
 
+@dataclass(frozen=True)
+class DoubleMarking:
+    """Which share of submitted work gets a blind second grade, chosen by a keyed hash."""
+
+    key: bytes
+    percent: float
+
+    def selects(self, submission_id: int) -> bool:
+        return sampling.selected_for_double_marking(self.key, submission_id, self.percent)
+
+
 def submit(session: Session, learner: User, submission: Submission, replies: Sequence[str],
-           now: datetime) -> bool:
-    """Send the draft for grading; True if this call sent it (a replay changes nothing)."""
+           now: datetime, *, double_marking: DoubleMarking | None = None) -> bool:
+    """Send the draft for grading; True if this call sent it (a replay changes nothing).
+
+    With `double_marking`, the submission is drawn (or not) for a blind second grade now.
+    """
     if submission.learner_id != learner.id:
         raise NotVisible()
     if submission.status is not SubmissionStatus.DRAFT:
         return False
     clean = check_replies(spec_of(submission), replies, final=True)
+    selected = double_marking is not None and double_marking.selects(submission.id)
     changed = rows_updated(
         session,
         update(Submission)
         .where(Submission.id == submission.id, Submission.status == SubmissionStatus.DRAFT)
         .values(status=SubmissionStatus.SUBMITTED, replies=clean, submitted_at=now,
-                updated_at=now)
+                updated_at=now, double_mark=selected)
         .execution_options(synchronize_session=False),
     )
     session.refresh(submission)
@@ -174,13 +191,70 @@ def submit(session: Session, learner: User, submission: Submission, replies: Seq
 
 # --- trainers ------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Round:
+    """The grades of the judgement in progress: the grade under review (a first grade or an
+    amendment), the blind second mark if the work was double-marked, and a moderator's blind
+    grade that waits for their decision."""
+
+    reviewed: Grade | None
+    double: Grade | None
+    pending: Grade | None  # a moderation grade without its decision yet
+
+    @property
+    def graders(self) -> set[int]:
+        return {g.grader_id for g in (self.reviewed, self.double, self.pending) if g is not None}
+
+
+def current_round(submission: Submission) -> Round:
+    grades = list(submission.grades)
+    reviewed = next((g for g in reversed(grades)
+                     if g.kind in (GradeKind.GRADE, GradeKind.AMENDMENT)), None)
+    later = [g for g in grades if reviewed is not None and g.number > reviewed.number]
+    double = next((g for g in reversed(later) if g.kind is GradeKind.DOUBLE_MARK), None)
+    decided = {m.grade_id for m in submission.moderations}
+    pending = next((g for g in reversed(later)
+                    if g.kind is GradeKind.MODERATION and g.decision is None
+                    and g.id not in decided), None)
+    return Round(reviewed, double, pending)
+
+
 def _first_grader_id(submission: Submission) -> int | None:
-    graded = [g for g in submission.grades if g.kind in (GradeKind.GRADE, GradeKind.AMENDMENT)]
-    return graded[-1].grader_id if graded else None
+    reviewed = current_round(submission).reviewed
+    return reviewed.grader_id if reviewed else None
 
 
-def queue(session: Session, trainer: User, roleplay_slug: str | None = None) -> list[Submission]:
-    """Work waiting for this trainer, oldest first; never their own, never their own grade."""
+def stage(submission: Submission) -> str:
+    """The task a waiting submission offers, in the queue's words."""
+    if submission.status is SubmissionStatus.DOUBLE_MARKING:
+        return "Second mark (blind)"
+    if submission.status is SubmissionStatus.MODERATION:
+        if current_round(submission).pending is not None:
+            return "Moderation: decide"
+        return "Moderation (blind)"
+    return "First grade"
+
+
+def refusal(submission: Submission, trainer: User) -> str | None:
+    """Why this trainer may not take the submission's waiting task, or None."""
+    if submission.learner_id == trainer.id:
+        return "This is your own work."
+    work = current_round(submission)
+    if (submission.status is SubmissionStatus.DOUBLE_MARKING and work.reviewed is not None
+            and work.reviewed.grader_id == trainer.id):
+        return "Another trainer gives the second mark: you gave the first."
+    if submission.status is SubmissionStatus.MODERATION:
+        if work.pending is not None and work.pending.grader_id != trainer.id:
+            return f"{work.pending.grader.name} is moderating this submission."
+        if work.pending is None and trainer.id in work.graders:
+            return "A second trainer must moderate your grade."
+    return None
+
+
+def queue(session: Session, trainer: User, roleplay_slug: str | None = None, *,
+          calibration_required: bool = True) -> list[Submission]:
+    """Work waiting for this trainer, oldest first: never their own, never a second look at
+    their own grade, and only role-plays they are calibrated on (when that is required)."""
     stmt = (
         select(Submission).join(ContentItem, ContentItem.id == Submission.roleplay_id)
         .where(Submission.status.in_(WAITING), Submission.learner_id != trainer.id)
@@ -188,9 +262,23 @@ def queue(session: Session, trainer: User, roleplay_slug: str | None = None) -> 
     )
     if roleplay_slug:
         stmt = stmt.where(ContentItem.slug == roleplay_slug)
+    if calibration_required:
+        stmt = stmt.where(Submission.roleplay_id.in_(
+            calibration.calibrated_roleplay_ids(session, trainer)))
     rows = session.scalars(stmt).all()
-    return [s for s in rows
-            if s.status is not SubmissionStatus.MODERATION or _first_grader_id(s) != trainer.id]
+    return [s for s in rows if refusal(s, trainer) is None]
+
+
+def hidden_for_calibration(session: Session, trainer: User) -> list[tuple[calibration.Standing,
+                                                                           int]]:
+    """The role-plays whose waiting work the trainer cannot see until they calibrate, with how
+    many submissions wait on each (role-plays with nothing waiting are listed too)."""
+    counts: dict[int, int] = {roleplay_id: count for roleplay_id, count in session.execute(
+        select(Submission.roleplay_id, func.count(Submission.id))
+        .where(Submission.status.in_(WAITING), Submission.learner_id != trainer.id)
+        .group_by(Submission.roleplay_id))}
+    return [(found, counts.get(found.roleplay.item.id, 0))
+            for found in calibration.standings(session, trainer) if not found.calibrated]
 
 
 def for_trainer(session: Session, trainer: User, submission_id: int) -> Submission:
@@ -206,12 +294,14 @@ def claim_lapsed(submission: Submission, now: datetime, lapse: timedelta) -> boo
 
 
 def claim(session: Session, trainer: User, submission: Submission, now: datetime,
-          lapse: timedelta) -> None:
+          lapse: timedelta, *, calibration_required: bool = True) -> None:
     if submission.status not in WAITING:
         raise GradingError("This submission is not waiting for a grade.")
-    if (submission.status is SubmissionStatus.MODERATION
-            and _first_grader_id(submission) == trainer.id):
-        raise GradingError("A second trainer must moderate your grade.")
+    calibration.check_may_grade(session, trainer, submission.roleplay_id,
+                                required=calibration_required)
+    refused = refusal(submission, trainer)
+    if refused:
+        raise GradingError(refused)
     changed = rows_updated(
         session,
         update(Submission)
@@ -251,14 +341,17 @@ class GradeInput:
 def grade_kind(submission: Submission) -> GradeKind:
     if submission.status is SubmissionStatus.MODERATION:
         return GradeKind.MODERATION
+    if submission.status is SubmissionStatus.DOUBLE_MARKING:
+        return GradeKind.DOUBLE_MARK
     if submission.status in (SubmissionStatus.PASSED, SubmissionStatus.RETURNED):
         return GradeKind.AMENDMENT
     return GradeKind.GRADE
 
 
 def save_grade(session: Session, trainer: User, submission: Submission, data: GradeInput,
-               now: datetime) -> Grade:
-    """Record a grade (or moderation, or amendment) whose outcome the rubric computes."""
+               now: datetime, *, calibration_required: bool = True) -> Grade:
+    """Record a grade whose outcome the rubric computes: a first grade, a blind second mark, a
+    moderator's blind grade (their decision comes after, see `decide`) or an amendment."""
     if submission.learner_id == trainer.id:
         raise NotVisible()
     if submission.status is SubmissionStatus.DRAFT:
@@ -268,7 +361,17 @@ def save_grade(session: Session, trainer: User, submission: Submission, data: Gr
                                                 Grade.number == data.expected_number))
     if landed is not None:
         raise GradeConflict(landed)
+    calibration.check_may_grade(session, trainer, submission.roleplay_id,
+                                required=calibration_required)
     kind = grade_kind(submission)
+    work = current_round(submission)
+    if kind is GradeKind.MODERATION and work.pending is not None \
+            and work.pending.grader_id == trainer.id:
+        raise GradingError("You have saved your grade: now confirm or overturn the grade under "
+                           "review.")
+    refused = refusal(submission, trainer) if submission.status in WAITING else None
+    if refused:
+        raise GradingError(refused)
     spec = spec_of(submission)
     try:
         outcome = rules.rubric_outcome(spec.rubric, data.levels)
@@ -285,24 +388,18 @@ def save_grade(session: Session, trainer: User, submission: Submission, data: Gr
     if not feedback:
         raise GradingError("Write overall feedback for the learner.")
     reason = data.reason.strip() or None
-    decision = None
-    if kind is GradeKind.MODERATION:
-        if _first_grader_id(submission) == trainer.id:
-            raise GradingError("A second trainer must moderate your grade.")
-        under_review = submission.grades[-1]
-        decision = (ModerationDecision.CONFIRMED if outcome.outcome == under_review.outcome
-                    else ModerationDecision.OVERTURNED)
-        if decision is ModerationDecision.OVERTURNED and not reason:
-            raise GradingError("Give a reason for overturning the first grade.")
     if kind is GradeKind.AMENDMENT and not reason:
         raise GradingError("Give a reason for amending a saved grade.")
+    if kind is not GradeKind.AMENDMENT:
+        reason = None  # blind grades give no reason: the decision after a moderation does
     grade = Grade(
         submission_id=submission.id, number=data.expected_number, kind=kind,
         grader_id=trainer.id, levels=dict(data.levels), comments=comments, feedback=feedback,
         total=outcome.total, max_total=outcome.max_total, outcome=outcome.outcome,
         failing=[f.to_data() for f in outcome.failing],
-        needs_moderation=kind is not GradeKind.MODERATION and outcome.needs_moderation,
-        decision=decision, reason=reason, created_at=now,
+        needs_moderation=kind in (GradeKind.GRADE, GradeKind.AMENDMENT)
+        and outcome.needs_moderation,
+        decision=None, reason=reason, created_at=now,
     )
     try:
         with session.begin_nested():
@@ -314,19 +411,121 @@ def save_grade(session: Session, trainer: User, submission: Submission, data: Gr
         if winner is None:
             raise GradingError("The grade could not be saved. Reload and try again.") from None
         raise GradeConflict(winner) from None
-    submission.status = (SubmissionStatus.MODERATION if grade.needs_moderation
-                         else SubmissionStatus(outcome.outcome))
+    _after_grade(submission, kind, grade, work, trainer)
+    submission.updated_at = now
+    session.flush()
+    session.expire(submission, ["grades", "moderations"])
+    audit.record(session, actor=trainer, action=f"grade.{kind}", target_type="submission",
+                 target_id=submission.id, target_label=submission.learner.email, reason=reason,
+                 details={"grade": grade.number, "outcome": grade.outcome, "total": grade.total,
+                          "max": grade.max_total, "needs_moderation": grade.needs_moderation,
+                          "status": submission.status})
+    return grade
+
+
+def _after_grade(submission: Submission, kind: GradeKind, grade: Grade, work: Round,
+                 trainer: User) -> None:
+    """Where the submission goes after a grade, and which grade (if any) decides it."""
+    submission.claimed_by_id = None
+    submission.claimed_at = None
+    if kind is GradeKind.MODERATION:
+        # blind until now: the moderator keeps the submission to compare and decide
+        submission.claimed_by_id = trainer.id
+        submission.claimed_at = grade.created_at
+        return
+    if kind is GradeKind.DOUBLE_MARK:
+        first = work.reviewed
+        assert first is not None
+        if first.outcome != grade.outcome:
+            submission.status = SubmissionStatus.MODERATION  # they disagree on pass or fail
+        else:
+            _decide(submission, first)
+        return
+    if grade.needs_moderation:
+        submission.status = SubmissionStatus.MODERATION
+    elif (kind is GradeKind.GRADE and submission.double_mark
+          and submission.mode is SubmissionMode.WRITTEN):
+        submission.status = SubmissionStatus.DOUBLE_MARKING
+    else:
+        _decide(submission, grade)
+
+
+def _decide(submission: Submission, grade: Grade) -> None:
+    submission.status = SubmissionStatus(grade.outcome)
+    submission.decided_grade_id = grade.id
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How the blind grades of one submission compare, criterion by criterion."""
+
+    rows: tuple[tuple[str, tuple[int, ...]], ...]  # criterion id, levels in grade order
+
+    @property
+    def exact_percent(self) -> float:
+        return 100 * sum(1 for _, lv in self.rows if lv[0] == lv[-1]) / len(self.rows)
+
+    @property
+    def adjacent_percent(self) -> float:
+        return 100 * sum(1 for _, lv in self.rows if abs(lv[0] - lv[-1]) <= 1) / len(self.rows)
+
+    def to_data(self) -> dict[str, object]:
+        return {cid: {"levels": list(lv), "exact": lv[0] == lv[-1],
+                      "adjacent": abs(lv[0] - lv[-1]) <= 1} for cid, lv in self.rows}
+
+
+def agreement(spec: RoleplaySpec, grades: Sequence[Grade]) -> Agreement:
+    """Levels per criterion of `grades` (the grade under review first, the moderator's last)."""
+    return Agreement(tuple((c.id, tuple(g.levels[c.id] for g in grades))
+                           for c in spec.rubric.criteria))
+
+
+def decide(session: Session, trainer: User, submission: Submission,
+           decision: ModerationDecision, reason: str, now: datetime) -> Moderation:
+    """The moderator, having saved their own blind grade and seen the others, confirms the grade
+    under review or overturns it (with a reason): the confirmed or the moderator's grade decides
+    the outcome. The agreement of the grades is recorded."""
+    if submission.status is not SubmissionStatus.MODERATION:
+        raise GradingError("This submission is not waiting for a moderation decision.")
+    work = current_round(submission)
+    if work.pending is None or work.pending.grader_id != trainer.id:
+        raise GradingError("Save your own grade of this submission first.")
+    assert work.reviewed is not None
+    reason = reason.strip()
+    if decision is ModerationDecision.OVERTURNED and not reason:
+        raise GradingError("Give a reason for overturning the first grade.")
+    spec = spec_of(submission)
+    grades = [g for g in (work.reviewed, work.double, work.pending) if g is not None]
+    agreed = agreement(spec, grades)
+    record = Moderation(
+        submission_id=submission.id, grade_id=work.pending.id, reviewed_grade_id=work.reviewed.id,
+        moderator_id=trainer.id,
+        cause=ModerationCause.DISAGREEMENT if work.double else ModerationCause.CRITICAL,
+        decision=decision, reason=reason or None, agreement=agreed.to_data(),
+        exact_percent=round(agreed.exact_percent, 1),
+        adjacent_percent=round(agreed.adjacent_percent, 1),
+        outcome_agreed=work.reviewed.outcome == work.pending.outcome, decided_at=now)
+    try:
+        with session.begin_nested():
+            session.add(record)
+    except IntegrityError:
+        raise GradingError("This moderation was decided already.") from None
+    chosen = work.reviewed if decision is ModerationDecision.CONFIRMED else work.pending
+    _decide(submission, chosen)
     submission.claimed_by_id = None
     submission.claimed_at = None
     submission.updated_at = now
     session.flush()
-    session.expire(submission, ["grades"])
-    audit.record(session, actor=trainer, action=f"grade.{kind}", target_type="submission",
-                 target_id=submission.id, target_label=submission.learner.email, reason=reason,
-                 details={"grade": grade.number, "outcome": grade.outcome, "total": grade.total,
-                          "max": grade.max_total, "decision": decision,
-                          "needs_moderation": grade.needs_moderation})
-    return grade
+    session.expire(submission, ["grades", "moderations"])
+    audit.record(session, actor=trainer, action=f"moderation.{decision}",
+                 target_type="submission", target_id=submission.id,
+                 target_label=submission.learner.email, reason=record.reason,
+                 details={"cause": record.cause, "grade": work.pending.number,
+                          "reviewed_grade": work.reviewed.number,
+                          "outcome": chosen.outcome, "exact_percent": record.exact_percent,
+                          "adjacent_percent": record.adjacent_percent,
+                          "outcome_agreed": record.outcome_agreed})
+    return record
 
 
 def next_grade_number(submission: Submission) -> int:
@@ -334,19 +533,22 @@ def next_grade_number(submission: Submission) -> int:
 
 
 def visible_grade(submission: Submission) -> Grade | None:
-    """The grade the learner may see: the latest, unless it awaits moderation."""
+    """The grade the learner may see: the one that decided the outcome, none while waiting."""
     decided = (SubmissionStatus.PASSED, SubmissionStatus.RETURNED)
     if submission.status not in decided or not submission.grades:
         return None
-    return submission.grades[-1]
+    return submission.decided_grade or submission.grades[-1]
 
 
 def record_live(session: Session, trainer: User, learner: User, current: catalogue.Current, *,
                 held_on: date, live_format: LiveFormat, duration_minutes: int, notes: str,
-                now: datetime) -> Submission:
-    """A role-play a trainer ran in person, by phone or video; graded like a written one."""
+                now: datetime, calibration_required: bool = True) -> Submission:
+    """A role-play a trainer ran in person, by phone or video; graded like a written one
+    (never double-marked: a second trainer did not see it)."""
     if learner.id == trainer.id:
         raise GradingError("You cannot record a role-play for yourself.")
+    calibration.check_may_grade(session, trainer, current.item.id,
+                                required=calibration_required)
     if learner.role is not Role.LEARNER:
         raise GradingError("Live role-plays are recorded for learners.")
     if held_on > now.date():

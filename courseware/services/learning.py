@@ -50,7 +50,8 @@ class ModuleState:
 
     @property
     def lock_reason(self) -> str:
-        return "Finish " + " and ".join(self.missing) + " first" if self.missing else ""
+        # a module unlocks when the one before is marked read (not when its quiz is passed)
+        return "Read " + " and ".join(self.missing) + " first" if self.missing else ""
 
 
 # Every learner page asks for this, and the module page is the course's busiest: one statement,
@@ -65,8 +66,9 @@ _LEARNER_ROWS = (
                                 ModuleRead.user_id == bindparam("user_id")))
     .outerjoin(ModuleFeedback, and_(ModuleFeedback.module_id == ContentItem.id,
                                     ModuleFeedback.user_id == bindparam("user_id")))
-    # modules, quizzes, role-plays
-    .where(ContentItem.active, ContentItem.kind != ContentKind.TRACK)
+    # modules, quizzes, role-plays (not tracks, nor the trainers' calibration sets)
+    .where(ContentItem.active, ContentItem.kind.in_(
+        (ContentKind.MODULE, ContentKind.QUIZ, ContentKind.ROLEPLAY)))
     .order_by(ContentItem.position, ContentItem.kind, ContentItem.slug)
 )
 

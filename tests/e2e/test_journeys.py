@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 
 from courseware.domain.codes import format_code, generate_code, parse_code
 
+from . import seed
 from .steps import (
     CHECKED,
     MODULES,
@@ -90,7 +91,7 @@ def test_learner_registers_reads_passes_quizzes_and_submits_roleplays(
     expect(_module_card(page, MODULES[0][1])).to_contain_text("Ready to start")
     for (_, earlier), (_, later) in zip(MODULES, MODULES[1:], strict=False):
         card = _module_card(page, later)
-        expect(card).to_contain_text(f"Locked: Finish {earlier} first")
+        expect(card).to_contain_text(f"Locked: Read {earlier} first")
         expect(card.get_by_role("link")).to_have_count(0)
 
     for index, (_slug, title) in enumerate(MODULES):
@@ -98,7 +99,7 @@ def test_learner_registers_reads_passes_quizzes_and_submits_roleplays(
         expect(_module_card(page, title)).to_contain_text("Ready to start")
         if index + 1 < len(MODULES):
             expect(_module_card(page, MODULES[index + 1][1])).to_contain_text(
-                f"Locked: Finish {title} first")
+                f"Locked: Read {title} first")
         page.get_by_role("link", name=title, exact=True).click()
         expect(_h1(page)).to_have_text(title)
         if index == 0:
@@ -183,9 +184,12 @@ def _grade(page: Page, *, fail_critical: bool = False, feedback: str) -> list[st
     return failed
 
 
-def test_trainers_grade_moderate_and_pass_a_revision(people: People) -> None:
+def test_trainers_grade_moderate_and_pass_a_revision(people: People, server: Server) -> None:
     _need(len(JOURNEY.replies) == len(ROLEPLAYS), "four submitted role-plays")
     titles = JOURNEY.roleplay_titles
+    # calibrated quickly: calibrating in the browser is test_calibration.py's journey
+    for email in (TRAINER[0], TRAINER2[0]):
+        seed.calibrate(server.database_url, email, *ROLEPLAYS)
     trainer = people.new()
     log_in(trainer, *TRAINER, check=True)
     nav(trainer, "Grading")
@@ -216,16 +220,22 @@ def test_trainers_grade_moderate_and_pass_a_revision(people: People) -> None:
     second = people.new()
     log_in(second, *TRAINER2)
     nav(second, "Grading")
-    _claim(second, titles[FAILED_ROLEPLAY], "Moderation: confirm or overturn")
+    _claim(second, titles[FAILED_ROLEPLAY], "Moderation (blind)")
     expect(_h1(second)).to_have_text(f"Moderate: {titles[FAILED_ROLEPLAY]}")
-    expect(second.get_by_text("graded this with a critical criterion below the standard")
-           ).to_be_visible()
-    # the form starts from the grade under review
-    critical = second.locator("fieldset.criterion").filter(has_text=failed[0])
-    expect(critical.get_by_role("radio", name=re.compile(r"^Not yet"))).to_be_checked()
+    expect(second.get_by_text("Grade it independently")).to_be_visible()
+    # blind: the form starts empty, and nothing of the first grade is on the page
+    expect(second.locator("input[type=radio]:checked")).to_have_count(0)
+    expect(second.locator("main")).not_to_contain_text("the disclosure needed the protocol")
     axe_check(second, "moderation form")
+    choose_levels(second, fail_critical=True)
+    second.get_by_label("Overall feedback for the learner").fill("Agreed: use the protocol.")
     second.get_by_role("button", name="Save grade").click()
-    expect(flash(second)).to_contain_text("Returned for revision.")
+    expect(flash(second)).to_contain_text("Your blind grade is saved")
+    expect(second.get_by_role("region", name="The grades side by side")).to_contain_text(
+        "the disclosure needed the protocol")
+    second.get_by_label(re.compile(r"^Confirm the grade under review")).check()
+    second.get_by_role("button", name="Record the decision").click()
+    expect(flash(second)).to_contain_text("returned for revision")
 
     learner = people.new()
     log_in(learner, LEARNER["email"], LEARNER["password"])
@@ -464,7 +474,9 @@ def test_pages_fit_a_narrow_screen(people: People) -> None:
                        (f"/admin/certificates/{canonical}", "certificate detail"),
                        ("/admin/roster", "roster"), ("/admin/audit", "audit log"),
                        ("/admin/content", "content"), ("/admin/feedback", "feedback"),
-                       ("/grade/", "grading queue"),
+                       ("/grade/", "grading queue"), ("/admin/calibration", "calibration"),
+                       ("/grade/reports/reliability", "reliability report"),
+                       ("/grade/calibration/", "calibration index"),
                        ("/grade/reports/quizzes?quiz=foundations", "reports")):
         _fits(admin, path, name)
 

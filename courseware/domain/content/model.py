@@ -259,6 +259,12 @@ def _scalars(data: dict[str, Any], *nested: str) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in nested}
 
 
+def rubric_hash(rubric: RubricSpec) -> str:
+    """What a trainer's calibration is tied to: a new rubric (any criterion, level, descriptor
+    or pass rule) means a new hash, and the trainers who graded against it calibrate again."""
+    return content_hash(to_data(rubric))
+
+
 def content_hash(data: Any) -> str:
     """SHA-256 of a canonical JSON form: the same content always hashes the same."""
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

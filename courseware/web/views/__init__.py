@@ -6,7 +6,16 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from courseware.web.views import admin, api, auth, grade, learn, verify
+    from courseware.web.views import (
+        admin,
+        api,
+        auth,
+        calibrate,
+        grade,
+        learn,
+        reliability,
+        verify,
+    )
 
-    for module in (auth, learn, grade, verify, admin, api):
+    for module in (auth, learn, grade, calibrate, reliability, verify, admin, api):
         app.register_blueprint(module.bp)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -20,7 +21,7 @@ from courseware.domain.codes import format_code
 from courseware.domain.content import ContentError, load_catalogue
 from courseware.domain.statuses import CertificateChange, ContentKind, Role, Standing
 from courseware.models import Certificate, User
-from courseware.services import accounts, audit, catalogue, certificates, learning
+from courseware.services import accounts, audit, calibration, catalogue, certificates, learning
 from courseware.services import roster as mentor_roster
 from courseware.services.content_sync import sync_catalogue
 from courseware.web import db
@@ -190,6 +191,43 @@ def certificates_list() -> ResponseReturnValue:
 
 
 
+KIND_WORDS = {"module": "Module read", "quiz": "Quiz passed", "roleplay": "Role-play passed"}
+
+
+def _when(value: object) -> str:
+    try:
+        return datetime.fromisoformat(str(value)).strftime("%d %b %Y %H:%M UTC")
+    except ValueError:
+        return str(value)
+
+
+def evidence_rows(evidence: dict[str, Any],
+                  titles: dict[tuple[str, str], str]) -> list[tuple[str, str, str, str]]:
+    """A certificate's evidence as table rows: (what, which, when, on what record)."""
+    rows = []
+    for key, facts in evidence.items():
+        facts = facts if isinstance(facts, dict) else {"value": facts}
+        if key == "manual":
+            rows.append(("Issued by hand", "", "", f"Reason: {facts.get('reason', '')}"))
+            continue
+        kind, _, slug = key.partition(":")
+        when = facts.get("at") or facts.get("read_at") or ""
+        record = []
+        if "attempt_id" in facts:
+            percent = facts.get("percent")
+            record.append(f"attempt #{facts['attempt_id']}"
+                          + (f", {float(percent):.0f}%" if percent is not None else ""))
+        if "submission_id" in facts:
+            record.append(f"submission #{facts['submission_id']}, grade #{facts.get('grade_id')}")
+        extra = {k: v for k, v in facts.items()
+                 if k not in {"at", "read_at", "attempt_id", "percent", "submission_id",
+                              "grade_id", "quiz_version_id", "roleplay_version_id"}}
+        record.extend(f"{k.replace('_', ' ')}: {v}" for k, v in extra.items())
+        rows.append((KIND_WORDS.get(kind, kind), titles.get((kind, slug), slug),
+                     _when(when) if when else "", "; ".join(record)))
+    return rows
+
+
 def _cert_view(cert: Certificate, form: ReasonForm | None = None, which: str = "",
                status: int = 200) -> ResponseReturnValue:
     events = audit.history(db.session(), "certificate", cert.code)
@@ -198,6 +236,8 @@ def _cert_view(cert: Certificate, form: ReasonForm | None = None, which: str = "
         forms[which] = form
     return render_template("admin/certificate.html", cert=cert,
                            status=certificates.cert_status(cert, now()), events=events,
+                           evidence=evidence_rows(cert.evidence,
+                                                  catalogue.titles(db.session())),
                            forms=forms), status
 
 
@@ -250,6 +290,14 @@ def manual_issue() -> ResponseReturnValue:
                 flash(f"Issued {format_code(cert.code)} to {user.name}.", "success")
                 return redirect(url_for("admin.certificate", code=cert.code))
     return render_template("admin/issue.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/calibration")
+@admin_only
+def calibration_status() -> ResponseReturnValue:
+    rows = calibration.overview(db.session())
+    roleplays = catalogue.items(db.session(), ContentKind.ROLEPLAY)
+    return render_template("admin/calibration.html", rows=rows, roleplays=roleplays)
 
 
 def _standing() -> Standing | None:

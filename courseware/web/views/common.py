@@ -8,11 +8,11 @@ from datetime import datetime
 from flask import Response, abort, current_app, request
 from flask_login import current_user
 
-from courseware.domain import clock
+from courseware.domain import clock, sampling
 from courseware.domain.codes import MalformedCode, parse_code
 from courseware.domain.exports import Cell, csv_lines
 from courseware.models import Certificate, User
-from courseware.services import certificates
+from courseware.services import certificates, grading
 from courseware.services.certificates import IssueContext
 from courseware.web import db
 
@@ -30,6 +30,16 @@ def me() -> User:
 
 def issue_context() -> IssueContext:
     return IssueContext.from_config(current_app.config)
+
+
+def calibration_required() -> bool:
+    return bool(current_app.config["CALIBRATION_REQUIRED"])
+
+
+def double_marking() -> grading.DoubleMarking:
+    """The share of work drawn for a blind second grade, and the key that draws it."""
+    return grading.DoubleMarking(sampling.double_mark_key(current_app.config["SECRET_KEY"]),
+                                 float(current_app.config["DOUBLE_MARK_PERCENT"]))
 
 
 def csv_response(filename: str, header: Sequence[str],

@@ -23,15 +23,23 @@ from courseware.domain.statuses import (
     ContentKind,
     GradeKind,
     LiveFormat,
+    ModerationDecision,
     SubmissionStatus,
 )
-from courseware.models import Submission
-from courseware.services import accounts, catalogue, certificates, grading
+from courseware.models import Grade, Submission
+from courseware.services import accounts, calibration, catalogue, certificates, grading
 from courseware.services import reports as report_service
 from courseware.web import db
 from courseware.web.forms import ActionForm, LiveRoleplayForm, add_error, choices
 from courseware.web.security import role_required
-from courseware.web.views.common import csv_response, form_int, issue_context, me, now
+from courseware.web.views.common import (
+    calibration_required,
+    csv_response,
+    form_int,
+    issue_context,
+    me,
+    now,
+)
 
 bp = Blueprint("grade", __name__, url_prefix="/grade")
 staff = role_required(*STAFF_ROLES)
@@ -50,10 +58,28 @@ def queue() -> ResponseReturnValue:
     selected = request.args.get("roleplay") or None
     if selected and selected not in slugs:
         selected = None
-    items = grading.queue(s, me(), selected)
+    required = calibration_required()
+    items = grading.queue(s, me(), selected, calibration_required=required)
+    hidden = grading.hidden_for_calibration(s, me()) if required else []
     return render_template("grade/queue.html", items=items, roleplays=roleplays,
-                           selected=selected, now=now(), lapse=_lapse(),
-                           lapsed=grading.claim_lapsed, action=ActionForm())
+                           selected=selected, now=now(), lapse=_lapse(), hidden=hidden,
+                           lapsed=grading.claim_lapsed, stage=grading.stage, action=ActionForm())
+
+
+def _not_calibrated(sub: Submission, reason: str) -> ResponseReturnValue:
+    """403: the trainer must calibrate on this role-play before grading its work."""
+    item = sub.roleplay_version.item
+    return render_template("grade/not_calibrated.html", reason=reason, slug=item.slug,
+                           title=item.title), 403
+
+
+def _calibration_refusal(sub: Submission) -> str | None:
+    try:
+        calibration.check_may_grade(db.session(), me(), sub.roleplay_id,
+                                    required=calibration_required())
+    except calibration.NotCalibrated as exc:
+        return str(exc)
+    return None
 
 
 def _for_trainer(submission_id: int) -> Submission:
@@ -70,8 +96,11 @@ def claim(submission_id: int) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         abort(400)
     s = db.session()
+    refused = _calibration_refusal(sub)
+    if refused:
+        return _not_calibrated(sub, refused)
     try:
-        grading.claim(s, me(), sub, now(), _lapse())
+        grading.claim(s, me(), sub, now(), _lapse(), calibration_required=calibration_required())
     except grading.GradingError as exc:
         s.rollback()
         flash(str(exc), "error")
@@ -113,20 +142,46 @@ def _grade_view(
 ) -> ResponseReturnValue:
     spec = grading.spec_of(sub)
     kind = grading.grade_kind(sub)
-    if levels is None and kind in (GradeKind.MODERATION, GradeKind.AMENDMENT) and sub.grades:
-        # start from the grade under review; the trainer changes what differs
-        latest = sub.grades[-1]
+    work = grading.current_round(sub)
+    if kind is GradeKind.MODERATION and work.pending is not None \
+            and work.pending.grader_id == me().id:
+        return _decision_view(sub, reason=reason, errors=errors, status=status)
+    # a second mark and a moderation are blind: nothing of the other grades until one's own
+    blind = kind in (GradeKind.DOUBLE_MARK, GradeKind.MODERATION)
+    if levels is None and kind is GradeKind.AMENDMENT and sub.grades:
+        # start from the grade that stands; the trainer changes what differs
+        latest = grading.visible_grade(sub) or sub.grades[-1]
         levels, comments, feedback = dict(latest.levels), dict(latest.comments), latest.feedback
     previous_grade = grading.visible_grade(sub.previous) if sub.previous else None
     claimed_by_other = (sub.claimed_by_id not in (None, me().id)
                         and not grading.claim_lapsed(sub, now(), _lapse()))
+    refused = grading.refusal(sub, me()) if sub.status in grading.WAITING else None
     return render_template(
         "grade/grade.html", sub=sub, spec=spec, data=sub.roleplay_version.data, kind=kind,
         levels=levels or {}, comments=comments or {}, feedback=feedback, reason=reason,
         errors=errors or [], expected=expected or grading.next_grade_number(sub),
-        previous_grade=previous_grade, claimed_by_other=claimed_by_other,
+        previous_grade=previous_grade, claimed_by_other=claimed_by_other, blind=blind,
+        refused=refused, grades=[] if blind else sub.grades,
         comment_required=lambda score: comment_required(spec.rubric, score),
         action=ActionForm(),
+    ), status
+
+
+def _decision_view(sub: Submission, *, reason: str = "", decision: str = "",
+                   errors: list[str] | None = None, status: int = 200) -> ResponseReturnValue:
+    """After the moderator's blind grade: every grade side by side, then confirm or overturn."""
+    spec = grading.spec_of(sub)
+    work = grading.current_round(sub)
+    assert work.reviewed is not None and work.pending is not None
+    columns: list[tuple[str, Grade]] = [("Grade under review", work.reviewed)]
+    if work.double is not None:
+        columns.append(("Blind second mark", work.double))
+    columns.append(("Your blind grade", work.pending))
+    agreement = grading.agreement(spec, [g for _, g in columns])
+    return render_template(
+        "grade/decide.html", sub=sub, spec=spec, columns=columns, agreement=agreement,
+        reason=reason, decision=decision, errors=errors or [], action=ActionForm(),
+        Decision=ModerationDecision,
     ), status
 
 
@@ -136,6 +191,9 @@ def grade(submission_id: int) -> ResponseReturnValue:
     sub = _for_trainer(submission_id)
     if sub.status is SubmissionStatus.DRAFT:
         abort(404)
+    refused = _calibration_refusal(sub)
+    if refused:
+        return _not_calibrated(sub, refused)
     return _grade_view(sub)
 
 
@@ -147,6 +205,9 @@ def save_grade(submission_id: int) -> ResponseReturnValue:
         abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
+    refused = _calibration_refusal(sub)
+    if refused:
+        return _not_calibrated(sub, refused)
     spec = grading.spec_of(sub)
     levels, comments = _form_values(spec)
     feedback = request.form.get("feedback", "")[:10000]
@@ -155,7 +216,8 @@ def save_grade(submission_id: int) -> ResponseReturnValue:
     s = db.session()
     try:
         saved = grading.save_grade(
-            s, me(), sub, grading.GradeInput(levels, comments, feedback, expected, reason), now())
+            s, me(), sub, grading.GradeInput(levels, comments, feedback, expected, reason), now(),
+            calibration_required=calibration_required())
     except grading.GradeConflict as exc:
         s.rollback()
         # the form now aims at the next number: sending it again amends, never collides again
@@ -168,18 +230,72 @@ def save_grade(submission_id: int) -> ResponseReturnValue:
         s.rollback()
         return _grade_view(sub, levels=levels, comments=comments, feedback=feedback,
                            reason=reason, expected=expected, status=422, errors=[str(exc)])
-    issued = []
-    if sub.status == SubmissionStatus.PASSED:
-        # the trainer's grade completed the learner's last requirement: they are the actor
-        issued = certificates.issue_earned(s, sub.learner, now(), issue_context(), actor=me(),
-                                           cause={"grade": saved.id, "submission": sub.id})
+    if saved.kind is GradeKind.MODERATION:
+        s.commit()
+        flash(f"Your blind grade is saved ({saved.total}/{saved.max_total}). Compare it with the "
+              "grade under review, then confirm or overturn it.", "success")
+        return redirect(url_for("grade.grade", submission_id=sub.id))
+    issued = _issue_if_passed(sub, saved)
     s.commit()
     message = {SubmissionStatus.PASSED: "Passed.",
                SubmissionStatus.RETURNED: "Returned for revision.",
+               SubmissionStatus.DOUBLE_MARKING: "This submission was drawn for a blind second "
+                                                "mark: another trainer grades it before the "
+                                                "learner sees the outcome.",
                SubmissionStatus.MODERATION: "A critical criterion failed: a second trainer must "
                                             "now confirm or overturn this grade before the "
-                                            "learner sees it."}[sub.status]
+                                            "learner sees it."
+               if saved.needs_moderation else
+               "The two blind grades disagree on pass or fail: a third trainer moderates "
+               "before the learner sees the outcome."}[sub.status]
     flash(f"Grade saved ({saved.total}/{saved.max_total}). {message}", "success")
+    if issued:
+        flash(f"{sub.learner.name} has now earned a certificate.", "success")
+    return redirect(url_for("grade.queue"))
+
+
+def _issue_if_passed(sub: Submission, cause: Grade) -> list[object]:
+    """The trainer's action completed the learner's last requirement: they are the actor."""
+    if sub.status is not SubmissionStatus.PASSED:
+        return []
+    issued: list[object] = list(certificates.issue_earned(
+        db.session(), sub.learner, now(), issue_context(), actor=me(),
+        cause={"grade": cause.id, "submission": sub.id}))
+    return issued
+
+
+@bp.route("/submissions/<id:submission_id>/decide", methods=["POST"])
+@staff
+def decide(submission_id: int) -> ResponseReturnValue:
+    sub = _for_trainer(submission_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    refused = _calibration_refusal(sub)
+    if refused:
+        return _not_calibrated(sub, refused)
+    work = grading.current_round(sub)
+    if sub.status is not SubmissionStatus.MODERATION or work.pending is None \
+            or work.pending.grader_id != me().id:
+        flash("There is no moderation decision of yours waiting on this submission.", "error")
+        return redirect(url_for("grade.queue"))
+    reason = request.form.get("reason", "")[:2000]
+    choice = request.form.get("decision", "")
+    if choice not in {d.value for d in ModerationDecision}:
+        return _decision_view(sub, reason=reason, status=422,
+                              errors=["Choose whether to confirm or overturn the grade."])
+    s = db.session()
+    try:
+        record = grading.decide(s, me(), sub, ModerationDecision(choice), reason, now())
+    except grading.GradingError as exc:
+        s.rollback()
+        return _decision_view(sub, reason=reason, decision=choice, status=422,
+                              errors=[str(exc)])
+    decided = sub.decided_grade
+    assert decided is not None
+    issued = _issue_if_passed(sub, decided)
+    s.commit()
+    flash(f"Moderation recorded: the grade under review is {record.decision}; the learner's "
+          f"outcome is {grading.learner_status(sub)}.", "success")
     if issued:
         flash(f"{sub.learner.name} has now earned a certificate.", "success")
     return redirect(url_for("grade.queue"))
@@ -205,8 +321,9 @@ def live() -> ResponseReturnValue:
                     s, me(), learner, current, held_on=form.held_on.data,
                     live_format=LiveFormat(form.live_format.data or LiveFormat.IN_PERSON),
                     duration_minutes=form.duration_minutes.data or 0,
-                    notes=form.notes.data or "", now=now())
-            except grading.GradingError as exc:
+                    notes=form.notes.data or "", now=now(),
+                    calibration_required=calibration_required())
+            except (grading.GradingError, calibration.NotCalibrated) as exc:
                 s.rollback()
                 form.form_errors.append(str(exc))
             else:

@@ -17,7 +17,7 @@ from courseware.web import db
 from courseware.web.content_filters import FillKey, fill_key
 from courseware.web.forms import ActionForm, FeedbackForm
 from courseware.web.security import login_required
-from courseware.web.views.common import form_int, issue_context, me, now
+from courseware.web.views.common import double_marking, form_int, issue_context, me, now
 
 bp = Blueprint("learn", __name__)
 
@@ -345,7 +345,8 @@ def save_submission(submission_id: int) -> ResponseReturnValue:
     action = request.form.get("action", "save")
     try:
         if action == "submit":
-            sent = grading.submit(s, me(), sub, replies, now())
+            sent = grading.submit(s, me(), sub, replies, now(),
+                                  double_marking=double_marking())
             s.commit()
             flash("Your role-play is submitted. A trainer will review it." if sent else
                   "This role-play was already submitted; nothing was changed.",
