@@ -57,9 +57,9 @@ def main() -> int:
         "Throughput ratios come from interleaved rounds; the 'server CPU per request' line "
         "beside each is the same comparison from the CPU time the gunicorn workers (and "
         "PostgreSQL's backends) used, which other load on the machine disturbs far less.",
-        "Rate limiting is OFF for the benchmark (create_app({'RATELIMIT_ENABLED': False}) in "
-        "bench/wsgi.py): every request comes from 127.0.0.1 and the verify budget is "
-        "60 a minute per IP.",
+        "Baselines run in their own process (bench/bare.py: Flask + SQLAlchemy, no extensions) "
+        "under the same gunicorn settings, on the same database. Rate limiting is ON as "
+        "deployed, with a budget raised out of reach (bench/wsgi.py).",
         "Synthetic accounts use the test suite's fast argon2 parameters (FAST_PASSWORD_HASH); "
         "logins are never timed.",
     ]
@@ -117,7 +117,8 @@ def main() -> int:
             "server": f"gunicorn -k gthread --workers {WORKERS} --threads {THREADS}",
             "load_connections": CONNECTIONS, "rounds": ROUNDS,
             "phase_seconds": DURATION, "latency_phase_seconds": LATENCY_DURATION,
-            "rate_limiting": "off", "quiz_submits": QUIZ_SUBMITS, "pdf_gets": PDF_GETS,
+            "rate_limiting": "on, budget out of reach", "quiz_submits": QUIZ_SUBMITS,
+            "pdf_gets": PDF_GETS,
         },
         "notes": notes,
         "table": report.as_json(),
@@ -224,8 +225,14 @@ def bench_database(db: str, make_datasets: Callable[[], tuple[data.Dataset, data
             log(f"{db}: starting gunicorn on the 1k and the 1M database")
             s_small = stack.enter_context(gunicorn(small.url, f"{db.lower()}-1k", database_pid))
             s_large = stack.enter_context(gunicorn(large.url, f"{db.lower()}-1M", database_pid))
-            out["verify"] = verify_figures(db, s_small, s_large, small, large, report)
-            out["pages"] = page_figures(db, s_large, report)
+            # the baselines: a bare Flask + SQLAlchemy app in its own gunicorn, same settings
+            b_small = stack.enter_context(gunicorn(small.url, f"{db.lower()}-bare-1k",
+                                                   database_pid, app="bench.bare:app"))
+            b_large = stack.enter_context(gunicorn(large.url, f"{db.lower()}-bare-1M",
+                                                   database_pid, app="bench.bare:app"))
+            out["verify"] = verify_figures(db, {"1k": (s_small, b_small, small),
+                                                "1M": (s_large, b_large, large)}, report)
+            out["pages"] = page_figures(db, s_large, b_large, report)
             out["quiz_submit"] = quiz_figures(db, s_large, engine, emails, report)
             out["pdf_http"] = pdf_http_figures(db, s_large, engine, large, report)
     finally:
@@ -251,30 +258,35 @@ def by_name(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {name: summarize(phases) for name, phases in grouped.items()}
 
 
-def verify_figures(db: str, s_small: Server, s_large: Server, small: data.Dataset,
-                   large: data.Dataset, report: Report) -> dict[str, Any]:
-    targets = {
-        "1k": (s_small, small), "1M": (s_large, large),
-    }
+def verify_figures(db: str, targets: dict[str, tuple[Server, Server, data.Dataset]],
+                   report: Report) -> dict[str, Any]:
+    """The verify API on the real app against the same lookup on the bare app (bench/bare.py),
+    each database size served by its own pair of gunicorns."""
 
-    def paths(ds: data.Dataset, kind: str) -> list[str]:
+    def server_and_paths(label: str, kind: str) -> tuple[Server, list[str]]:
+        real, bare, ds = targets[label]
         if kind == "verify":
-            return [f"/api/v1/certificates/{code}" for _ident, code in ds.sample]
-        return [f"/_bench/pk/{ident}" for ident, _code in ds.sample]
+            return real, [f"/api/v1/certificates/{code}" for _ident, code in ds.sample]
+        return bare, [f"/pk/{code}" for _ident, code in ds.sample]
 
-    log(f"{db}: verify API vs baseline, {CONNECTIONS} connections, {ROUNDS} rounds interleaved")
+    log(f"{db}: verify API vs bare baseline, {CONNECTIONS} connections, {ROUNDS} rounds "
+        "interleaved")
     phases = []
     for r in range(ROUNDS):
-        for label, (server, ds) in targets.items():
+        for label in targets:
             for kind in ("verify", "baseline"):
+                server, paths = server_and_paths(label, kind)
                 phases.append({"name": f"{kind}-{label}", "port": server.port,
                                "cpu_parents": server.cpu_parents,
-                               "paths": paths(ds, kind), "connections": CONNECTIONS,
+                               "paths": paths, "connections": CONNECTIONS,
                                "warmup": 1.0 if r == 0 else 0.3, "duration": DURATION})
     loaded = by_name(run_load(phases))
     log(f"{db}: verify API vs baseline, one connection, the four taking turns (latency)")
-    turns = [{"name": f"{kind}-{label}", "port": server.port, "paths": paths(ds, kind)}
-             for kind in ("verify", "baseline") for label, (server, ds) in targets.items()]
+    turns = []
+    for kind in ("verify", "baseline"):
+        for label in targets:
+            server, paths = server_and_paths(label, kind)
+            turns.append({"name": f"{kind}-{label}", "port": server.port, "paths": paths})
     phases = [{"name": "latency", "targets": turns, "warmup": 0.5,
                "duration": LATENCY_DURATION * len(turns)}]
     single = by_name(run_load(phases))
@@ -283,7 +295,7 @@ def verify_figures(db: str, s_small: Server, s_large: Server, small: data.Datase
     for label in ("1k", "1M"):
         report.info(section, f"GET /api/v1/certificates/<code>, {label} certificates",
                     load_line(loaded[f"verify-{label}"]), loaded[f"verify-{label}"]["rps"])
-        report.info(section, f"baseline GET /_bench/pk/<id>, {label} certificates",
+        report.info(section, f"bare baseline GET /pk/<code>, {label} certificates",
                     load_line(loaded[f"baseline-{label}"]), loaded[f"baseline-{label}"]["rps"])
     for label in ("1k", "1M"):
         ratio = loaded[f"verify-{label}"]["rps"] / loaded[f"baseline-{label}"]["rps"]
@@ -321,23 +333,26 @@ def verify_figures(db: str, s_small: Server, s_large: Server, small: data.Datase
     return {"loaded": loaded, "single_connection": single}
 
 
-def page_figures(db: str, server: Server, report: Report) -> dict[str, Any]:
+def page_figures(db: str, server: Server, bare: Server, report: Report) -> dict[str, Any]:
     log(f"{db}: module page vs bare template page, logged in, {CONNECTIONS} connections")
     readers = [f"reader{n}@{data.EMAIL_DOMAIN}" for n in range(data.READERS)]
     phases = []
     for r in range(ROUNDS):
-        for name, path in (("module", f"/modules/{QUIZ}"), ("page-baseline", "/_bench/page"),
-                           ("layout-baseline", "/_bench/layout")):
-            phases.append({"name": name, "port": server.port, "paths": [path],
-                           "cpu_parents": server.cpu_parents,
+        for name, target, path in (("module", server, f"/modules/{QUIZ}"),
+                                   ("page-baseline", bare, "/page"),
+                                   ("layout-baseline", server, "/_bench/layout")):
+            phases.append({"name": name, "port": target.port, "paths": [path],
+                           "cpu_parents": target.cpu_parents,
                            "connections": CONNECTIONS, "warmup": 1.0 if r == 0 else 0.3,
                            "duration": DURATION,
-                           "login": {"emails": readers, "password": data.PASSWORD}})
+                           # the real pages need a logged-in learner; the bare page has no login
+                           **({} if target is bare else
+                              {"login": {"emails": readers, "password": data.PASSWORD}})})
     loaded = by_name(run_load(phases))
     section = f"{db}: module page, logged-in learner, 1M database, {CONNECTIONS} connections"
     report.info(section, f"GET /modules/{QUIZ}", load_line(loaded["module"]),
                 loaded["module"]["rps"])
-    report.info(section, "baseline GET /_bench/page (bare template, login required)",
+    report.info(section, "bare baseline GET /page (a template file, in bench/bare.py)",
                 load_line(loaded["page-baseline"]), loaded["page-baseline"]["rps"])
     ratio = loaded["module"]["rps"] / loaded["page-baseline"]["rps"]
     report.check(section, "module page / baseline throughput", ratio, f"{ratio:.2f}x",

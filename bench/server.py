@@ -51,8 +51,9 @@ def server_env(database_url: str, port: int) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn(database_url: str, log_name: str,
-             database_pid: int | None = None) -> Iterator[Server]:
+def gunicorn(database_url: str, log_name: str, database_pid: int | None = None,
+             app: str = "bench.wsgi:app") -> Iterator[Server]:
+    """The real app (bench.wsgi), or with app="bench.bare:app" the bare baseline app."""
     port = free_port()
     env = server_env(database_url, port)
     INSTANCE.mkdir(parents=True, exist_ok=True)
@@ -63,7 +64,7 @@ def gunicorn(database_url: str, log_name: str,
         proc = subprocess.Popen(
             [str(gunicorn_bin), "-k", "gthread", "--workers", str(WORKERS),
              "--threads", str(THREADS), "--bind", f"127.0.0.1:{port}",
-             "--log-level", "warning", "bench.wsgi:app"],
+             "--log-level", "warning", app],
             cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_ready(proc, port, log_path)

@@ -275,3 +275,31 @@ def bulk_certificates(app: Flask, count: int, *, start: int = 0) -> None:
                 "suspension_reason": "Bulk" if n % 23 == 0 else None})
         s.execute(insert(Certificate), certificates_)
         s.commit()
+
+
+def bulk_submissions(app: Flask, count: int, slug: str = "active-listening", *,
+                     start: int = 0) -> None:
+    """`count` learners, each with one written role-play submitted and waiting for a grade,
+    inserted in bulk (for the queue at size: statement counts and plans, not behaviour)."""
+    from sqlalchemy import insert
+
+    now = clock.utcnow()
+    with app.app_context(), app.extensions["courseware.db"].session() as s:
+        current = catalogue.item(s, ContentKind.ROLEPLAY, slug)
+        assert current is not None
+        lines = len(catalogue.roleplay_spec(current.version).lines)
+        prefix = f"queue{start}-"
+        s.execute(insert(User), [
+            {"email": f"{prefix}{n}@example.org", "name": f"Queued Learner {start + n:06d}",
+             "password_hash": "x", "role": Role.LEARNER, "created_at": now}
+            for n in range(count)])
+        ids = s.scalars(select(User.id).where(User.email.like(f"{prefix}%@example.org"))
+                        .order_by(User.id)).all()
+        s.execute(insert(Submission), [
+            {"learner_id": user_id, "roleplay_id": current.item.id,
+             "roleplay_version_id": current.version.id, "mode": "written",
+             "status": SubmissionStatus.SUBMITTED, "replies": ["A reply."] * lines,
+             "created_at": now, "updated_at": now,
+             "submitted_at": now - timedelta(minutes=count - n)}
+            for n, user_id in enumerate(ids)])
+        s.commit()

@@ -194,8 +194,8 @@ def test_the_service_refuses_whatever_the_view_does(
             grading.save_grade(s, me, sub, grading.GradeInput(
                 {c.id: 4 for c in COURSE.roleplays[AL].rubric.criteria}, {}, "Fine.", 1),
                 clock.utcnow())
-        assert grading.queue(s, me) == []
-        assert [q.id for q in grading.queue(s, me, calibration_required=False)] == [submitted]
+        assert grading.queue(s, me).items == []
+        assert [q.id for q in grading.queue(s, me, calibration_required=False).items] == [submitted]
 
 
 def test_without_the_requirement_anyone_on_staff_grades(

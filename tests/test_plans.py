@@ -19,7 +19,7 @@ from sqlalchemy import event
 
 from courseware.models import User
 from tests.conftest import Auth
-from tests.factories import Factory, bulk_certificates
+from tests.factories import Factory, bulk_certificates, bulk_submissions
 
 pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
                                 reason="query plans are checked on the PostgreSQL run")
@@ -66,9 +66,12 @@ def full_scans(app: Flask, statements: list[tuple[str, object]]) -> Iterator[str
 
 @pytest.fixture
 def crowd(app: Flask, factory: Factory) -> None:
-    """Other people's rows: certificates, passed work and attempts of many other learners."""
+    """Other people's rows: certificates, passed work and attempts of many other learners,
+    and a queue of work waiting for a grade."""
     bulk_certificates(app, 300)
+    bulk_submissions(app, 200)
     trainer = factory.user("trainer")
+    factory.calibrate(trainer, "active-listening")
     for n in range(3):
         other = factory.user(name=f"Other {n}")
         factory.read(other)
@@ -91,9 +94,10 @@ def test_a_learners_pages_read_only_their_own_rows(app: Flask, crowd: None, fact
 @pytest.mark.parametrize("path", ["/admin/users", "/admin/users?page=3", "/admin/certificates",
                                   "/admin/roster", "/admin/roster?standing=lapsed",
                                   "/admin/audit?target_type=certificate",
-                                  "/grade/reports/quizzes?quiz=foundations"])
+                                  "/grade/reports/quizzes?quiz=foundations", "/grade/"])
 def test_list_pages_use_indexes(app: Flask, crowd: None, client: FlaskClient, auth: Auth,
-                                admin: User, path: str) -> None:
+                                admin: User, factory: Factory, path: str) -> None:
+    factory.calibrate(admin, "active-listening")  # so the queue shows work
     auth.login(admin)
     problems = list(full_scans(app, captured(app, client, path)))
     assert not problems, "\n\n".join(problems)

@@ -145,8 +145,10 @@ def test_the_dashboard_counts_in_one_statement_and_may_reuse_them(
         database_url: str, tmp_path: object, make_user: object) -> None:
     from pathlib import Path
 
+    from courseware.services import reports
     from tests.conftest import UserFactory, make_app
 
+    reports._SUMMARIES.clear()  # on PostgreSQL the test database is reused from test to test
     app = make_app(database_url, Path(str(tmp_path)), SUMMARY_MAX_AGE_SECONDS=60)
     admin = UserFactory(app)("admin")
     client = app.test_client()

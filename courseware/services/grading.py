@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from courseware.domain import rubric as rules
 from courseware.domain import sampling
@@ -251,22 +251,70 @@ def refusal(submission: Submission, trainer: User) -> str | None:
     return None
 
 
+QUEUE_PAGE = 50
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[Submission]
+    next_cursor: str | None
+
+
 def queue(session: Session, trainer: User, roleplay_slug: str | None = None, *,
-          calibration_required: bool = True) -> list[Submission]:
-    """Work waiting for this trainer, oldest first: never their own, never a second look at
-    their own grade, and only role-plays they are calibrated on (when that is required)."""
-    stmt = (
+          calibration_required: bool = True, after: str | None = None,
+          per_page: int = QUEUE_PAGE) -> QueuePage:
+    """Work waiting for this trainer, oldest first, a page at a time: never their own, never a
+    second look at their own grade, and only role-plays they are calibrated on (when that is
+    required). Keyset pages on (submitted_at, id); each row comes with its learner, claimant and
+    grades in a fixed number of statements, however long the queue."""
+    statement = (
         select(Submission).join(ContentItem, ContentItem.id == Submission.roleplay_id)
         .where(Submission.status.in_(WAITING), Submission.learner_id != trainer.id)
+        .options(joinedload(Submission.learner), joinedload(Submission.claimed_by),
+                 selectinload(Submission.grades).joinedload(Grade.grader),
+                 selectinload(Submission.moderations))
         .order_by(Submission.submitted_at, Submission.id)
     )
     if roleplay_slug:
-        stmt = stmt.where(ContentItem.slug == roleplay_slug)
+        statement = statement.where(ContentItem.slug == roleplay_slug)
     if calibration_required:
-        stmt = stmt.where(Submission.roleplay_id.in_(
+        statement = statement.where(Submission.roleplay_id.in_(
             calibration.calibrated_roleplay_ids(session, trainer)))
-    rows = session.scalars(stmt).all()
-    return [s for s in rows if refusal(s, trainer) is None]
+    position = _queue_position(after)
+    kept: list[Submission] = []
+    while len(kept) <= per_page:
+        batch_statement = statement.limit(per_page + 1)
+        if position is not None:
+            batch_statement = batch_statement.where(
+                tuple_(Submission.submitted_at, Submission.id) > tuple_(*position))
+        batch = session.scalars(batch_statement).unique().all()
+        # the few tasks this trainer may not take (their own first mark, another's moderation)
+        kept.extend(s for s in batch if refusal(s, trainer) is None)
+        if len(batch) <= per_page:
+            break
+        last = batch[-1]
+        assert last.submitted_at is not None
+        position = (last.submitted_at, last.id)
+    page = kept[:per_page]
+    more = len(kept) > per_page
+    return QueuePage(page, _queue_cursor(page[-1]) if more else None)
+
+
+def _queue_cursor(submission: Submission) -> str:
+    assert submission.submitted_at is not None
+    return f"{submission.submitted_at.strftime('%Y%m%dT%H%M%S.%f')}-{submission.id}"
+
+
+def _queue_position(cursor: str | None) -> tuple[datetime, int] | None:
+    """(submitted_at, id) from a cursor; None (from the top) for anything else."""
+    if not cursor or len(cursor) > 40:
+        return None
+    moment, _, ident = cursor.partition("-")
+    try:
+        return (datetime.strptime(moment, "%Y%m%dT%H%M%S.%f").replace(tzinfo=UTC),
+                int(ident))
+    except ValueError:
+        return None
 
 
 def hidden_for_calibration(session: Session, trainer: User) -> list[tuple[calibration.Standing,

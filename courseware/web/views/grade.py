@@ -39,6 +39,7 @@ from courseware.web.views.common import (
     issue_context,
     me,
     now,
+    text_arg,
 )
 
 bp = Blueprint("grade", __name__, url_prefix="/grade")
@@ -59,9 +60,12 @@ def queue() -> ResponseReturnValue:
     if selected and selected not in slugs:
         selected = None
     required = calibration_required()
-    items = grading.queue(s, me(), selected, calibration_required=required)
+    shown = grading.queue(s, me(), selected, calibration_required=required,
+                          after=text_arg("after", 40) or None)
     hidden = grading.hidden_for_calibration(s, me()) if required else []
-    return render_template("grade/queue.html", items=items, roleplays=roleplays,
+    titles = {rp.item.id: rp.item.title for rp in roleplays}
+    return render_template("grade/queue.html", items=shown.items, next_cursor=shown.next_cursor,
+                           titles=titles, roleplays=roleplays,
                            selected=selected, now=now(), lapse=_lapse(), hidden=hidden,
                            lapsed=grading.claim_lapsed, stage=grading.stage, action=ActionForm())
 
