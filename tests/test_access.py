@@ -54,10 +54,15 @@ TABLE: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("grade.results_csv", "GET"): (R, 403, 200, 200),
     ("grade.items_csv", "GET"): (R, 403, 200, 200),
     ("verify.form", "GET"): (200, 200, 200, 200),
+    # nothing pasted, nothing chosen: the form again with what is missing
+    ("verify.check", "POST"): (422, 422, 422, 422),
     ("verify.result", "GET"): (200, 200, 200, 200),
     ("verify.pdf", "GET"): (200, 200, 200, 200),
     ("verify.credential", "GET"): (200, 200, 200, 200),
     ("verify.jwks", "GET"): (200, 200, 200, 200),
+    ("verify.key", "GET"): (200, 200, 200, 200),
+    ("verify.status_list", "GET"): (200, 200, 200, 200),
+    ("verify.issuer_profile", "GET"): (200, 200, 200, 200),
     ("verify.track", "GET"): (200, 200, 200, 200),
     ("api.certificate", "GET"): (200, 200, 200, 200),
     ("api.eligibility", "POST"): (415, 415, 415, 415),
@@ -87,6 +92,7 @@ class World:
     code: str
     attempt_id: int
     submission_id: int
+    thumbprint: str
 
 
 def build_world(app: Flask, make_user: UserFactory) -> tuple[World, dict[str, object]]:
@@ -109,13 +115,16 @@ def build_world(app: Flask, make_user: UserFactory) -> tuple[World, dict[str, ob
                                          "Prior learning", utcnow(), ctx)
         s.commit()
         code = cert.code
-    return World(learner, target, code, attempt_id, submission_id), users
+    kid = app.test_client().get("/.well-known/jwks.json").get_json()["keys"][0]["kid"]
+    return World(learner, target, code, attempt_id, submission_id,
+                 kid.rsplit("/", 1)[1]), users
 
 
 def url_values(world: World) -> dict[str, object]:
     return {"slug": "foundations", "code": world.code, "attempt_id": world.attempt_id,
             "submission_id": world.submission_id, "user_id": world.target.id,  # type: ignore[attr-defined]
-            "change": "revoke", "filename": "site.css"}
+            "change": "revoke", "filename": "site.css", "thumbprint": world.thumbprint,
+            "purpose": "revocation"}
 
 
 def test_every_route_has_an_entry(app: Flask) -> None:
@@ -187,7 +196,8 @@ def test_csrf_refused_on_every_form(database_url: str, tmp_path, make_user: User
 
 def test_security_headers_on_every_page(client) -> None:  # type: ignore[no-untyped-def]
     for url in ("/", "/login", "/register", "/verify", "/nope", "/api/v1/openapi.json",
-                "/api/v1/certificates/x", "/.well-known/jwks.json"):
+                "/api/v1/certificates/x", "/.well-known/jwks.json", "/status/revocation",
+                "/issuer"):
         response = client.get(url)
         csp = response.headers["Content-Security-Policy"]
         assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp

@@ -22,7 +22,7 @@ ENVIRONMENT = {
     "CONTENT_ROOT": "folder holding modules/, quizzes/ and certificates/",
     "ISSUER_NAME": "the organisation named on certificates and credentials",
     "CLAIM_LAPSE_MINUTES": "how long a trainer's claim on a submission lasts",
-    "COURSEWARE_INSTANCE": "instance folder (database, secret key, signing keys)",
+    "COURSEWARE_INSTANCE": "instance folder (SQLite database, development secret key and KEK)",
     "KEY_ENCRYPTION_KEY": "Fernet key that encrypts private keys and second-factor secrets at rest",
     "COURSE_COUNTRY": "whose crisis lines fill course text (modules/crisis-lines.toml)",
 }
@@ -40,7 +40,6 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "ISSUER_NAME": env.get("ISSUER_NAME", "Courseware Peer Mentor Program"),
         "CLAIM_LAPSE_MINUTES": int(env.get("CLAIM_LAPSE_MINUTES", "120")),
         "COURSE_COUNTRY": env.get("COURSE_COUNTRY", "US").strip().upper(),
-        "KEYS_DIR": instance_path / "keys",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "SESSION_COOKIE_NAME": "courseware_session",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -3,6 +3,7 @@
 from courseware.models.base import Base, UTCDateTime
 from courseware.models.certificates import Certificate, CertificateEvidence
 from courseware.models.content import ContentItem, ContentVersion
+from courseware.models.credentials import SigningKey, StatusEntry
 from courseware.models.grading import Grade, Submission
 from courseware.models.learning import ModuleFeedback, ModuleRead, QuizAnswer, QuizAttempt
 from courseware.models.users import AuditEvent, LoginThrottle, User
@@ -10,6 +11,6 @@ from courseware.models.users import AuditEvent, LoginThrottle, User
 __all__ = [
     "AuditEvent", "Base", "Certificate",
     "CertificateEvidence", "ContentItem", "ContentVersion", "Grade", "LoginThrottle",
-    "ModuleFeedback", "ModuleRead", "QuizAnswer", "QuizAttempt", "Submission", "UTCDateTime",
-    "User",
+    "ModuleFeedback", "ModuleRead", "QuizAnswer", "QuizAttempt", "SigningKey", "StatusEntry",
+    "Submission", "UTCDateTime", "User",
 ]
