@@ -274,7 +274,7 @@ def read_header(token: object) -> dict[str, Any]:
     if alg in (None, "none", "None", "NONE") or not segments[2]:
         raise CredentialError("the token is not signed (algorithm 'none'): anyone could have "
                               "written it")
-    if alg not in ACCEPTED_ALGORITHMS:
+    if not isinstance(alg, str) or alg not in ACCEPTED_ALGORITHMS:
         shown = alg if isinstance(alg, str) else type(alg).__name__
         detail = (" (a shared-secret algorithm: it would let anyone holding the public key "
                   "forge credentials)") if isinstance(alg, str) and alg.startswith("HS") else ""

@@ -192,7 +192,7 @@ def _evidence(session: Session, cert: Certificate, issuer: Issuer,
         items.append(EvidenceInfo(
             f"Earlier certificate {format_code(previous.code)}",
             f"This credential renews the certificate issued on {previous.issued_at:%Y-%m-%d} "
-            f"(valid until {previous.expires_at:%Y-%m-%d}); renewed before it expired.",
+            f"and valid until {previous.expires_at:%Y-%m-%d}.",
             "Renewal", id=issuer.credential_id(previous.code)))
     return items
 
