@@ -41,7 +41,8 @@ from courseware.services import catalogue, certificates, keys, status_lists
 
 # How long a verifier may keep a status list before fetching it again (Cache-Control and ttl).
 STATUS_LIST_MAX_AGE = 300
-# The largest credential /verify and the command line accept (ours are about 20 KB).
+# The largest credential /verify and the command line accept (ours: about 50 KB for the
+# whole course).
 MAX_CREDENTIAL_BYTES = 64 * 1024
 
 
