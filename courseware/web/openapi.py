@@ -85,27 +85,26 @@ def _json(schema_ref: str, description: str) -> dict[str, Any]:
 # How a program verifies a credential with a standard library: PyJWT and the kid URL (the README
 # shows the same lines; a test runs them against a live app). {base_url} is the issuer's address.
 VERIFY_IN_TEN_LINES = """\
-import json, urllib.request, jwt  # PyJWT, with cryptography: pip install "pyjwt[crypto]"
+import base64, gzip, json, pathlib, urllib.request, jwt  # pip install "pyjwt[crypto]"
 
 ISSUER = "{base_url}"  # the issuer you trust: its address
 
 def verified(token):  # checks the signature, the issuer and the dates, or raises
     kid = jwt.get_unverified_header(token)["kid"]  # a URL that answers one public JWK
-    assert kid.startswith(ISSUER + "/.well-known/keys/"), "not signed by a key of ISSUER"
+    if not kid.startswith(ISSUER + "/.well-known/keys/"): raise ValueError("not ISSUER's key")
     key = jwt.PyJWK(json.load(urllib.request.urlopen(kid)))
     return jwt.decode(token, key, algorithms=["RS256"], issuer=ISSUER + "/issuer")
 
-claims = verified(open("credential.jwt").read().strip())
+claims = verified(pathlib.Path("credential.jwt").read_text().strip())
 """
 STATUS_IN_SIX_LINES = """\
-import base64, gzip  # revoked or suspended? Both lists hold the credential at one position.
-
+# Revoked or suspended? Both lists hold the credential at the same position.
 entry, i = claims["credentialStatus"], int(claims["credentialStatus"]["statusListIndex"])
 for purpose in ("revocation", "suspension"):
     url = entry["statusListCredential"].replace("revocation", purpose)
     listed = verified(urllib.request.urlopen(url).read().decode())["credentialSubject"]
     bits = gzip.decompress(base64.urlsafe_b64decode(listed["encodedList"][1:] + "=="))
-    assert not bits[i // 8] & (0x80 >> i % 8), purpose
+    if bits[i // 8] & (0x80 >> i % 8): raise ValueError(f"{purpose}: it no longer stands")
 """
 
 _EXAMPLE_MOMENT = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
