@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -271,3 +271,37 @@ def test_the_achievement_id_answers_the_achievement_with_its_criteria(
 def test_a_broken_achievement_fails_the_schema_check() -> None:
     """The validator used above can fail: an Achievement without criteria does."""
     assert list(schema_validator("Achievement").iter_errors({"id": "x", "type": ["Other"]}))
+
+
+def test_the_profile_offers_sharing_only_while_a_certificate_counts(
+        app: Flask, factory: Factory, runner) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import Auth
+
+    holder = factory.user(name="Pat Profile")
+    clock.freeze(datetime(2026, 5, 4, 9, 0, tzinfo=UTC))
+    cert = factory.manual_certificate(holder)
+    client = app.test_client()
+    Auth(client).login(holder)
+
+    def cell() -> str:
+        html = client.get("/profile").get_data(as_text=True)
+        table = html[html.index('<caption class="visually-hidden">Your certificates'):]
+        return table[:table.index("</table>")]
+
+    current = cell()
+    assert f"/certificates/{cert.code}.pdf" in current
+    assert f"/certificates/{cert.code}/credential.jwt" in current
+    assert "https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME" in current
+    assert f"certId={format_code(cert.code)}" in current and "issueYear=2026" in current
+    assert "issueMonth=5&amp;expirationYear=2028&amp;expirationMonth=5" in current
+
+    runner.invoke(args=["certificates", "suspend", cert.code, "--reason", "Complaint. "])
+    held = cell()
+    assert ".pdf" not in held and "credential.jwt" not in held and "linkedin" not in held
+    assert "Suspended since 04 May 2026 (reason: Complaint)" in held
+    assert "both return if it is reinstated" in held
+    runner.invoke(args=["certificates", "reinstate", cert.code])
+    clock.freeze(cert.expires_at + timedelta(days=1))
+    expired = cell()
+    assert ".pdf" not in expired and "linkedin" not in expired
+    assert f"Expired on {cert.expires_at:%d %B %Y}" in expired
