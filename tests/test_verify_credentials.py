@@ -253,3 +253,82 @@ def test_the_cli_says_it_could_not_check_another_issuers_credential(
     big = tmp_path / "big.jwt"
     big.write_text("a" * (70 * 1024))
     assert runner.invoke(args=["certificates", "check-credential", str(big)]).exit_code == 1
+
+
+def _signed_by_us(app: Flask, credential: dict[str, Any]) -> str:
+    """A document signed with this site's active key, as only the site itself could."""
+    from courseware.domain.vcjwt import sign_credential
+    from courseware.services import keys
+    from courseware.web.signing import KekSealer
+
+    with app.app_context(), app.extensions["courseware.db"].session() as s:
+        signer = keys.active_signer(s, KekSealer(app.config["KEY_ENCRYPTION_KEY"]))
+        assert signer is not None
+        kid = keys.kid_url("http://localhost", signer.thumbprint)
+        return sign_credential(credential, signer.private_key, kid=kid, now=clock.utcnow())
+
+
+@pytest.mark.parametrize(("status", "outcome", "said"), [
+    (None, "unknown", "carries no status list entry"),
+    ({"id": "https://elsewhere.example/s#1", "type": "BitstringStatusListEntry",
+      "statusPurpose": "revocation", "statusListIndex": "1",
+      "statusListCredential": "https://elsewhere.example/s"}, "unknown", "not fetched"),
+    ({"id": "x", "type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+      "statusListIndex": "7", "statusListCredential": "http://localhost/status/revocation"},
+     "failed", "does not belong to this credential"),
+    ([{"id": "x", "type": "BitstringStatusListEntry", "statusPurpose": "suspension",
+       "statusListIndex": "-1", "statusListCredential": "http://localhost/status/suspension"}],
+     "failed", "is malformed"),
+])
+def test_a_status_entry_that_cannot_be_trusted_is_not_passed(
+        app: Flask, client: FlaskClient, issued: tuple[str, str], status: object,
+        outcome: str, said: str) -> None:
+    _code, token = issued
+    credential = {k: v for k, v in jwt.decode(token, options={"verify_signature": False}).items()
+                  if k not in ("iss", "jti", "sub", "nbf", "exp", "iat")}
+    if status is None:
+        del credential["credentialStatus"]
+    else:
+        credential["credentialStatus"] = status
+    response = client.post("/verify", data={"credential": _signed_by_us(app, credential)})
+    assert rows(response)["Signature"] == "passed"
+    assert rows(response)["Status"] == outcome and said in words(response)
+    assert VALID not in words(response)
+
+
+def test_a_credential_naming_another_issuer_under_our_key_fails(
+        app: Flask, client: FlaskClient, issued: tuple[str, str]) -> None:
+    _code, token = issued
+    credential = {k: v for k, v in jwt.decode(token, options={"verify_signature": False}).items()
+                  if k not in ("iss", "jti", "sub", "nbf", "exp", "iat")}
+    credential["issuer"] = {**credential["issuer"], "id": "https://impostor.example/issuer"}
+    response = client.post("/verify", data={"credential": _signed_by_us(app, credential)})
+    assert rows(response)["Issuer"] == "failed" and "naming another issuer" in words(response)
+
+
+def test_the_cli_checks_with_a_given_key_set(runner, app: Flask, client: FlaskClient,  # type: ignore[no-untyped-def]
+                                             issued: tuple[str, str], tmp_path) -> None:
+    _code, token = issued
+    saved, keyset = tmp_path / "c.jwt", tmp_path / "jwks.json"
+    saved.write_text(token)
+    keyset.write_text(json.dumps({"keys": []}))
+    missing = runner.invoke(args=["certificates", "check-credential", str(saved), "--jwks",
+                                  str(keyset)])
+    assert missing.exit_code == 1 and "is not in the key set given" in missing.output
+    keyset.write_text("not json")
+    broken = runner.invoke(args=["certificates", "check-credential", str(saved), "--jwks",
+                                 str(keyset)])
+    assert broken.exit_code != 0 and "not valid JSON" in broken.output
+    claims = jwt.decode(token, options={"verify_signature": False})
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    other = jwt.encode({**claims, "iss": "https://other.example/issuer",
+                        "issuer": {**claims["issuer"], "id": "https://other.example/issuer"}},
+                       key, algorithm="RS256", headers={"kid": "https://other.example/k"})
+    saved.write_text(other)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    keyset.write_text(json.dumps({"keys": [{**jwk, "kid": "https://other.example/k"}]}))
+    foreign = runner.invoke(args=["certificates", "check-credential", str(saved), "--jwks",
+                                  str(keyset)])
+    assert foreign.exit_code == 0, foreign.output
+    assert "signature valid, but not every check could be made here" in foreign.output
+    assert "Status: not checked" in foreign.output

@@ -349,13 +349,17 @@ def _check_status(session: Session, report: CredentialReport, issuer: Issuer,
     for entry in entries:
         url = entry.get("statusListCredential")
         purpose = status_lists.purpose_of(issuer.base_url, url) if isinstance(url, str) else None
-        index = entry.get("statusListIndex")
-        if (entry.get("type") != "BitstringStatusListEntry" or purpose is None
-                or entry.get("statusPurpose") != purpose.value
-                or not isinstance(index, str) or not index.isdecimal() or len(index) > 9):
+        if purpose is None:
             report.add("Status", CheckOutcome.UNKNOWN,
                        f"A status entry points at {_text(url, 120)!r}, which is not a status "
                        "list of this issuer; it was not fetched, so it was not checked.")
+            continue
+        index = entry.get("statusListIndex")
+        if (entry.get("type") != "BitstringStatusListEntry"
+                or entry.get("statusPurpose") != purpose.value
+                or not isinstance(index, str) or not index.isdecimal() or len(index) > 9):
+            report.add("Status", CheckOutcome.FAILED, "A status entry naming this issuer's "
+                       f"{purpose.value} list is malformed (type, purpose or position).")
             continue
         positions[purpose] = int(index)
     if not positions:
