@@ -40,3 +40,36 @@ JSON_VALUES: list[object] = [
     None, True, 0, -1, 10**40, 1.5, "", "x" * 100_000, [], {}, ["x"], {"a": 1}, "\x00",
     SCRIPT,
 ]
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+# Credential-shaped values for /verify and `certificates check-credential`: tokens that look like
+# a VC-JWT and are not one. (Those that need a real key, such as a forged signature or an HS256
+# token keyed with the published public key, are made by the tests that have the key.)
+JWT_VALUES: list[str] = [
+    "a.b.c",
+    "...",
+    "eyJ.eyJ.",
+    _b64(b'{"alg":"none"}') + "." + _b64(b'{"iss":"x"}') + ".",
+    _b64(b'{"alg":"none","kid":"http://localhost/.well-known/keys/x"}') + "." + _b64(b"{}"),
+    _b64(b'{"alg":"RS256"}') + "." + _b64(b'{"iss":"x"}') + "." + _b64(b"sig"),
+    _b64(b'{"alg":"RS256","kid":42}') + "." + _b64(b"{}") + "." + _b64(b"sig"),
+    _b64(b'{"alg":"RS256","kid":"http://localhost/.well-known/keys/"}') + "." + _b64(b"{}")
+    + "." + _b64(b"sig"),
+    _b64(b'{"alg":"RS256","kid":"http://localhost/.well-known/keys/' + b"A" * 5000 + b'"}')
+    + "." + _b64(b"{}") + "." + _b64(b"sig"),
+    _b64(b'{"alg":"RS256","kid":"https://evil.example/k"}') + "." + _b64(b"[1,2]") + "."
+    + _b64(b"sig"),
+    _b64(b"[]") + "." + _b64(b"{}") + "." + _b64(b"sig"),
+    _b64(b'{"alg":["RS256"]}') + "." + _b64(b"{}") + "." + _b64(b"sig"),
+    _b64(b"\xff\xfe") + "." + _b64(b"\x00") + "." + _b64(b"sig"),
+    _b64(b"[" * 10_000 + b"]" * 10_000) + "." + _b64(b"{}") + "." + _b64(b"sig"),
+    _b64(b'{"alg":"RS256","kid":"http://localhost/.well-known/keys/x"}') + "."
+    + _b64(b'{"iss":"http://localhost/issuer","nbf":1e400}') + "." + _b64(b"sig"),
+    "eyJhbGciOiJSUzI1NiJ9" * 4000,
+]

@@ -68,10 +68,15 @@ TABLE: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("reliability.report", "GET"): (R, 403, 200, 200),
     ("reliability.csv", "GET"): (R, 403, 200, 200),
     ("verify.form", "GET"): (200, 200, 200, 200),
+    # nothing pasted, nothing chosen: the form again with what is missing
+    ("verify.check", "POST"): (422, 422, 422, 422),
     ("verify.result", "GET"): (200, 200, 200, 200),
     ("verify.pdf", "GET"): (200, 200, 200, 200),
     ("verify.credential", "GET"): (200, 200, 200, 200),
     ("verify.jwks", "GET"): (200, 200, 200, 200),
+    ("verify.key", "GET"): (200, 200, 200, 200),
+    ("verify.status_list", "GET"): (200, 200, 200, 200),
+    ("verify.issuer_profile", "GET"): (200, 200, 200, 200),
     ("verify.track", "GET"): (200, 200, 200, 200),
     ("api.certificate", "GET"): (200, 200, 200, 200),
     ("api.eligibility", "POST"): (415, 415, 415, 415),
@@ -103,6 +108,7 @@ class World:
     attempt_id: int
     submission_id: int
     run_id: int
+    thumbprint: str
 
 
 def build_world(app: Flask, make_user: UserFactory) -> tuple[World, dict[str, object]]:
@@ -129,14 +135,16 @@ def build_world(app: Flask, make_user: UserFactory) -> tuple[World, dict[str, ob
     factory = Factory(app)
     [run] = factory.calibrate(users["trainer"], "active-listening")
     factory.calibrate(users["admin"], "active-listening")
-    return World(learner, target, code, attempt_id, submission_id, run.id), users
+    kid = app.test_client().get("/.well-known/jwks.json").get_json()["keys"][0]["kid"]
+    return World(learner, target, code, attempt_id, submission_id, run.id,
+                 kid.rsplit("/", 1)[1]), users
 
 
 def url_values(world: World) -> dict[str, object]:
     return {"slug": "foundations", "code": world.code, "attempt_id": world.attempt_id,
             "submission_id": world.submission_id, "user_id": world.target.id,  # type: ignore[attr-defined]
             "change": "revoke", "filename": "site.css", "run_id": world.run_id,
-            "table": "trainers"}
+            "table": "trainers", "thumbprint": world.thumbprint, "purpose": "revocation"}
 
 
 def test_every_route_has_an_entry(app: Flask) -> None:
@@ -208,7 +216,8 @@ def test_csrf_refused_on_every_form(database_url: str, tmp_path, make_user: User
 
 def test_security_headers_on_every_page(client) -> None:  # type: ignore[no-untyped-def]
     for url in ("/", "/login", "/register", "/verify", "/nope", "/api/v1/openapi.json",
-                "/api/v1/certificates/x", "/.well-known/jwks.json"):
+                "/api/v1/certificates/x", "/.well-known/jwks.json", "/status/revocation",
+                "/issuer"):
         response = client.get(url)
         csp = response.headers["Content-Security-Policy"]
         assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp

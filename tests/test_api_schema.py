@@ -7,6 +7,10 @@ codes, content types and response bodies as documented).
 
 from __future__ import annotations
 
+import json
+
+import jsonschema
+import jwt
 import pytest
 import schemathesis
 from flask import Flask
@@ -14,10 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from courseware.domain.clock import utcnow
+from courseware.domain.statuses import CertificateChange
 from courseware.infra.config import PROJECT_ROOT
 from courseware.models import User
 from courseware.services import certificates
 from courseware.services.audit import COMMAND_LINE
+from courseware.web.openapi import openapi_document
 from tests.conftest import UserFactory
 
 
@@ -35,8 +41,16 @@ def api_schema(app: Flask, make_user: UserFactory):  # type: ignore[no-untyped-d
 
 def test_api_conforms_to_its_openapi_description(api_schema) -> None:  # type: ignore[no-untyped-def]
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert {op.label for op in operations} == {"GET /certificates/{code}", "POST /eligibility"}
-    for operation in operations:
+    assert {op.label for op in operations} == {
+        "GET /certificates/{code}", "POST /eligibility",
+        # what a verifier of a signed credential reads, at the site's own address
+        "GET /certificates/{code}/credential.jwt", "GET /.well-known/jwks.json",
+        "GET /.well-known/keys/{thumbprint}", "GET /status/{purpose}", "GET /issuer",
+        "GET /tracks/{slug}"}
+    # the JSON API is fuzzed here; the site's own addresses (not under /api/v1, which
+    # schemathesis's WSGI runner would prefix) are held to the document by the test below
+    for operation in (op for op in operations if op.path in ("/certificates/{code}",
+                                                             "/eligibility")):
 
         @settings(max_examples=60, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
@@ -48,3 +62,61 @@ def test_api_conforms_to_its_openapi_description(api_schema) -> None:  # type: i
             case.call_and_validate(excluded_checks=[positive_data_acceptance])
 
         check()
+
+
+def test_what_a_credential_verifier_reads_matches_the_document(app: Flask,
+                                                                make_user: UserFactory) -> None:
+    """Real answers of the credential, key, status-list, issuer and achievement addresses,
+    against the schemas the OpenAPI document gives them (and its example credential against
+    1EdTech's schema)."""
+    document = openapi_document("http://localhost")
+    holder = make_user("learner", name="Doc Holder")
+    with app.app_context(), app.extensions["courseware.db"].session() as s:
+        ctx = certificates.IssueContext("http://localhost", "Test", PROJECT_ROOT / "certificates",
+                                        render_pdf=False)
+        code = certificates.manual_issue(s, COMMAND_LINE, s.get(User, holder.id),
+                                         "certified-peer-mentor", "Doc test", utcnow(), ctx).code
+        s.commit()
+    client = app.test_client()
+
+    def validate(name: str, body: object) -> None:
+        schema = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+        jsonschema.Draft202012Validator(schema).validate(body)
+
+    paths = document["paths"]
+    site = set(paths) - {"/certificates/{code}", "/eligibility"}
+    assert len(site) == 6
+    assert all(paths[p]["servers"] == [{"url": "http://localhost"}] for p in site)
+    token = client.get(f"/certificates/{code}/credential.jwt")
+    assert token.mimetype in paths["/certificates/{code}/credential.jwt"]["get"][
+        "responses"]["200"]["content"]
+    payload = jwt.decode(token.get_data(as_text=True), options={"verify_signature": False})
+    validate("OpenBadgeCredential", payload)
+    jwks = client.get("/.well-known/jwks.json").get_json()
+    validate("JWKS", jwks)
+    kid = jwks["keys"][0]["kid"]
+    validate("JWK", client.get(kid.removeprefix("http://localhost")).get_json())
+    status = client.get("/status/suspension")
+    assert status.mimetype in paths["/status/{purpose}"]["get"]["responses"]["200"]["content"]
+    validate("BitstringStatusListCredential",
+             jwt.decode(status.get_data(as_text=True), options={"verify_signature": False}))
+    validate("Profile", client.get("/issuer", headers={"Accept": "application/json"}).get_json())
+    validate("Achievement", client.get("/tracks/certified-peer-mentor",
+                                       headers={"Accept": "application/ld+json"}).get_json())
+    for path, status_code in (("/.well-known/keys/nope", 404), ("/status/nope", 404)):
+        response = client.get(path)
+        assert response.status_code == status_code
+        validate("Error", response.get_json())
+    with app.app_context(), app.extensions["courseware.db"].session() as s:
+        from courseware.services import certificates as service
+
+        cert = service.find(s, code)
+        service.change_state(s, COMMAND_LINE, cert, CertificateChange.REVOKE, "Doc", utcnow())
+        s.commit()
+    gone = client.get(f"/certificates/{code}/credential.jwt")
+    assert gone.status_code == 410
+    validate("Error", gone.get_json())
+    example = document["components"]["schemas"]["OpenBadgeCredential"]["examples"][0]
+    schema = json.loads((PROJECT_ROOT / "tests" / "data" /
+                         "ob_v3p0_achievementcredential.schema.json").read_text())
+    jsonschema.Draft201909Validator(schema).validate(example)

@@ -39,6 +39,7 @@ def forms(world, app: Flask) -> list[tuple[str, str, list[str]]]:  # type: ignor
     return [
         ("anonymous", "/register", ["name", "email", "password"]),
         ("anonymous", "/login", ["email", "password", "next"]),
+        ("anonymous", "/verify", ["credential", "file"]),
         ("learner", "/account/password", ["current_password", "new_password"]),
         ("learner", "/modules/foundations/feedback", ["rating", "comment"]),
         ("learner", f"/attempts/{world.attempt_id}", ["q0", "q1", "q99", "confirm_blank"]),
@@ -120,6 +121,8 @@ def test_invalid_utf8_and_odd_encodings(world_clients) -> None:  # type: ignore[
     "/attempts/-1", "/attempts/0", "/attempts/99999999999999999999999", "/submissions/abc",
     "/grade/submissions/-5", "/admin/users/999999999/role", "/modules/%00", "/quizzes/..%2F..",
     "/certificates/%00.pdf", "/api/v1/certificates/%00", "/tracks/<script>",
+    "/status/%00", "/status/<script>", "/.well-known/keys/%00", "/.well-known/keys/..%2F",
+    "/certificates/%00/credential.jwt",
 ])
 def test_odd_paths_are_plain_not_found(world_clients, path: str) -> None:  # type: ignore[no-untyped-def]
     _world, clients = world_clients

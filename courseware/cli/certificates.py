@@ -1,24 +1,25 @@
-"""`flask --app app certificates ...` and `keys rotate`."""
+"""`flask --app app certificates ...` and `keys ...`."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from courseware.domain.clock import utcnow
 from courseware.domain.codes import MalformedCode, format_code, parse_code
-from courseware.domain.credential import CredentialError, KeyStore, verify_credential
-from courseware.domain.statuses import CertificateChange, CertificateStatus
+from courseware.domain.statuses import CertificateChange, CertificateStatus, CheckOutcome
 from courseware.models import Certificate
-from courseware.services import accounts, certificates
+from courseware.services import accounts, certificates, credentials, keys
 from courseware.services.audit import COMMAND_LINE
 from courseware.web import db
+from courseware.web.signing import issuer, sealer
 
 certificates_cli = AppGroup("certificates", help="Issue, verify, revoke and suspend.")
 
@@ -109,38 +110,106 @@ def reinstate(code: str, reason: str) -> None:
 @certificates_cli.command("check-credential")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--jwks", "jwks_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The issuer's JWKS (default: this instance's keys).")
+              help="Check the signature against this JWKS file instead of this site's keys.")
 def check_credential(file: Path, jwks_file: Path | None) -> None:
-    """Verify a signed credential offline."""
-    token = file.read_text(encoding="utf-8").strip()
+    """Check a signed credential: signature, issuer, status lists, dates.
+
+    The status lists are this site's database when the credential is this site's; for another
+    issuer's credential it says it could not check them. Exit 0 only when nothing failed: a
+    revoked, suspended, expired, altered or unknown credential exits 1."""
+    if file.stat().st_size > credentials.MAX_CREDENTIAL_BYTES:
+        click.echo(f"{file}: INVALID: larger than 64 KiB, not a credential of this issuer",
+                   err=True)
+        sys.exit(1)
+    token = file.read_text(encoding="utf-8", errors="replace")
+    jwks = None
     if jwks_file:
         try:
             jwks = json.loads(jwks_file.read_text(encoding="utf-8"))
         except ValueError as exc:
             raise click.ClickException(f"{jwks_file}: not valid JSON ({exc})") from None
-    else:
-        jwks = KeyStore(current_app.config["KEYS_DIR"]).jwks()
-    try:
-        result = verify_credential(token, jwks, now=utcnow())
-    except CredentialError as exc:
-        click.echo(f"{file}: INVALID: {exc}", err=True)
+    with db.database().session(write=False) as s:
+        report = credentials.check(s, token, issuer(), utcnow(), jwks=jwks)
+    words = {CheckOutcome.PASSED: "ok", CheckOutcome.FAILED: "FAILED",
+             CheckOutcome.UNKNOWN: "not checked"}
+    for step in report.checks:
+        click.echo(f"{step.topic}: {words[step.outcome]}: {step.message}")
+    if report.holder or report.achievement:
+        click.echo(f"achievement: {report.achievement}; holder: {report.holder}; "
+                   f"valid from {report.valid_from} until {report.valid_until}")
+    if report.verdict is CheckOutcome.FAILED:
+        click.echo(f"{file}: INVALID", err=True)
         sys.exit(1)
-    credential = result["credential"]
-    subject = credential.get("credentialSubject", {})
-    names = [i.get("identityHash") for i in subject.get("identifier", [])
-             if i.get("identityType") == "name"]
-    click.echo(f"{file}: signature valid (key {result['kid']})")
-    click.echo(f"achievement: {subject.get('achievement', {}).get('name')}; "
-               f"holder: {', '.join(n for n in names if n)}")
-    click.echo(f"valid from {credential.get('validFrom')} until {credential.get('validUntil')}"
-               f"{' (expired)' if result['expired'] else ''}")
-    click.echo("the signature proves who issued it; check revocation at "
-               f"{credential.get('id')}")
+    if report.verdict is CheckOutcome.UNKNOWN:
+        click.echo(f"{file}: signature valid, but not every check could be made here"
+                   if any(c.topic == "Signature" and c.outcome is CheckOutcome.PASSED
+                          for c in report.checks)
+                   else f"{file}: NOT VERIFIED: it is not this site's credential")
+        sys.exit(0 if any(c.topic == "Signature" and c.outcome is CheckOutcome.PASSED
+                          for c in report.checks) else 1)
+    click.echo(f"{file}: signature valid; not revoked or suspended; in its validity period")
 
 
-@click.command("rotate")
-@with_appcontext
+keys_cli = AppGroup("keys", help="Credential signing keys (in the database, sealed under "
+                                 "KEY_ENCRYPTION_KEY).")
+
+
+@keys_cli.command("rotate")
 def keys_rotate() -> None:
-    """Add a new signing key and make it active; old public keys stay published."""
-    kid = KeyStore(current_app.config["KEYS_DIR"]).rotate()
-    click.echo(f"new active key {kid}")
+    """Add a new signing key and make it active; every earlier public key stays published."""
+    with db.database().session() as s:
+        try:
+            made = keys.rotate(s, sealer(), utcnow())
+        except keys.SigningKeyError as exc:
+            raise click.ClickException(str(exc)) from None
+        s.commit()
+    click.echo(f"new active key {made.thumbprint}")
+    click.echo(keys.kid_url(current_app.config["BASE_URL"], made.thumbprint))
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """Every signing key, the active one first, with its kid URL."""
+    with db.database().session(write=False) as s:
+        listed = keys.listing(s)
+    if not listed:
+        click.echo("no signing key yet: one is made when the first credential is signed "
+                   "(or run keys rotate)")
+    for info in listed:
+        click.echo(f"{info.thumbprint}  {info.algorithm}  created {info.created_at:%Y-%m-%d %H:%M}"
+                   f"{'  ACTIVE' if info.active else ''}  "
+                   f"{keys.kid_url(current_app.config['BASE_URL'], info.thumbprint)}")
+
+
+@keys_cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def keys_export(file: Path) -> None:
+    """Write every key to FILE (private keys stay sealed: useless without the KEK)."""
+    with db.database().session(write=False) as s:
+        data = keys.export(s)
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2)
+        handle.write("\n")
+    click.echo(f"exported {len(data['keys'])} key(s) to {file}; the private keys in it are "
+               "sealed under KEY_ENCRYPTION_KEY: keep that key, apart from this file, to restore")
+
+
+@keys_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def keys_import(file: Path) -> None:
+    """Add the keys of an export that this database lacks (same KEY_ENCRYPTION_KEY needed)."""
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise click.ClickException(f"{file}: not valid JSON ({exc})") from None
+    with db.database().session() as s:
+        try:
+            report = keys.import_keys(s, sealer(), data)
+        except keys.SigningKeyError as exc:
+            raise click.ClickException(str(exc)) from None
+        s.commit()
+        active = keys.listing(s)[0].thumbprint if report.added or report.present else None
+    click.echo(f"imported {len(report.added)} key(s); {len(report.present)} already here")
+    if active:
+        click.echo(f"active key {active}")

@@ -26,7 +26,6 @@ DEMO_ACCOUNTS = (
 db_cli = AppGroup("db", help="Database schema.")
 content_cli = AppGroup("courseware", help="Course content: check and sync.")
 users_cli = AppGroup("users", help="Accounts.")
-keys_cli = AppGroup("keys", help="Credential signing keys.")
 
 
 @db_cli.command("upgrade")
@@ -132,9 +131,8 @@ def demo() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from courseware.cli.certificates import certificates_cli, keys_rotate
+    from courseware.cli.certificates import certificates_cli, keys_cli
 
-    keys_cli.add_command(keys_rotate)
     for group in (db_cli, content_cli, users_cli, keys_cli, certificates_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)

@@ -127,10 +127,31 @@ class Standing(StrEnum):
     LAPSED = "lapsed"
 
 
+class StatusPurpose(StrEnum):
+    """What a set bit of a W3C Bitstring Status List means: one public list per purpose."""
+
+    REVOCATION = "revocation"
+    SUSPENSION = "suspension"
+
+
+class SigningAlgorithm(StrEnum):
+    """JOSE algorithms of the credential signing keys (OB 3.0 section 8.2 requires RS256)."""
+
+    RS256 = "RS256"
+
+
+class CheckOutcome(StrEnum):
+    """One step of checking a credential someone pasted: passed, failed, or not checkable here."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
 TEMPLATE_ENUMS: tuple[type[StrEnum], ...] = (
     Role, ContentKind, QuestionKind, SubmissionStatus, SubmissionMode, LiveFormat, GradeKind,
     Outcome, ModerationDecision, ModerationCause, CalibrationStatus, CertificateStatus,
-    CertificateChange, Standing,
+    CertificateChange, Standing, StatusPurpose, CheckOutcome,
 )
 
 

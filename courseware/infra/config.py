@@ -23,7 +23,7 @@ ENVIRONMENT = {
     "CONTENT_ROOT": "folder holding modules/, quizzes/ and certificates/",
     "ISSUER_NAME": "the organisation named on certificates and credentials",
     "CLAIM_LAPSE_MINUTES": "how long a trainer's claim on a submission lasts",
-    "COURSEWARE_INSTANCE": "instance folder (database, secret key, signing keys)",
+    "COURSEWARE_INSTANCE": "instance folder (SQLite database, development secret key and KEK)",
     "KEY_ENCRYPTION_KEY": "Fernet key that encrypts private keys and second-factor secrets at rest",
     "REDIS_URL": "Redis for jobs, rate limits and shared caches when several processes serve",
     "LOG_FORMAT": "text (default) or json: one line per request and per error",
@@ -70,7 +70,6 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "CALIBRATION_REQUIRED": env.get("CALIBRATION_REQUIRED", "true").strip().lower()
         not in FALSE_WORDS,
         "DOUBLE_MARK_PERCENT": _percent(env.get("DOUBLE_MARK_PERCENT", "10")),
-        "KEYS_DIR": instance_path / "keys",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "SESSION_COOKIE_NAME": "courseware_session",
         "SESSION_COOKIE_HTTPONLY": True,

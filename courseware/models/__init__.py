@@ -4,6 +4,7 @@ from courseware.models.base import Base, UTCDateTime
 from courseware.models.calibration import CalibrationAnswer, CalibrationRun
 from courseware.models.certificates import Certificate, CertificateEvidence
 from courseware.models.content import ContentItem, ContentVersion
+from courseware.models.credentials import SigningKey, StatusEntry
 from courseware.models.grading import Grade, Moderation, Submission
 from courseware.models.learning import ModuleFeedback, ModuleRead, QuizAnswer, QuizAttempt
 from courseware.models.users import AuditEvent, LoginThrottle, User
@@ -11,6 +12,6 @@ from courseware.models.users import AuditEvent, LoginThrottle, User
 __all__ = [
     "AuditEvent", "Base", "CalibrationAnswer", "CalibrationRun", "Certificate",
     "CertificateEvidence", "ContentItem", "ContentVersion", "Grade", "LoginThrottle",
-    "Moderation", "ModuleFeedback", "ModuleRead", "QuizAnswer", "QuizAttempt", "Submission",
-    "UTCDateTime", "User",
+    "Moderation", "ModuleFeedback", "ModuleRead", "QuizAnswer", "QuizAttempt", "SigningKey",
+    "StatusEntry", "Submission", "UTCDateTime", "User",
 ]

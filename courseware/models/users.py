@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -11,6 +12,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from courseware.domain.clock import utcnow
 from courseware.domain.statuses import Role, sql_in
 from courseware.models.base import Base, EnumText
+
+
+def new_subject_id() -> str:
+    """A holder's stable, non-identifying id in credentials (their `sub`)."""
+    return f"urn:uuid:{uuid4()}"
 
 
 class User(Base):
@@ -31,6 +37,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # bumped on password change and deactivation: every older session stops working
     session_version: Mapped[int] = mapped_column(default=1)
+    # the credentialSubject id of every credential this person holds: never their email
+    subject_id: Mapped[str] = mapped_column(String(45), unique=True, default=new_subject_id)
 
     # Flask-Login protocol, kept here so the model stays the one place that knows it
     @property

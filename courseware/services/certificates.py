@@ -30,7 +30,7 @@ from courseware.models import (
     QuizAttempt,
     User,
 )
-from courseware.services import audit, catalogue, grading
+from courseware.services import audit, catalogue, grading, status_lists
 from courseware.services.pages import Page, page_of
 
 
@@ -218,6 +218,7 @@ def _issue(session: Session, user: User, current: catalogue.Current, spec: Track
                     Certificate.cycle == cycle)) is not None:
                 return None
             continue
+        status_lists.allocate(session, cert)  # its random place in the public status lists
         if ctx.render_pdf:
             store_pdf(cert, spec, ctx)
         metrics.count_on_commit(session, metrics.CERTIFICATES_ISSUED,
@@ -298,6 +299,7 @@ def change_state(session: Session, actor: audit.Actor, cert: Certificate,
         suspend(session, actor, cert, reason, now)
     else:
         reinstate(session, actor, cert, reason)
+    status_lists.record_state(session, cert)  # the public lists change in the same transaction
 
 
 def _reason(reason: str) -> str:

@@ -21,6 +21,7 @@ MESSAGES = {
     404: ("Not found", "There is nothing here. Check the address, or start from the home page."),
     405: ("Not allowed", "This address does not accept that kind of request."),
     409: ("Conflict", "Someone else changed this at the same time. Reload and try again."),
+    410: ("Gone", "This is no longer available."),
     413: ("Too large", "What you sent is larger than this site accepts."),
     429: ("Too many requests", "You have made too many requests. Wait a moment and try again."),
     500: ("Something went wrong", "An unexpected error happened on our side. It has been logged."),
@@ -28,13 +29,24 @@ MESSAGES = {
 
 API_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+    405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "payload_too_large",
     415: "unsupported_media_type", 429: "rate_limited", 500: "internal_error",
 }
 
 
+# Addresses only programs read: their errors are JSON whatever the client says it accepts.
+MACHINE_PATHS = ("/api/", "/.well-known/", "/status/")
+
+
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path.startswith("/.well-known/")
+    """JSON errors for machine addresses, for a credential file asked for by anything but a
+    browser, and for any client that prefers JSON to HTML: never an HTML page to a program."""
+    if request.path.startswith(MACHINE_PATHS):
+        return True
+    accept = request.accept_mimetypes
+    if request.path.endswith("/credential.jwt"):
+        return accept.best_match(["application/json", "text/html"]) != "text/html"
+    return max(accept["application/json"], accept["application/ld+json"]) > accept["text/html"]
 
 
 def api_error(status: int, code: str, message: str, **headers: str) -> Response:

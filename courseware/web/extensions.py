@@ -21,6 +21,7 @@ RATE_LIMITS = (
     ("auth.login", "LOGIN_LIMIT", ["POST"], None),
     ("auth.register", "REGISTER_LIMIT", ["POST"], None),
     ("verify.form", "VERIFY_LIMIT", None, "verify"),
+    ("verify.check", "VERIFY_LIMIT", None, "verify"),
     ("verify.result", "VERIFY_LIMIT", None, "verify"),
     ("verify.pdf", "VERIFY_LIMIT", None, "verify"),
     ("verify.credential", "VERIFY_LIMIT", None, "verify"),

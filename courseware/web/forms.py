@@ -8,6 +8,7 @@ from wtforms import (  # type: ignore[attr-defined]  # SelectChoice: stubs 3.2 p
     DateField,
     EmailField,
     Field,
+    FileField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -117,6 +118,18 @@ class VerifyForm(FlaskForm):
                                                        Length(max=100)],
                        description="The code printed on the certificate, for example "
                        "ABCDE-FGHJK-MNPQR-STVW-XYZ0-1234. Case, spaces and hyphens do not matter.")
+
+
+class CredentialForm(FlaskForm):
+    """A credential to check: pasted, or its file uploaded. The view reads and checks it; the
+    length limit is the view's too, so that an oversized paste gets its own clear answer."""
+
+    credential = TextAreaField(
+        "Paste a credential", validators=[Optional()],
+        description="The text of a credential file (.jwt): three long parts separated by dots.")
+    file = FileField("Or choose a credential file",
+                     description="A .jwt file of at most 64 KiB.")
+    submit = SubmitField("Check the credential")
 
 
 class LiveRoleplayForm(FlaskForm):

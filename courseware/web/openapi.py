@@ -1,8 +1,29 @@
-"""The OpenAPI 3.1 description of the public API; tests validate real responses against it."""
+"""The OpenAPI 3.1 description of the public API; tests validate real responses against it.
+
+Besides the JSON API under /api/v1 it describes what a verifier of a signed credential reads:
+the credential itself (with an example built by the same code that builds real ones), the
+keys its `kid` names, the status lists, the issuer and the achievement.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+
+from courseware.domain import statuslist
+from courseware.domain.credential import (
+    AchievementInfo,
+    EvidenceInfo,
+    IssuerInfo,
+    SubjectInfo,
+    build_credential,
+    quiz_result,
+    quiz_result_description,
+    rubric_result_description,
+    rubric_results,
+)
+from courseware.domain.rubric import CriterionSpec, LevelSpec, RubricSpec
+from courseware.domain.statuses import StatusPurpose
 
 _ERROR_OBJECT: dict[str, Any] = {
     "type": "object",
@@ -61,6 +82,188 @@ def _json(schema_ref: str, description: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": schema_ref}}}}
 
 
+# How a program verifies a credential with a standard library: PyJWT and the kid URL (the README
+# shows the same lines; a test runs them against a live app). {base_url} is the issuer's address.
+VERIFY_IN_TEN_LINES = """\
+import base64, gzip, json, pathlib, urllib.request, jwt  # pip install "pyjwt[crypto]"
+
+ISSUER = "{base_url}"  # the issuer you trust: its address
+
+def verified(token):  # checks the signature, the issuer and the dates, or raises
+    kid = jwt.get_unverified_header(token)["kid"]  # a URL that answers one public JWK
+    if not kid.startswith(ISSUER + "/.well-known/keys/"): raise ValueError("not ISSUER's key")
+    key = jwt.PyJWK(json.load(urllib.request.urlopen(kid)))
+    return jwt.decode(token, key, algorithms=["RS256"], issuer=ISSUER + "/issuer")
+
+claims = verified(pathlib.Path("credential.jwt").read_text().strip())
+"""
+STATUS_IN_SIX_LINES = """\
+# Revoked or suspended? Both lists hold the credential at the same position.
+entry, i = claims["credentialStatus"], int(claims["credentialStatus"]["statusListIndex"])
+for purpose in ("revocation", "suspension"):
+    url = entry["statusListCredential"].replace("revocation", purpose)
+    listed = verified(urllib.request.urlopen(url).read().decode())["credentialSubject"]
+    bits = gzip.decompress(base64.urlsafe_b64decode(listed["encodedList"][1:] + "=="))
+    if bits[i // 8] & (0x80 >> i % 8): raise ValueError(f"{purpose}: it no longer stands")
+"""
+
+_EXAMPLE_MOMENT = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
+
+
+def example_credential(base_url: str) -> dict[str, Any]:
+    """An example credential, made by the code that makes real ones (a two-criterion rubric
+    stands in for the course's own, which have six)."""
+    track = f"{base_url}/tracks/certified-peer-mentor"
+    levels = (LevelSpec(1, "Not yet", ""), LevelSpec(2, "Developing", ""),
+              LevelSpec(3, "Meets", ""), LevelSpec(4, "Exceeds", ""))
+    rubric = RubricSpec(pass_percent=70, meets_score=3, min_score=2, criteria=(
+        CriterionSpec("asks-directly", "Asks directly about suicide", True, levels),
+        CriterionSpec("stays-calm", "Stays calm and non-judgmental", False, levels)))
+    issuer = IssuerInfo(id=f"{base_url}/issuer", name="Courseware Peer Mentor Program",
+                        url=base_url)
+    return build_credential(
+        credential_id=f"{base_url}/verify/4WJGEW7G68D5Y3N6TNBW1TRR2AP", issuer=issuer,
+        achievement_info=AchievementInfo(
+            url=track, title="Certified Peer Mentor",
+            description="Awarded to a person who has completed peer mentor training.",
+            criteria="Read 9 training modules, pass each module's quiz and pass 4 role-plays "
+                     "graded by trainers against a rubric.",
+            result_descriptions=(
+                quiz_result_description(track, "crisis-response", "Crisis response quiz", 80),
+                rubric_result_description(track, "crisis-response", "When a mentee says "
+                                          "everyone would be better off without them", rubric,
+                                          descriptors=False))),
+        subject=SubjectInfo(id="urn:uuid:ddd0d022-60b8-4a15-92f1-c68c2732d502",
+                            name="Lena Learner", email="lena@example.org"),
+        salt="6b60625006e2cbb49f6b99e32052ce91", valid_from=_EXAMPLE_MOMENT,
+        valid_until=_EXAMPLE_MOMENT.replace(year=2028), awarded=_EXAMPLE_MOMENT,
+        results=[quiz_result(track, "crisis-response", 90.0),
+                 *rubric_results(track, "crisis-response", rubric,
+                                 {"asks-directly": 3, "stays-calm": 4})],
+        evidence=[EvidenceInfo("Quiz passed: Crisis response quiz",
+                               "Passed at or above the pass mark on 2026-03-01.", "Quiz"),
+                  EvidenceInfo("Role-play passed: When a mentee says everyone would be better "
+                               "off without them", "A written role-play, graded by a trainer "
+                               "against the rubric, passed on 2026-03-02.", "Role-play")],
+        status=statuslist.entry(f"{base_url}/status/revocation", StatusPurpose.REVOCATION,
+                                48213))
+
+
+_OPEN_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
+
+
+def _site(base_url: str, operation: dict[str, Any]) -> dict[str, Any]:
+    """A path outside /api/v1: the site's own address is its server."""
+    return {"servers": [{"url": base_url}], "get": operation}
+
+
+def _credential_paths(base_url: str) -> dict[str, Any]:
+    schemas = "#/components/schemas"
+    gone = {"description": "The certificate is revoked or suspended: no credential is issued "
+                           "(JSON for any client but a browser asking for HTML).",
+            "content": {"application/json": {"schema": {"$ref": f"{schemas}/Error"}}}}
+    document = {"application/json": {"schema": {"$ref": f"{schemas}/{{}}"}},
+                "application/ld+json": {"schema": {"$ref": f"{schemas}/{{}}"}},
+                "text/html": {"schema": {"type": "string"}}}
+
+    def negotiated(name: str) -> dict[str, Any]:
+        return {key: {"schema": {"$ref": value["schema"]["$ref"].format(name)}}
+                if "$ref" in value["schema"] else value for key, value in document.items()}
+
+    return {
+        "/certificates/{code}/credential.jwt": _site(base_url, {
+            "operationId": "getCredential",
+            "summary": "The certificate's Open Badges 3.0 credential, signed (VC-JWT, RS256)",
+            "description": "A compact JWS whose payload is the OpenBadgeCredential below plus "
+                           "its JWT claims (iss, jti, sub, nbf, exp, iat). Verify it with the "
+                           "key its kid URL answers; see the description above.",
+            "parameters": [{"name": "code", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {
+                "200": {"description": "The signed credential.",
+                        "content": {"application/jwt": {"schema": {
+                            "type": "string", "contentMediaType": "application/jwt",
+                            "contentSchema": {"$ref": f"{schemas}/OpenBadgeCredential"}}}}},
+                "404": _json(f"{schemas}/Error", "No certificate has this code."),
+                "410": gone,
+            }}),
+        "/.well-known/jwks.json": _site(base_url, {
+            "operationId": "getKeySet", "summary": "Every public signing key ever used",
+            "responses": {"200": _json(f"{schemas}/JWKS", "The JWK Set, oldest key first.")}}),
+        "/.well-known/keys/{thumbprint}": _site(base_url, {
+            "operationId": "getKey", "summary": "One public key: what a credential's kid "
+                                                "URL answers",
+            "parameters": [{"name": "thumbprint", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {"200": _json(f"{schemas}/JWK", "The public JWK (RFC 7638 "
+                                                         "thumbprint in the URL)."),
+                          "404": _json(f"{schemas}/Error", "No such key.")}}),
+        "/status/{purpose}": _site(base_url, {
+            "operationId": "getStatusList",
+            "summary": "A signed W3C Bitstring Status List (revocation or suspension)",
+            "description": "Cache-Control: public, max-age=300. The payload is a "
+                           "BitstringStatusListCredential; its encodedList is GZIP + "
+                           "multibase base64url ('u'), at least 131,072 entries.",
+            "parameters": [{"name": "purpose", "in": "path", "required": True,
+                            "schema": {"enum": ["revocation", "suspension"]}}],
+            "responses": {
+                "200": {"description": "The signed status list credential.",
+                        "content": {"application/jwt": {"schema": {
+                            "type": "string", "contentMediaType": "application/jwt",
+                            "contentSchema": {"$ref":
+                                              f"{schemas}/BitstringStatusListCredential"}}}}},
+                "404": _json(f"{schemas}/Error", "No such list.")}}),
+        "/issuer": _site(base_url, {
+            "operationId": "getIssuer",
+            "summary": "The issuer id: its OB 3.0 Profile for a client asking for JSON (or "
+                       "JSON-LD), an HTML page otherwise",
+            "responses": {"200": {"description": "The issuer.",
+                                  "content": negotiated("Profile")}}}),
+        "/tracks/{slug}": _site(base_url, {
+            "operationId": "getAchievement",
+            "summary": "An achievement id: its OB 3.0 Achievement (JSON) or the track's page",
+            "parameters": [{"name": "slug", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The achievement, with its criteria and "
+                                                 "result descriptions.",
+                                  "content": negotiated("Achievement")},
+                          "404": _json(f"{schemas}/Error", "No such track.")}}),
+    }
+
+
+def _credential_schemas(base_url: str) -> dict[str, Any]:
+    return {
+        "OpenBadgeCredential": {
+            **_OPEN_OBJECT,
+            "description": "An Open Badges 3.0 credential (W3C VC Data Model 2.0), valid "
+                           "against 1EdTech's AchievementCredential JSON Schema. The subject "
+                           "is a urn:uuid kept on the holder's account (the JWT's sub); their "
+                           "email appears only as a salted SHA-256; results say which rubric "
+                           "level each criterion reached and each quiz score; credentialStatus "
+                           "is the credential's position in the revocation list (the same "
+                           "position in /status/suspension).",
+            "required": ["@context", "id", "type", "issuer", "validFrom", "credentialSubject",
+                         "credentialStatus"],
+            "examples": [example_credential(base_url)],
+        },
+        "BitstringStatusListCredential": {
+            **_OPEN_OBJECT, "required": ["@context", "id", "type", "issuer",
+                                         "credentialSubject"]},
+        "JWK": {"type": "object", "required": ["kty", "n", "e", "alg", "kid"],
+                "properties": {"kty": {"const": "RSA"}, "alg": {"const": "RS256"},
+                               "n": {"type": "string"}, "e": {"type": "string"},
+                               "use": {"const": "sig"}, "kid": {"type": "string",
+                                                                "format": "uri"}},
+                "not": {"required": ["d"]}},
+        "JWKS": {"type": "object", "required": ["keys"], "additionalProperties": False,
+                 "properties": {"keys": {"type": "array",
+                                         "items": {"$ref": "#/components/schemas/JWK"}}}},
+        "Profile": {**_OPEN_OBJECT, "required": ["@context", "id", "type", "name"]},
+        "Achievement": {**_OPEN_OBJECT, "required": ["@context", "id", "type", "name",
+                                                     "description", "criteria"]},
+    }
+
+
 def openapi_document(base_url: str) -> dict[str, Any]:
     error = "#/components/schemas/Error"
     rate_limited = _json(error, "Too many requests; see the Retry-After header.")
@@ -70,10 +273,21 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "title": "Peer mentor certificate verification",
             "version": "1.0.0",
             "description": "Check whether a person holds a valid peer mentor certificate and "
-                           "may mentor now. No authentication; rate limited per IP address.",
+                           "may mentor now. No authentication; rate limited per IP address.\n\n"
+                           "A holder may also give you their signed credential "
+                           "(`/certificates/{code}/credential.jwt`): an Open Badges 3.0 "
+                           "OpenBadgeCredential as a VC-JWT signed RS256, whose `kid` is a URL "
+                           "that answers the public key, with a `credentialStatus` entry in "
+                           "the issuer's Bitstring Status Lists (its schema and an example are "
+                           "the OpenBadgeCredential component). A program verifies it with a "
+                           "standard library, PyJWT and the kid URL, in ten lines:\n\n"
+                           "```python\n" + VERIFY_IN_TEN_LINES.replace("{base_url}", base_url)
+                           + "```\n\nand checks its status lists in six more:\n\n```python\n"
+                           + STATUS_IN_SIX_LINES + "```",
         },
         "servers": [{"url": f"{base_url}/api/v1"}],
         "paths": {
+            **_credential_paths(base_url),
             "/certificates/{code}": {
                 "get": {
                     "operationId": "getCertificate",
@@ -129,5 +343,6 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             },
         },
         "components": {"schemas": {"Certificate": _CERTIFICATE, "Error": _ERROR,
-                                   "BatchError": _BATCH_ERROR}},
+                                   "BatchError": _BATCH_ERROR,
+                                   **_credential_schemas(base_url)}},
     }

@@ -80,7 +80,7 @@ def _refuse_nul() -> None:
 def _security_headers(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
-    if request.path.startswith("/api/") or request.path.startswith("/.well-known/"):
+    if request.path.startswith(("/api/", "/.well-known/", "/status/")):
         # public, read-only JSON that programs call from their own sites
         response.headers.setdefault("Access-Control-Allow-Origin", "*")
     if current_user.is_authenticated:

@@ -11,7 +11,9 @@ import base64
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -54,6 +56,7 @@ class Journey:
     replies: dict[str, list[str]] = field(default_factory=dict)
     graded: bool = False
     code: str = ""  # as shown, in groups
+    token: str = ""  # the signed credential the learner downloaded
     revoked: bool = False
 
 
@@ -165,6 +168,16 @@ def test_learner_registers_reads_passes_quizzes_and_submits_roleplays(
     expect(page.get_by_text("You are not yet eligible to mentor")).to_be_visible()
     expect(page.get_by_text("No certificate yet.")).to_be_visible()
     axe_check(page, "profile")
+    # not yet eligible: the page names what is missing and links to it
+    first_roleplay = JOURNEY.roleplay_titles[ROLEPLAYS[0]]
+    missing = page.locator("p.next-requirement")
+    expect(missing).to_have_text(f"Still missing: Pass the role-play: {first_roleplay}.")
+    missing.get_by_role("link").click()
+    expect(_h1(page)).to_have_text(f"Role-play: {first_roleplay}")
+    page.go_back()
+    unmet = page.locator("ul.checklist li.unmet")
+    expect(unmet).to_have_count(len(ROLEPLAYS))
+    expect(unmet.get_by_role("link")).to_have_count(len(ROLEPLAYS))
 
 
 # --- 2. the trainers ----------------------------------------------------------------------------
@@ -306,10 +319,44 @@ def test_learner_sees_and_downloads_the_certificate(people: People) -> None:
     with open(download.path(), encoding="ascii") as f:
         token = f.read().strip()
     header, payload, signature = token.split(".")
-    assert json.loads(base64.urlsafe_b64decode(header + "==")) ["alg"] == "EdDSA"
+    jose = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+    assert jose["alg"] == "RS256" and jose["kid"].startswith(page.url.split("/profile")[0])
     assert signature
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     assert LEARNER["name"] in json.dumps(claims, ensure_ascii=False)
+    assert LEARNER["email"] not in json.dumps(claims)
+    # the kid is a URL that answers the one public key
+    jwk = page.request.get(jose["kid"]).json()
+    assert jwk["kty"] == "RSA" and jwk["kid"] == jose["kid"] and "d" not in jwk
+    JOURNEY.token = token
+
+    # LinkedIn's add-to-profile link, with the certification's fields filled in
+    linkedin = page.get_by_role("link", name=f"Add to LinkedIn (certificate {code})")
+    parts = urlsplit(linkedin.get_attribute("href") or "")
+    assert (parts.netloc, parts.path) == ("www.linkedin.com", "/profile/add")
+    fields = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    issued = datetime.strptime(row.get_by_role("cell").nth(2).inner_text().strip(), "%d %b %Y")
+    expires = datetime.strptime(row.get_by_role("cell").nth(3).inner_text().strip(), "%d %b %Y")
+    assert fields == {
+        "startTask": "CERTIFICATION_NAME", "name": "Certified Peer Mentor",
+        "organizationName": "Courseware Peer Mentor Program",
+        "issueYear": str(issued.year), "issueMonth": str(issued.month),
+        "expirationYear": str(expires.year), "expirationMonth": str(expires.month),
+        "certUrl": f"{page.url.split('/profile')[0]}/verify/{parse_code(code)}",
+        "certId": code}
+
+    # a program checks the file the learner gave them
+    program = people.new()
+    program.goto("/verify")
+    program.get_by_label("Or choose a credential file").set_input_files(download.path())
+    program.get_by_role("button", name="Check the credential").click()
+    expect(_h1(program)).to_have_text("Credential check")
+    expect(program.get_by_role("status")).to_contain_text("Valid: this credential was issued")
+    checks = program.get_by_role("table", name="What was checked")
+    for topic in ("Signature", "Issuer", "Key", "Status", "Validity"):
+        expect(checks.get_by_role("row", name=re.compile(f"^{topic}"))).to_contain_text(
+            "Passed")
+    axe_check(program, "verify credential valid")
 
 
 # --- 4. a program verifies; an admin revokes -----------------------------------------------------
@@ -391,6 +438,32 @@ def test_program_verifies_and_admin_revokes(people: People) -> None:
     record = program.context.request.get(f"/api/v1/certificates/{canonical}").json()
     assert (record["status"], record["eligible"]) == ("revoked", False)
     assert record["revocation_reason"] == REVOKE_REASON
+    # the credential saved before the revocation now says so, by its status list
+    if JOURNEY.token:
+        program.goto("/verify")
+        program.get_by_label("Paste a credential").fill(JOURNEY.token)
+        program.get_by_role("button", name="Check the credential").click()
+        expect(program.get_by_role("status")).to_contain_text("Not valid")
+        status_row = program.get_by_role("table", name="What was checked").get_by_role(
+            "row", name=re.compile("^Status"))
+        expect(status_row).to_contain_text("Revoked: the issuer withdrew this credential")
+        expect(status_row).to_contain_text(REVOKE_REASON)
+        axe_check(program, "verify credential revoked")
+    # a machine asking for the credential of a revoked certificate gets JSON, not a page
+    gone = program.context.request.get(f"/certificates/{canonical}/credential.jwt",
+                                       headers={"Accept": "application/json"})
+    assert gone.status == 410 and gone.json()["error"]["code"] == "gone"
+
+    # the holder's profile offers neither PDF nor credential any more, and says why
+    holder = people.new()
+    log_in(holder, LEARNER["email"], LEARNER["password"])
+    nav(holder, "My progress")
+    held = holder.get_by_role("table", name="Your certificates").get_by_role("row").nth(1)
+    expect(held.get_by_role("cell").nth(4)).to_have_text("revoked")
+    expect(held.get_by_role("link")).to_have_count(1)  # the code's verify page only
+    expect(held).to_contain_text(f"(reason: {REVOKE_REASON.rstrip('.')})")
+    expect(held).to_contain_text("no PDF or credential to download")
+    axe_check(holder, "profile revoked")
 
     # the rest of the admin's pages, now that they hold a revoked certificate and its history
     nav(admin, "Admin")
@@ -491,5 +564,6 @@ def test_every_page_of_the_journeys_was_checked() -> None:
         "verify result not found", "verify result valid", "verify result revoked",
         "admin index", "admin certificates", "admin certificate detail", "admin roster",
         "admin audit log", "admin content", "reports", "error 404",
+        "verify credential valid", "verify credential revoked", "profile revoked",
     }
     assert expected <= set(CHECKED), sorted(expected - set(CHECKED))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -10,7 +11,9 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from courseware.domain.codes import format_code
+from courseware.domain.credential import linkedin_add_url
 from courseware.domain.quiz import AnswerError
+from courseware.domain.statuses import CertificateStatus
 from courseware.models import Certificate, QuizAttempt, Submission
 from courseware.services import attempts, catalogue, certificates, grading, learning
 from courseware.web import db
@@ -113,6 +116,39 @@ def _announce(issued: list[Certificate]) -> None:
               "success")
 
 
+@dataclass(frozen=True)
+class HeldCertificate:
+    """A certificate as its holder sees it: what they may download and share, or why not."""
+
+    cert: Certificate
+    status: CertificateStatus
+    linkedin_url: str | None
+    why_not: str | None
+
+
+def _held(cert: Certificate, status: CertificateStatus) -> HeldCertificate:
+    if status is CertificateStatus.VALID:
+        config = current_app.config
+        return HeldCertificate(cert, status, linkedin_add_url(
+            name=cert.track_version.data["title"], organization=config["ISSUER_NAME"],
+            issued=cert.issued_at, expires=cert.expires_at,
+            cert_url=f"{config['BASE_URL']}/verify/{cert.code}", cert_id=format_code(cert.code)),
+            None)
+    if status is CertificateStatus.REVOKED and cert.revoked_at is not None:
+        why = (f"Revoked on {cert.revoked_at:%d %B %Y} (reason: "
+               f"{(cert.revocation_reason or '').rstrip('. ')}). A revoked certificate no longer "
+               "counts, so it has no PDF or credential to download.")
+    elif status is CertificateStatus.EXPIRED:
+        why = (f"Expired on {cert.expires_at:%d %B %Y}. An expired certificate no longer counts, "
+               "so it has no PDF or credential to download; a renewed one will.")
+    else:
+        when = f" since {cert.suspended_at:%d %B %Y}" if cert.suspended_at else ""
+        why = (f"Suspended{when} (reason: {(cert.suspension_reason or '').rstrip('. ')}). While "
+               "it is suspended it does not count and has no PDF or credential to download; "
+               "both return if it is reinstated.")
+    return HeldCertificate(cert, status, None, why)
+
+
 @bp.route("/profile")
 @login_required
 def profile() -> ResponseReturnValue:
@@ -122,10 +158,15 @@ def profile() -> ResponseReturnValue:
     quizzes = [attempts.quiz_status(s, user, q, moment) for q in catalogue.items(s, "quiz")]
     roleplays = [(rp, grading.history(s, user, rp.item)) for rp in catalogue.items(s, "roleplay")]
     certs = certificates.held_by(s, user)
+    eligible = certificates.user_eligible(s, user, moment)
+    # not yet eligible: the first requirement still missing of a track that would make them so
+    missing = None if eligible else next(
+        (p.evaluation.missing[0] for p in progress
+         if p.spec.grants_eligibility and p.evaluation.missing), None)
     return render_template(
         "learn/profile.html", progress=progress, quizzes=quizzes, roleplays=roleplays,
-        certs=[(c, certificates.cert_status(c, moment)) for c in certs],
-        eligible=certificates.user_eligible(s, user, moment), now=moment,
+        certs=[_held(c, certificates.cert_status(c, moment)) for c in certs],
+        eligible=eligible, missing=missing, now=moment,
         renewal_warning=timedelta(days=90), learner_status=grading.learner_status,
     )
 
