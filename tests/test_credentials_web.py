@@ -64,6 +64,7 @@ def graded(app: Flask, factory: Factory) -> tuple[User, Certificate]:
     """A learner who earned the certificate: one quiz passed at 90 %, one role-play at
     "meets" on every criterion, the rest at the top."""
     learner, trainer = factory.user(name="Grace Hopper"), factory.user("trainer")
+    factory.calibrate(trainer)  # grading needs a calibrated trainer (tested elsewhere)
     factory.read(learner)
     for slug in factory.modules():
         factory.quiz_attempt(learner, slug, wrong=1 if slug == "boundaries" else 0)
