@@ -1,7 +1,7 @@
 """Baseline routes for the benchmark, registered only by bench/wsgi.py under COURSEWARE_BENCH=1.
 
 They share everything with the real routes (app, middleware, security headers, per-request
-session from courseware.infra.db.session(), login) and do the least a real route could:
+session from courseware.web.db.session(), login) and do the least a real route could:
 
 * /_bench/pk/<id>: one primary-key lookup of a certificate, a two-field JSON answer
   (the baseline for the verify API, which does a unique-index lookup by code and more);

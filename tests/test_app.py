@@ -46,7 +46,7 @@ def test_environment_overrides(tmp_path: Path, monkeypatch) -> None:  # type: ig
 def test_default_database_lives_in_instance(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("DATABASE_URL", raising=False)
     app = create_app({"INSTANCE_PATH": str(tmp_path / "inst")})
-    assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'inst' / 'courseware.infra.db'}"
+    assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'inst' / 'courseware.db'}"
 
 
 def test_app_start_does_not_import_weasyprint() -> None:

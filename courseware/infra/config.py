@@ -16,7 +16,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # Environment variables read at start-up, with their meaning (the README lists the same).
 ENVIRONMENT = {
-    "DATABASE_URL": "SQLAlchemy URL; default sqlite:///<instance>/courseware.infra.db",
+    "DATABASE_URL": "SQLAlchemy URL; default sqlite:///<instance>/courseware.db",
     "SECRET_KEY": "signs sessions and CSRF tokens; default generated once into instance/",
     "BASE_URL": "public address used in certificates, QR codes and credentials",
     "RATELIMIT_STORAGE_URI": "flask-limiter storage; memory:// (one process) or redis://...",
@@ -50,7 +50,7 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
     env = os.environ
     config: dict[str, Any] = {
         "DATABASE_URL": env.get("DATABASE_URL")
-        or f"sqlite:///{instance_path / 'courseware.infra.db'}",
+        or f"sqlite:///{instance_path / 'courseware.db'}",
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "CONTENT_ROOT": Path(env.get("CONTENT_ROOT", PROJECT_ROOT)),
