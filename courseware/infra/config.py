@@ -48,6 +48,10 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "SESSION_COOKIE_SECURE": True,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "MAX_CONTENT_LENGTH": 512 * 1024,
+        # every JSON body of the API: 100 codes take about 4 KiB; nesting beyond a few levels
+        # is never needed, and unbounded nesting exhausts the parser's stack
+        "API_MAX_BODY_BYTES": 32 * 1024,
+        "API_MAX_JSON_DEPTH": 8,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_LIMIT": "20 per 5 minutes",

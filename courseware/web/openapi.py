@@ -121,7 +121,10 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                                 ]}}},
                             }}},
                         },
-                        "400": _json(error, "The body is not of the required shape."),
+                        "400": _json(error, "The body is not of the required shape, not "
+                                            "JSON, or nests more than 8 levels deep."),
+                        "413": _json(error, "The body is larger than 32 KiB "
+                                            "(payload_too_large)."),
                         "415": _json(error, "The body is not JSON."),
                         "429": rate_limited,
                     },
