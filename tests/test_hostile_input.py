@@ -49,7 +49,8 @@ def forms(world, app: Flask) -> list[tuple[str, str, list[str]]]:  # type: ignor
                                     "duration_minutes", "notes"]),
         ("admin", f"/admin/users/{world.target.id}/role", ["role"]),
         ("admin", f"/admin/users/{world.target.id}/active", ["active", "reason"]),
-        ("admin", f"/admin/certificates/{world.code}/suspend", ["suspend-reason"]),
+        ("admin", f"/admin/certificates/{world.code}/suspend",
+         ["suspend-public_reason", "suspend-public_text", "suspend-note", "suspend-confirm"]),
         ("admin", "/admin/certificates/issue", ["email", "track", "reason"]),
     ]
 

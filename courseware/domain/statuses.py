@@ -96,6 +96,25 @@ class CertificateChange(StrEnum):
         return {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated"}[self]
 
 
+class PublicReason(StrEnum):
+    """Why a certificate is suspended or revoked, as programs are told: a short, fixed list.
+
+    What really happened goes in the internal note, which only staff read; a public reason
+    never names a person, a complaint or anything that happened to someone."""
+
+    ADMINISTRATIVE_HOLD = "administrative_hold"
+    CONDUCT_REVIEW = "conduct_review"
+    REQUIREMENTS_NOT_MET = "requirements_not_met"
+    ISSUED_IN_ERROR = "issued_in_error"
+
+    @property
+    def label(self) -> str:
+        return {"administrative_hold": "Administrative hold",
+                "conduct_review": "Conduct review",
+                "requirements_not_met": "Requirements no longer met",
+                "issued_in_error": "Issued in error"}[self]
+
+
 class Standing(StrEnum):
     """Where a mentor stands on the roster."""
 
@@ -106,7 +125,7 @@ class Standing(StrEnum):
 
 TEMPLATE_ENUMS: tuple[type[StrEnum], ...] = (
     Role, ContentKind, QuestionKind, SubmissionStatus, SubmissionMode, LiveFormat, GradeKind,
-    Outcome, ModerationDecision, CertificateStatus, CertificateChange, Standing,
+    Outcome, ModerationDecision, CertificateStatus, CertificateChange, PublicReason, Standing,
 )
 
 

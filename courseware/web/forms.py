@@ -20,7 +20,7 @@ from wtforms import (  # type: ignore[attr-defined]  # SelectChoice: stubs 3.2 p
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from courseware.domain.statuses import Role
+from courseware.domain.statuses import PublicReason, Role
 from courseware.services.accounts import EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
 
 
@@ -98,6 +98,28 @@ class ActiveForm(FlaskForm):
 class ReasonForm(FlaskForm):
     reason = TextAreaField("Reason", validators=[DataRequired("Give a reason."),
                                                  Length(max=1000)])
+    submit = SubmitField("Confirm")
+
+
+class CertificateChangeForm(FlaskForm):
+    """Suspend or revoke: a public reason from the list, optional public text, and the internal
+    note. The view shows what will be published and asks to confirm before saving."""
+
+    public_reason = SelectField(
+        "Public reason", choices=choices(
+            [("", "Choose the reason programs will see")]
+            + [(r.value, r.label) for r in PublicReason]),
+        validators=[DataRequired("Choose the public reason.")],
+        description="Shown on the public verification page and in the API.")
+    public_text = TextAreaField(
+        "Public text (optional)", validators=[Optional(), Length(max=300)],
+        description="Published word for word beside the reason. Never name a person, a "
+                    "complaint or an address here; leave it empty if unsure.")
+    note = TextAreaField(
+        "Internal note (staff only)", validators=[DataRequired("Write the internal note."),
+                                                  Length(max=1000)],
+        description="What happened and why, for staff and the audit log. Never published.")
+    confirm = HiddenField()
     submit = SubmitField("Confirm")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from courseware.domain.statuses import PublicReason
+
 _ERROR_OBJECT: dict[str, Any] = {
     "type": "object",
     "required": ["code", "message"],
@@ -24,7 +26,8 @@ _CERTIFICATE = {
     "type": "object",
     "additionalProperties": False,
     "required": ["code", "status", "eligible", "holder", "track", "issued_at", "expires_at",
-                 "revoked_at", "revocation_reason", "verify_url", "pdf_url", "credential_url"],
+                 "revoked_at", "revocation_reason", "revocation_reason_code",
+                 "revocation_public_text", "verify_url", "pdf_url", "credential_url"],
     "properties": {
         "code": {"type": "string", "pattern": "^[0-9A-Z*~$=]{27}$",
                  "description": "Canonical code: 26 Crockford base32 symbols and a check symbol."},
@@ -40,8 +43,17 @@ _CERTIFICATE = {
         "expires_at": _TIME,
         "revoked_at": _NULLABLE_TIME,
         "revocation_reason": {"type": ["string", "null"],
-                              "description": "Why it was revoked, or suspended while "
-                                             "status is suspended."},
+                              "description": "Why it was revoked, or suspended while status "
+                                             "is suspended, as one sentence: the public "
+                                             "reason's label, then any public text."},
+        "revocation_reason_code": {
+            "type": ["string", "null"],
+            "enum": [*(reason.value for reason in PublicReason), None],
+            "description": "The public reason, from a fixed list (null when none was "
+                           "published, or while valid or expired)."},
+        "revocation_public_text": {"type": ["string", "null"],
+                                   "description": "Optional text the issuer chose to "
+                                                  "publish with the reason."},
         "verify_url": {"type": "string", "format": "uri"},
         "pdf_url": {"type": "string", "format": "uri"},
         "credential_url": {"type": "string", "format": "uri"},

@@ -365,8 +365,15 @@ def test_program_verifies_and_admin_revokes(people: People) -> None:
     axe_check(admin, "admin certificate detail")
     revoke = admin.locator("section.danger-zone").filter(
         has=admin.get_by_role("heading", name="Revoke (final)"))
-    revoke.get_by_label("Reason").fill(REVOKE_REASON)
-    revoke.get_by_role("button", name="Revoke").click()
+    revoke.get_by_label("Public reason").select_option(label="Conduct review")
+    revoke.get_by_label("Internal note (staff only)").fill(REVOKE_REASON)
+    revoke.get_by_role("button", name="Revoke…").click()
+    # what will be published is shown first; the note is marked as staff only
+    expect(_h1(admin)).to_have_text(f"Confirm: revoke certificate {JOURNEY.code}")
+    expect(admin.get_by_role("region", name="Published: what programs will see")).to_contain_text(
+        "Revoked: Conduct review")
+    axe_check(admin, "admin certificate confirm")
+    admin.get_by_role("button", name="Publish and revoke").click()
     expect(flash(admin)).to_contain_text(f"Certificate {JOURNEY.code} is revoked.")
     expect(admin.locator("dd.status")).to_have_text("revoked")
     expect(admin.locator("dl.details")).to_contain_text(REVOKE_REASON)
@@ -376,11 +383,12 @@ def test_program_verifies_and_admin_revokes(people: People) -> None:
     expect(program.get_by_role("status")).to_have_text(
         "Revoked: this certificate has been withdrawn for good.")
     expect(program.get_by_text("Not eligible to mentor.")).to_be_visible()
-    expect(program.locator("dl.details")).to_contain_text(REVOKE_REASON)
+    expect(program.locator("dl.details")).to_contain_text("Conduct review")
+    expect(program.locator("dl.details")).not_to_contain_text(REVOKE_REASON)
     axe_check(program, "verify result revoked")
     record = program.context.request.get(f"/api/v1/certificates/{canonical}").json()
     assert (record["status"], record["eligible"]) == ("revoked", False)
-    assert record["revocation_reason"] == REVOKE_REASON
+    assert record["revocation_reason"] == "Conduct review"
 
     # the rest of the admin's pages, now that they hold a revoked certificate and its history
     nav(admin, "Admin")

@@ -26,6 +26,7 @@ from courseware.web import db
 from courseware.web.forms import (
     ActionForm,
     ActiveForm,
+    CertificateChangeForm,
     ManualIssueForm,
     ReasonForm,
     RoleForm,
@@ -188,15 +189,24 @@ def certificates_list() -> ResponseReturnValue:
 
 
 
-def _cert_view(cert: Certificate, form: ReasonForm | None = None, which: str = "",
+CertForm = CertificateChangeForm | ReasonForm
+
+
+def _cert_view(cert: Certificate, form: CertForm | None = None, which: str = "",
                status: int = 200) -> ResponseReturnValue:
     events = audit.history(db.session(), "certificate", cert.code)
-    forms = {change.value: ReasonForm(prefix=change.value) for change in CertificateChange}
+    forms: dict[str, CertForm] = {
+        CertificateChange.SUSPEND.value: CertificateChangeForm(prefix="suspend"),
+        CertificateChange.REVOKE.value: CertificateChangeForm(prefix="revoke"),
+        CertificateChange.REINSTATE.value: ReasonForm(prefix="reinstate"),
+    }
     if form is not None:
         forms[which] = form
+    moment = now()
     return render_template("admin/certificate.html", cert=cert,
-                           status=certificates.cert_status(cert, now()), events=events,
-                           forms=forms), status
+                           status=certificates.cert_status(cert, moment), events=events,
+                           forms=forms, published=certificates.publication(
+                               cert, certificates.cert_status(cert, moment))), status
 
 
 @bp.route("/certificates/<code>")
@@ -209,16 +219,34 @@ def certificate(code: str) -> ResponseReturnValue:
 @admin_only
 def change_certificate(code: str, change: str) -> ResponseReturnValue:
     cert = certificate_or_404(code)
-    form = ReasonForm(prefix=change)
+    what = CertificateChange(change)
+    form: CertForm = (ReasonForm(prefix=change) if what is CertificateChange.REINSTATE
+                      else CertificateChangeForm(prefix=change))
     if not form.validate_on_submit():
         return _cert_view(cert, form, change, 422)
     s = db.session()
-    what = CertificateChange(change)
+    if isinstance(form, ReasonForm):
+        note, public_reason, public_text = form.reason.data or "", None, ""
+    else:
+        note, public_reason = form.note.data or "", form.public_reason.data or None
+        public_text = form.public_text.data or ""
+        try:
+            public = certificates.Publication.of(public_reason, public_text)
+        except certificates.CertificateError as exc:
+            form.public_text.errors = [str(exc)]
+            return _cert_view(cert, form, change, 422)
+        if form.confirm.data == "edit":
+            return _cert_view(cert, form, change)
+        if form.confirm.data != "yes":
+            # what will be published, shown before anything is saved
+            return render_template("admin/certificate_confirm.html", cert=cert, change=what,
+                                   form=form, sentence=public.sentence(), note=note.strip())
     try:
-        certificates.change_state(s, me(), cert, what, form.reason.data or "", now())
+        certificates.change_state(s, me(), cert, what, note, now(),
+                                  public_reason=public_reason, public_text=public_text)
     except certificates.CertificateError as exc:
         s.rollback()
-        form.reason.errors = [str(exc)]
+        (form.reason if isinstance(form, ReasonForm) else form.note).errors = [str(exc)]
         return _cert_view(cert, form, change, 409)
     s.commit()
     flash(f"Certificate {format_code(cert.code)} is {what.past}.", "success")
