@@ -41,6 +41,10 @@ TABLE: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("auth.login", "POST"): (422, R, R, R),
     ("auth.logout", "POST"): (R, R, R, R),
     ("auth.change_password", "GET"): (R, 200, 200, 200),
+    ("account.index", "GET"): (R, 200, 200, 200),
+    # another person's session: nothing to sign out, back to the account page
+    ("account.revoke_session", "POST"): (R, R, R, R),
+    ("account.revoke_others", "POST"): (R, R, R, R),
     ("auth.change_password", "POST"): (R, 422, 422, 422),
     ("grade.queue", "GET"): (R, 403, 200, 200),
     ("grade.claim", "POST"): (R, 403, R, R),
@@ -115,7 +119,7 @@ def build_world(app: Flask, make_user: UserFactory) -> tuple[World, dict[str, ob
 def url_values(world: World) -> dict[str, object]:
     return {"slug": "foundations", "code": world.code, "attempt_id": world.attempt_id,
             "submission_id": world.submission_id, "user_id": world.target.id,  # type: ignore[attr-defined]
-            "change": "revoke", "filename": "site.css"}
+            "change": "revoke", "filename": "site.css", "session_id": 1}
 
 
 def test_every_route_has_an_entry(app: Flask) -> None:

@@ -123,6 +123,26 @@ class Standing(StrEnum):
     LAPSED = "lapsed"
 
 
+class SecurityEvent(StrEnum):
+    """Audit actions about accounts and access: kept for AUDIT_RETENTION_DAYS, then pruned
+    (`flask --app app audit prune`); certificate history and other events are never pruned."""
+
+    LOGIN = "login.success"
+    LOGIN_FAILED = "login.failed"
+    LOGIN_THROTTLED = "login.throttled"
+    SECOND_FACTOR_FAILED = "login.second_factor_failed"
+    PASSWORD_CHANGED = "password.change"  # noqa: S105 (an audit action, not a password)
+    PASSWORD_CHECK_FAILED = "password.check_failed"  # noqa: S105
+    SESSION_REVOKED = "session.revoke"
+    OTHER_SESSIONS_REVOKED = "session.revoke_others"
+    SECOND_FACTOR_ENROLLED = "second_factor.enrol"
+    SECOND_FACTOR_REMOVED = "second_factor.remove"
+    SECOND_FACTOR_RESET = "second_factor.reset"
+    RECOVERY_CODE_USED = "second_factor.recovery_code_used"
+    RECOVERY_CODES_RENEWED = "second_factor.recovery_codes"
+    ACCESS_DENIED = "access.denied"
+
+
 TEMPLATE_ENUMS: tuple[type[StrEnum], ...] = (
     Role, ContentKind, QuestionKind, SubmissionStatus, SubmissionMode, LiveFormat, GradeKind,
     Outcome, ModerationDecision, CertificateStatus, CertificateChange, PublicReason, Standing,

@@ -25,7 +25,18 @@ ENVIRONMENT = {
     "COURSEWARE_INSTANCE": "instance folder (database, secret key, signing keys)",
     "KEY_ENCRYPTION_KEY": "Fernet key that encrypts private keys and second-factor secrets at rest",
     "COURSE_COUNTRY": "whose crisis lines fill course text (modules/crisis-lines.toml)",
+    "COURSEWARE_ENV": "production refuses to start with a demo account (so does an https BASE_URL)",
+    "SESSION_IDLE_MINUTES_STAFF": "a trainer's or admin's session ends after this long idle",
+    "SESSION_IDLE_MINUTES_LEARNER": "a learner's session ends after this long idle",
+    "SESSION_MAX_HOURS": "every session ends this long after login, however busy",
+    "SECOND_FACTOR_REQUIRED_FOR_STAFF": "trainers and admins enrol a second factor first",
+    "TRUSTED_PROXIES": "how many proxies in front set X-Forwarded-For/-Proto (0: none)",
+    "AUDIT_RETENTION_DAYS": "security events older than this are pruned by `audit prune`",
 }
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any]:
@@ -41,8 +52,16 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "CLAIM_LAPSE_MINUTES": int(env.get("CLAIM_LAPSE_MINUTES", "120")),
         "COURSE_COUNTRY": env.get("COURSE_COUNTRY", "US").strip().upper(),
         "KEYS_DIR": instance_path / "keys",
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "COURSEWARE_ENV": env.get("COURSEWARE_ENV", "development").strip().lower(),
+        "SESSION_IDLE_MINUTES_STAFF": int(env.get("SESSION_IDLE_MINUTES_STAFF", "30")),
+        "SESSION_IDLE_MINUTES_LEARNER": int(env.get("SESSION_IDLE_MINUTES_LEARNER", "120")),
+        "SESSION_MAX_HOURS": float(env.get("SESSION_MAX_HOURS", "12")),
+        "SECOND_FACTOR_REQUIRED_FOR_STAFF": _flag(env.get("SECOND_FACTOR_REQUIRED_FOR_STAFF",
+                                                          "true")),
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        "AUDIT_RETENTION_DAYS": int(env.get("AUDIT_RETENTION_DAYS", "365")),
         "SESSION_COOKIE_NAME": "courseware_session",
+        "DEVICE_COOKIE_NAME": "courseware_device",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": True,
@@ -57,17 +76,31 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "LOGIN_LIMIT": "20 per 5 minutes",
         "VERIFY_LIMIT": "60 per minute",
         "REGISTER_LIMIT": "10 per hour",
-        "LOGIN_MAX_FAILURES": 5,
-        "LOGIN_LOCK_MINUTES": 15,
+        # failed password checks: free tries per scope, then a delay that doubles each time
+        "LOGIN_FREE_FAILURES": 5,          # per account and client (or known device)
+        "LOGIN_CLIENT_FREE_FAILURES": 20,  # per client, whatever the account
+        "LOGIN_ACCOUNT_FREE_FAILURES": 20,  # per account, from devices that never logged in
+        "LOGIN_DELAY_SECONDS": 30,
+        "LOGIN_DELAY_MAX_MINUTES": 60,
+        "LOGIN_FAILURE_MEMORY_HOURS": 24,  # a count is forgotten this long after its last try
         "TESTING": False,
         "DEBUG": False,
     }
     config.update(overrides)
+    # the cookie expires with the session's absolute lifetime (the server enforces both)
+    config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=config["SESSION_MAX_HOURS"]))
+    config["HTTPS"] = str(config["BASE_URL"]).startswith("https://")
+    config["PRODUCTION"] = config["HTTPS"] or config["COURSEWARE_ENV"] == "production"
     if "SESSION_COOKIE_SECURE" not in overrides and (
         config["DEBUG"] or config["TESTING"] or str(config["BASE_URL"]).startswith("http://")
     ):
         # served over plain http (make run on 127.0.0.1): a Secure cookie would never come back
         config["SESSION_COOKIE_SECURE"] = False
+    if config["HTTPS"] and config["SESSION_COOKIE_SECURE"]:
+        # only ever sent over https, to this host, for the whole site: no subdomain can set it
+        for key in ("SESSION_COOKIE_NAME", "DEVICE_COOKIE_NAME"):
+            if key not in overrides:
+                config[key] = "__Host-" + config[key]
     config["SECRET_KEY"] = (
         overrides.get("SECRET_KEY") or env.get("SECRET_KEY")
         or _instance_secret(instance_path, "secret_key", lambda: secrets.token_hex(32))

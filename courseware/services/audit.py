@@ -23,17 +23,33 @@ class CommandLine:
 
 COMMAND_LINE = CommandLine()
 
+
+@dataclass(frozen=True)
+class Visitor:
+    """Someone on the web who has not (yet) proved who they are: a failed login, a refusal.
+    The event's target names the account they tried, and its client address where from."""
+
+    label: str = "visitor (not logged in)"
+
+
+VISITOR = Visitor()
+
 # Who caused an event. There is no default: every caller names its actor, so nothing done on the
 # web can be recorded as done at the command line (or by nobody).
-Actor = User | CommandLine
+Actor = User | CommandLine | Visitor
+
+# where a request session's events come from: the web layer sets it when it opens the session
+CLIENT_ADDRESS = "client_address"
 
 
 def actor_label(actor: Actor) -> str:
-    return actor.label if isinstance(actor, CommandLine) else f"{actor.name} <{actor.email}>"
+    if isinstance(actor, CommandLine | Visitor):
+        return actor.label
+    return f"{actor.name} <{actor.email}>"
 
 
 def actor_id(actor: Actor) -> int | None:
-    return None if isinstance(actor, CommandLine) else actor.id
+    return None if isinstance(actor, CommandLine | Visitor) else actor.id
 
 
 def record(
@@ -46,7 +62,9 @@ def record(
     target_label: str | None = None,
     reason: str | None = None,
     details: dict[str, Any] | None = None,
+    client: str | None = None,
 ) -> AuditEvent:
+    """One event; `client` defaults to the address the web layer put on the session's info."""
     event = AuditEvent(
         actor_id=actor_id(actor),
         actor_label=actor_label(actor),
@@ -56,6 +74,7 @@ def record(
         target_label=target_label,
         reason=reason,
         details=details or {},
+        client_address=(client or session.info.get(CLIENT_ADDRESS) or None),
     )
     session.add(event)
     session.flush()

@@ -88,7 +88,7 @@ def set_role(user_id: int) -> ResponseReturnValue:
         return redirect(url_for("admin.users"))
     s = db.session()
     try:
-        accounts.set_role(s, me(), user, form.role.data or "")
+        accounts.set_role(s, me(), user, form.role.data or "", now=now())
     except accounts.AccountError as exc:
         s.rollback()
         flash(str(exc), "error")
@@ -108,7 +108,7 @@ def set_active(user_id: int) -> ResponseReturnValue:
     s = db.session()
     activate = request.form.get("active") == "1"
     try:
-        accounts.set_active(s, me(), user, activate, form.reason.data or "")
+        accounts.set_active(s, me(), user, activate, form.reason.data or "", now=now())
     except accounts.AccountError as exc:
         s.rollback()
         flash(str(exc), "error")

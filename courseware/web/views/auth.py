@@ -1,4 +1,4 @@
-"""Register, log in, log out, change password."""
+"""Register, log in (password, then any second factor), log out, change password."""
 
 from __future__ import annotations
 
@@ -13,11 +13,14 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
+from werkzeug.wrappers import Response
 
+from courseware.domain.throttle import wait_text
 from courseware.models import User
-from courseware.services import accounts
-from courseware.web import db
+from courseware.services import accounts, sessions
+from courseware.services.throttle import ThrottleRules
+from courseware.web import db, devices
 from courseware.web.forms import (
     ActionForm,
     ChangePasswordForm,
@@ -25,8 +28,8 @@ from courseware.web.forms import (
     RegisterForm,
     add_error,
 )
-from courseware.web.security import login_required, safe_next
-from courseware.web.views.common import me
+from courseware.web.security import current_session_id, login_required, safe_next
+from courseware.web.views.common import me, now
 
 bp = Blueprint("auth", __name__)
 
@@ -35,12 +38,35 @@ def _fast_hash() -> bool:
     return bool(current_app.config.get("FAST_PASSWORD_HASH"))
 
 
+def _rules() -> ThrottleRules:
+    return ThrottleRules.from_config(current_app.config)
 
-def _start_session(user: User) -> None:
-    # a fresh session at login: nothing planted before it (session fixation) survives
+
+def start_session(user: User) -> None:
+    """A fresh server-side session: nothing planted before it (session fixation) survives,
+    and the cookie carries only a random id (the server keeps its hash)."""
+    flashes = session.get("_flashes")
     session.clear()
-    login_user(user)
+    if flashes:
+        session["_flashes"] = flashes
+    s = db.session()
+    token = sessions.start(s, user, user_agent=request.headers.get("User-Agent"), now=now())
+    s.commit()
+    session["_user_id"] = token
+    session["_fresh"] = True
     session.permanent = True
+
+
+def finish_login(user: User, *, method: str, next_url: str | None) -> Response:
+    """The password (and any second factor) checked: audit, start the session, remember this
+    device, and go where the account must go first (enrol a second factor, change a weak
+    password) or where the person was heading."""
+    s = db.session()
+    accounts.logged_in(s, user, method=method)
+    s.commit()
+    start_session(user)
+    response = redirect(safe_next(next_url, url_for("learn.home")))
+    return devices.remember(response, accounts.account_key(user.email))
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -60,9 +86,8 @@ def register() -> ResponseReturnValue:
             add_error(getattr(form, exc.field or "email"), str(exc))
         else:
             s.commit()
-            _start_session(user)
             flash(f"Welcome, {user.name}. Your training starts with the first module.", "success")
-            return redirect(url_for("learn.home"))
+            return finish_login(user, method="registration", next_url=None)
     return render_template("auth/register.html", form=form), 422 if form.errors else 200
 
 
@@ -75,22 +100,20 @@ def login() -> ResponseReturnValue:
         return redirect(safe_next(form.next.data, url_for("learn.home")))
     if form.validate_on_submit():
         s = db.session()
-        config = current_app.config
+        email = form.email.data or ""
         result = accounts.authenticate(
-            s, form.email.data or "", form.password.data or "",
-            max_failures=config["LOGIN_MAX_FAILURES"], lock_minutes=config["LOGIN_LOCK_MINUTES"],
-            fast_hash=_fast_hash(),
+            s, email, form.password.data or "", client=db.client_address(),
+            device=devices.known_device(accounts.account_key(email)), rules=_rules(),
+            now=now(), fast_hash=_fast_hash(),
         )
         s.commit()
         if result.user is not None:
-            _start_session(result.user)
-            return redirect(safe_next(form.next.data, url_for("learn.home")))
-        if result.locked_minutes:
+            return finish_login(result.user, method="password", next_url=form.next.data)
+        if result.wait_seconds:
             form.form_errors.append(
-                "Too many failed attempts for this email address. "
-                f"Try again in {result.locked_minutes} minute"
-                f"{'s' if result.locked_minutes != 1 else ''}."
-            )
+                "Too many failed attempts. For your account's safety, wait "
+                f"{wait_text(result.wait_seconds)} before trying again, or log in from a "
+                "device you have used before.")
         else:
             form.form_errors.append("Email or password is incorrect.")
         form.password.data = ""
@@ -101,6 +124,12 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     form = ActionForm()
     if form.validate_on_submit():
+        ident = current_session_id()
+        if ident is not None:
+            # the session ends on the server: a copy of the cookie is worth nothing now
+            s = db.session()
+            sessions.end(s, ident, now())
+            s.commit()
         logout_user()
         session.clear()
         flash("You are logged out.", "info")
@@ -113,16 +142,23 @@ def change_password() -> ResponseReturnValue:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         s = db.session()
+        user = me()
         try:
-            accounts.change_password(s, me(), form.current_password.data or "",
-                                     form.new_password.data or "", fast_hash=_fast_hash())
+            accounts.change_password(
+                s, user, form.current_password.data or "", form.new_password.data or "",
+                client=db.client_address(),
+                device=devices.known_device(accounts.account_key(user.email)), rules=_rules(),
+                now=now(), fast_hash=_fast_hash())
+        except accounts.WrongPassword as exc:
+            s.commit()  # the failure counts toward the throttle
+            add_error(form.current_password, str(exc))
         except accounts.AccountError as exc:
             s.rollback()
             add_error(getattr(form, exc.field or "new_password"), str(exc))
         else:
             s.commit()
-            _start_session(me())
-            flash("Your password is changed. Other sessions of your account are logged out.",
+            start_session(user)
+            flash("Your password is changed. Every other session of your account is logged out.",
                   "success")
-            return redirect(url_for("learn.profile"))
+            return redirect(url_for("account.index"))
     return render_template("auth/password.html", form=form), 422 if form.errors else 200
