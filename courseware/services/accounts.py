@@ -16,6 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from courseware.domain import passwords
 from courseware.domain.clock import utcnow
 from courseware.domain.statuses import Role, SecurityEvent
 from courseware.domain.throttle import wait_text
@@ -88,6 +89,10 @@ def check_password(password: str, field: str = "password", *, user: User | None 
         raise AccountError(f"Use at most {PASSWORD_MAX} characters for your password.", field)
     if "\x00" in password:
         raise AccountError("Your password contains a character that cannot be used.", field)
+    personal = [user.email, user.name] if user is not None else [email, name]
+    why = passwords.problem(password, personal)
+    if why is not None:
+        raise AccountError(why, field)
     return password
 
 
@@ -118,7 +123,7 @@ def create_user(
     user = User(
         email=check_email(email),
         name=clean_name(name),
-        password_hash=hasher(fast_hash).hash(check_password(password)),
+        password_hash=hasher(fast_hash).hash(check_password(password, email=email, name=name)),
         role=Role(role),
     )
     try:
@@ -180,6 +185,9 @@ def authenticate(
     throttle.succeed(session, scopes)
     if ph.check_needs_rehash(user.password_hash):
         user.password_hash = ph.hash(password)
+    if not user.must_change_password and passwords.problem(password, [user.email, user.name]):
+        # chosen before these checks, or since found in a breach: changed before anything else
+        user.must_change_password = True
     session.flush()
     return LoginResult(user)
 

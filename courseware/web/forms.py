@@ -56,7 +56,8 @@ class RegisterForm(FlaskForm):
         "Password",
         validators=[DataRequired("Choose a password."), Length(min=PASSWORD_MIN, max=PASSWORD_MAX,
                     message=f"Use {PASSWORD_MIN} to {PASSWORD_MAX} characters.")],
-        description=f"At least {PASSWORD_MIN} characters. A few unrelated words work well.",
+        description=f"At least {PASSWORD_MIN} characters, not one exposed in a data breach and "
+                    "not easy to guess. Three or four unrelated words work well.",
     )
     submit = SubmitField("Create account")
 
@@ -68,7 +69,8 @@ class ChangePasswordForm(FlaskForm):
         "New password",
         validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX,
                     message=f"Use {PASSWORD_MIN} to {PASSWORD_MAX} characters.")],
-        description=f"At least {PASSWORD_MIN} characters.",
+        description=f"At least {PASSWORD_MIN} characters, not one exposed in a data breach and "
+                    "not easy to guess. Three or four unrelated words work well.",
     )
     submit = SubmitField("Change password")
 

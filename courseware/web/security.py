@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
 from werkzeug.exceptions import BadRequest
 
@@ -51,7 +52,21 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
     login_manager.session_protection = None
     login_manager.user_loader(_load_user)
     app.before_request(_refuse_nul)
+    app.before_request(_account_steps_first)
     app.after_request(_security_headers)
+
+
+# what an account with a step to take first may still open: the step itself, and the way out
+STEP_ENDPOINTS = {"static", "auth.logout", "auth.change_password"}
+
+
+def _account_steps_first() -> ResponseReturnValue | None:
+    """A password found weak or breached at login must be changed before anything else."""
+    if request.endpoint in STEP_ENDPOINTS or not current_user.is_authenticated:
+        return None
+    if current_user.must_change_password:
+        return redirect(url_for("auth.change_password"))
+    return None
 
 
 def _load_user(token: str) -> User | None:
