@@ -173,6 +173,8 @@ def make_app(database_url: str, tmp_path: Path, **overrides: object) -> Flask:
         "RATELIMIT_ENABLED": False,
         "FAST_PASSWORD_HASH": True,
         "RENDER_PDF_AT_ISSUE": False,
+        # staff log in with a password alone here; tests/test_second_factor.py turns it on
+        "SECOND_FACTOR_REQUIRED_FOR_STAFF": False,
     }
     config.update(overrides)
     application = create_app(config)

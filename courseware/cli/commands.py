@@ -8,11 +8,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from courseware.domain.clock import utcnow
 from courseware.domain.content import Catalogue, ContentError, load_catalogue
 from courseware.domain.content.source import in_order
 from courseware.domain.statuses import Role
 from courseware.infra import migrate
-from courseware.services import accounts, audit
+from courseware.services import accounts, audit, second_factor
 from courseware.services.content_sync import sync_catalogue
 from courseware.web import db
 
@@ -113,6 +114,23 @@ def users_create(email: str, name: str, role: str, password_stdin: bool) -> None
                      target_id=user.id, target_label=user.email, details={"role": role})
         s.commit()
     click.echo(f"created {role} {user.email}")
+
+
+@users_cli.command("reset-second-factor")
+@click.argument("email")
+@click.option("--reason", required=True, help="Why (kept in the audit log).")
+def users_reset_second_factor(email: str, reason: str) -> None:
+    """Clear an account's second factors and end its sessions (when no admin can log in)."""
+    with db.database().session() as s:
+        user = accounts.find_by_email(s, email)
+        if user is None:
+            raise click.ClickException(f"no account has the email {email}")
+        try:
+            second_factor.reset(s, audit.COMMAND_LINE, user, reason, utcnow())
+        except second_factor.SecondFactorError as exc:
+            raise click.ClickException(str(exc)) from None
+        s.commit()
+    click.echo(f"second factor reset for {user.email}: they set up a new one at next login")
 
 
 @click.command("demo")

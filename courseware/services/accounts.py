@@ -105,6 +105,13 @@ def find_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == normalized))
 
 
+def get(session: Session, user_id: object) -> User | None:
+    """The account with this id, or None for anything that is not one."""
+    if not isinstance(user_id, int) or isinstance(user_id, bool) or user_id < 1:
+        return None
+    return session.get(User, user_id)
+
+
 def search(session: Session, text: str, page: int) -> Page[User]:
     """Accounts whose email or name contains `text` (all when empty), newest first."""
     statement = select(User).order_by(User.created_at.desc(), User.id.desc())

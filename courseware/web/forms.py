@@ -75,6 +75,22 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
+class SecondFactorLoginForm(FlaskForm):
+    """The second step of a login: a code from the app, or a recovery code."""
+
+    code = StringField("6-digit code from your authenticator app",
+                       validators=[Optional(), Length(max=20)])
+    recovery_code = StringField("Recovery code", validators=[Optional(), Length(max=64)],
+                                description="One of the ten codes you saved; each works once.")
+
+
+class TotpEnrolForm(FlaskForm):
+    code = StringField("6-digit code the app shows now",
+                       validators=[DataRequired("Type the code your app shows."),
+                                   Length(max=20)])
+    submit = SubmitField("Turn on")
+
+
 class FeedbackForm(FlaskForm):
     rating = RadioField(
         "How useful was this module?",

@@ -15,7 +15,7 @@ from werkzeug.exceptions import BadRequest
 from courseware.domain import clock
 from courseware.domain.statuses import Role
 from courseware.models import User
-from courseware.services import sessions
+from courseware.services import second_factor, sessions
 from courseware.web import db
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -60,12 +60,23 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
 STEP_ENDPOINTS = {"static", "auth.logout", "auth.change_password"}
 
 
+STAFF_BLUEPRINTS = {"grade", "admin"}
+
+
 def _account_steps_first() -> ResponseReturnValue | None:
-    """A password found weak or breached at login must be changed before anything else."""
+    """A password found weak or breached at login must be changed before anything else; a
+    trainer or admin without a second factor enrols one before any staff page (when
+    SECOND_FACTOR_REQUIRED_FOR_STAFF, the default)."""
     if request.endpoint in STEP_ENDPOINTS or not current_user.is_authenticated:
         return None
     if current_user.must_change_password:
         return redirect(url_for("auth.change_password"))
+    user = current_user._get_current_object()
+    assert isinstance(user, User)
+    if request.blueprint in STAFF_BLUEPRINTS and second_factor.must_enrol(
+            db.session(), user,
+            required_for_staff=current_app.config["SECOND_FACTOR_REQUIRED_FOR_STAFF"]):
+        return redirect(url_for("account.second_factor_page"))
     return None
 
 

@@ -20,7 +20,14 @@ from courseware.domain.codes import format_code
 from courseware.domain.content import ContentError, load_catalogue
 from courseware.domain.statuses import CertificateChange, ContentKind, Role, Standing
 from courseware.models import Certificate, User
-from courseware.services import accounts, audit, catalogue, certificates, learning
+from courseware.services import (
+    accounts,
+    audit,
+    catalogue,
+    certificates,
+    learning,
+    second_factor,
+)
 from courseware.services.content_sync import sync_catalogue
 from courseware.web import db
 from courseware.web.forms import (
@@ -115,6 +122,26 @@ def set_active(user_id: int) -> ResponseReturnValue:
         return redirect(url_for("admin.users"))
     s.commit()
     flash(f"{user.name} is {'active' if activate else 'deactivated'}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<id:user_id>/second-factor/reset", methods=["POST"])
+@admin_only
+def reset_second_factor(user_id: int) -> ResponseReturnValue:
+    user = _user_or_404(user_id)
+    form = ActiveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    s = db.session()
+    try:
+        second_factor.reset(s, me(), user, form.reason.data or "", now())
+    except second_factor.SecondFactorError as exc:
+        s.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("admin.users"))
+    s.commit()
+    flash(f"{user.name}'s second factor is reset and their sessions ended: they set up a new one "
+          "at their next login.", "success")
     return redirect(url_for("admin.users"))
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import (
     Blueprint,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -16,9 +19,11 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
+from courseware.domain.statuses import SecurityEvent
 from courseware.domain.throttle import wait_text
+from courseware.infra.kek import Sealer
 from courseware.models import User
-from courseware.services import accounts, sessions
+from courseware.services import accounts, audit, second_factor, sessions, throttle
 from courseware.services.throttle import ThrottleRules
 from courseware.web import db, devices
 from courseware.web.forms import (
@@ -26,6 +31,7 @@ from courseware.web.forms import (
     ChangePasswordForm,
     LoginForm,
     RegisterForm,
+    SecondFactorLoginForm,
     add_error,
 )
 from courseware.web.security import current_session_id, login_required, safe_next
@@ -65,8 +71,137 @@ def finish_login(user: User, *, method: str, next_url: str | None) -> Response:
     accounts.logged_in(s, user, method=method)
     s.commit()
     start_session(user)
-    response = redirect(safe_next(next_url, url_for("learn.home")))
-    return devices.remember(response, accounts.account_key(user.email))
+    target = safe_next(next_url, url_for("learn.home"))
+    if second_factor.must_enrol(s, user, required_for_staff=current_app.config[
+            "SECOND_FACTOR_REQUIRED_FOR_STAFF"]):
+        flash("Staff accounts need a second factor: set one up to reach the staff pages.",
+              "info")
+        target = url_for("account.second_factor_page")
+    return devices.remember(redirect(target), accounts.account_key(user.email))
+
+
+# --- the second step of a login -------------------------------------------------------------
+
+PENDING = "pending_login"
+PENDING_SECONDS = 300
+
+
+def _pending_user() -> User | None:
+    """The account whose password was just checked, waiting for its second factor."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict):
+        return None
+    started = pending.get("at")
+    if not isinstance(started, (int, float)) or now().timestamp() - started > PENDING_SECONDS:
+        return None
+    user = accounts.get(db.session(), pending.get("user"))
+    return user if user is not None and user.active else None
+
+
+def _ask_second_factor(user: User, next_url: str | None) -> ResponseReturnValue:
+    session.clear()
+    session[PENDING] = {"user": user.id, "at": now().timestamp(), "next": next_url or ""}
+    return redirect(url_for("auth.second_factor_page"))
+
+
+def _relying_party() -> second_factor.RelyingParty:
+    config = current_app.config
+    return second_factor.RelyingParty.of(config["BASE_URL"], config["ISSUER_NAME"])
+
+
+WRONG_CODE = "That code is not right, or was already used. Try the code your app shows now."
+WRONG_PASSKEY = "That passkey was not accepted. Try again, or use another way below."
+
+
+def _second_factor_failed(user: User, message: str = WRONG_CODE) -> str:
+    """Count a wrong code like a wrong password; the message to show."""
+    s = db.session()
+    scopes = _rules().scopes(accounts.account_key(user.email), db.client_address(),
+                             devices.known_device(accounts.account_key(user.email)))
+    throttle.fail(s, scopes, now(), _rules())
+    audit.record(s, actor=audit.VISITOR, action=SecurityEvent.SECOND_FACTOR_FAILED,
+                 target_type="user", target_id=user.id, target_label=user.email)
+    s.commit()
+    return message
+
+
+def _second_factor_wait(user: User) -> int:
+    account = accounts.account_key(user.email)
+    scopes = _rules().scopes(account, db.client_address(), devices.known_device(account))
+    return throttle.wait_seconds(db.session(), scopes, now())
+
+
+@bp.route("/login/verify", methods=["GET", "POST"])
+def second_factor_page() -> ResponseReturnValue:
+    user = _pending_user()
+    if user is None:
+        flash("Log in again: the second step waits five minutes at most.", "info")
+        return redirect(url_for("auth.login"))
+    s = db.session()
+    enrolled = second_factor.enrolment(s, user)
+    form = SecondFactorLoginForm()
+    if form.validate_on_submit():
+        wait = _second_factor_wait(user)
+        code, recovery = (form.code.data or "").strip(), (form.recovery_code.data or "").strip()
+        if wait:
+            form.form_errors.append(f"Too many wrong codes. Wait {wait_text(wait)} and try "
+                                    "again.")
+        elif code and second_factor.verify_totp(
+                s, user, code, sealer=Sealer(current_app.config["KEY_ENCRYPTION_KEY"]),
+                now=now()):
+            s.commit()
+            return finish_login(user, method="totp", next_url=session[PENDING].get("next"))
+        elif recovery and second_factor.use_recovery_code(s, user, recovery, now()):
+            s.commit()
+            flash("You used a recovery code. Each works once: make new ones on your account "
+                  "page when you run low.", "info")
+            return finish_login(user, method="recovery_code",
+                                next_url=session[PENDING].get("next"))
+        elif code or recovery:
+            s.rollback()
+            add_error(form.code if code else form.recovery_code, _second_factor_failed(user))
+        else:
+            form.form_errors.append("Type the code from your app, or a recovery code.")
+    return render_template("auth/second_factor.html", form=form, enrolled=enrolled,
+                           user=user), 422 if form.errors else 200
+
+
+def _json_error(status: int, message: str) -> ResponseReturnValue:
+    return jsonify({"error": {"code": "second_factor", "message": message}}), status
+
+
+@bp.route("/login/verify/passkey/options", methods=["POST"])
+def passkey_options() -> ResponseReturnValue:
+    user = _pending_user()
+    if user is None:
+        return _json_error(401, "Log in again: the second step waits five minutes at most.")
+    options, challenge = second_factor.authentication_options(db.session(), user,
+                                                              _relying_party())
+    session["passkey_challenge"] = challenge.hex()
+    return current_app.response_class(options, mimetype="application/json")
+
+
+@bp.route("/login/verify/passkey", methods=["POST"])
+def passkey_login() -> ResponseReturnValue:
+    user = _pending_user()
+    challenge = session.pop("passkey_challenge", None)
+    if user is None or not isinstance(challenge, str):
+        return _json_error(401, "Log in again: the second step waits five minutes at most.")
+    if _second_factor_wait(user):
+        return _json_error(429, "Too many failed attempts. Wait a few minutes and try again.")
+    body = request.get_json(silent=True)
+    credential = body.get("credential") if isinstance(body, dict) else None
+    s = db.session()
+    if not isinstance(credential, dict) or not second_factor.verify_passkey(
+            s, user, json.dumps(credential), bytes.fromhex(challenge), _relying_party(), now()):
+        s.rollback()
+        return _json_error(400, _second_factor_failed(user, WRONG_PASSKEY))
+    s.commit()
+    response = finish_login(user, method="passkey", next_url=session[PENDING].get("next"))
+    answer = jsonify({"redirect": response.headers["Location"]})
+    for cookie in response.headers.getlist("Set-Cookie"):
+        answer.headers.add("Set-Cookie", cookie)
+    return answer
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -108,6 +243,8 @@ def login() -> ResponseReturnValue:
         )
         s.commit()
         if result.user is not None:
+            if second_factor.has_any(s, result.user):
+                return _ask_second_factor(result.user, form.next.data)
             return finish_login(result.user, method="password", next_url=form.next.data)
         if result.wait_seconds:
             form.form_errors.append(
