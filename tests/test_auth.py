@@ -15,7 +15,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from courseware.cli.commands import DEMO_ACCOUNTS
 from courseware.models import AuditEvent, User
 from tests.conftest import PASSWORD, Auth, UserFactory, make_app
 
@@ -564,23 +563,6 @@ def test_cli_users_create_refuses_an_existing_email(app: Flask, learner: User) -
     assert result.exit_code != 0
     assert DUPLICATE in result.output
     assert user_count(app) == 1
-
-
-def test_cli_demo_is_idempotent(app: Flask) -> None:
-    runner = app.test_cli_runner()
-    first = runner.invoke(args=["demo"])
-    second = runner.invoke(args=["demo"])
-    for result in (first, second):
-        assert result.exit_code == 0, result.output
-        for email, _name, role, password in DEMO_ACCOUNTS:
-            assert re.search(rf"{role}\s+{re.escape(email)}\s+{re.escape(password)}",
-                             result.output), result.output
-    assert user_count(app) == 4
-    for email, name, role, _password in DEMO_ACCOUNTS:
-        [user] = users_named(app, email)
-        assert (user.name, user.role) == (name, role)
-    email, _name, _role, password = DEMO_ACCOUNTS[-1]
-    assert Auth(app.test_client()).login(email, password).status_code == 302
 
 
 # --- admin user management -----------------------------------------------------------------

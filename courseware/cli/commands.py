@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import secrets
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -13,15 +17,18 @@ from courseware.domain.content import Catalogue, ContentError, load_catalogue
 from courseware.domain.content.source import in_order
 from courseware.domain.statuses import Role
 from courseware.infra import migrate
+from courseware.infra.config import default_database_url
 from courseware.services import accounts, audit, second_factor
 from courseware.services.content_sync import sync_catalogue
 from courseware.web import db
 
+# (email, name, role): demo accounts for a local trial; their passwords are random, new on every
+# run of `flask demo`, and printed once
 DEMO_ACCOUNTS = (
-    ("admin@example.org", "Ada Admin", "admin", "demo-admin-password"),
-    ("trainer@example.org", "Tomas Trainer", "trainer", "demo-trainer-password"),
-    ("trainer2@example.org", "Tariq Trainer", "trainer", "demo-trainer2-password"),
-    ("learner@example.org", "Lena Learner", "learner", "demo-learner-password"),
+    ("admin@example.org", "Ada Admin", "admin"),
+    ("trainer@example.org", "Tomas Trainer", "trainer"),
+    ("trainer2@example.org", "Tariq Trainer", "trainer"),
+    ("learner@example.org", "Lena Learner", "learner"),
 )
 
 db_cli = AppGroup("db", help="Database schema.")
@@ -134,19 +141,53 @@ def users_reset_second_factor(email: str, reason: str) -> None:
 
 
 @click.command("demo")
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="HOST "
+              "or 127.0.0.1", help="The address the server will bind to (make run passes it).")
 @with_appcontext
-def demo() -> None:
-    """Create the demo accounts if missing, and print them with their passwords."""
+def demo(host: str) -> None:
+    """Demo accounts for a local trial, with new random passwords, printed once.
+
+    Only for a server on this machine alone (a loopback address) with the embedded database:
+    anywhere else an account with a printed password is a way in. A production configuration
+    refuses to start while a demo account exists."""
+    config = current_app.config
+    problem = demo_refusal(host, config["DATABASE_URL"], default_database_url(
+        Path(current_app.instance_path)), production=config["PRODUCTION"])
+    if problem:
+        raise click.ClickException(f"no demo accounts: {problem}")
+    fast = bool(config.get("FAST_PASSWORD_HASH", False))
+    made = []
     with db.database().session() as s:
-        for email, name, role, password in DEMO_ACCOUNTS:
-            if accounts.find_by_email(s, email) is None:
-                accounts.create_user(s, email=email, name=name, password=password, role=role,
-                                     fast_hash=current_app.config.get("FAST_PASSWORD_HASH",
-                                                                      False))
+        for email, name, role in DEMO_ACCOUNTS:
+            password = secrets.token_urlsafe(12)  # 96 random bits
+            accounts.set_demo_account(s, email=email, name=name, role=role, password=password,
+                                      fast_hash=fast)
+            made.append((email, role, password))
         s.commit()
-    click.echo("Demo accounts (local use only):")
-    for email, _name, role, password in DEMO_ACCOUNTS:
+    click.echo("Demo accounts (local use only; new passwords on every run):")
+    for email, role, password in made:
         click.echo(f"  {role:<8} {email:<24} {password}")
+
+
+def demo_refusal(host: str, database_url: str, embedded: str, *, production: bool) -> str | None:
+    """Why demo accounts may not be made here, or None."""
+    if production:
+        return "this is a production configuration (https BASE_URL or COURSEWARE_ENV=production)"
+    if not is_loopback(host):
+        return f"the server binds to {host}, not to this machine alone (127.0.0.1)"
+    if database_url != embedded:
+        return "DATABASE_URL names a database other than the embedded one in instance/"
+    return None
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip().strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def register_cli(app: Flask) -> None:

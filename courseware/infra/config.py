@@ -43,8 +43,7 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
     overrides = dict(overrides or {})
     env = os.environ
     config: dict[str, Any] = {
-        "DATABASE_URL": env.get("DATABASE_URL")
-        or f"sqlite:///{instance_path / 'courseware.infra.db'}",
+        "DATABASE_URL": env.get("DATABASE_URL") or default_database_url(instance_path),
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "CONTENT_ROOT": Path(env.get("CONTENT_ROOT", PROJECT_ROOT)),
@@ -111,6 +110,11 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         or _instance_secret(instance_path, "key_encryption_key", new_kek)
     )
     return config
+
+
+def default_database_url(instance_path: Path) -> str:
+    """The embedded database: a SQLite file in the instance folder."""
+    return f"sqlite:///{instance_path / 'courseware.infra.db'}"
 
 
 def _instance_secret(instance_path: Path, name: str, make: Callable[[], str]) -> str:

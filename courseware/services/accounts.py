@@ -13,7 +13,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from courseware.domain import passwords
@@ -150,6 +150,30 @@ def account_key(email: str) -> str:
     """What the throttle and the device cookie know an account by: a hash of the address typed,
     the same whether or not an account has it."""
     return hashlib.sha256(normalize_email(email)[:EMAIL_MAX].encode()).hexdigest()
+
+
+def set_demo_account(session: Session, *, email: str, name: str, role: Role | str,
+                     password: str, fast_hash: bool = False) -> User:
+    """Create a demo account, or give the existing one this new password (and end its sessions:
+    the last run's printed password is no longer a way in)."""
+    user = find_by_email(session, email)
+    if user is None:
+        user = create_user(session, email=email, name=name, password=password, role=role,
+                           fast_hash=fast_hash)
+    else:
+        user.password_hash = hasher(fast_hash).hash(check_password(password, user=user))
+        sessions.revoke_all(session, user, utcnow())
+    user.demo = True
+    session.flush()
+    return user
+
+
+def demo_accounts_exist(session: Session) -> bool:
+    try:
+        return session.scalar(select(User.id).where(User.demo.is_(True), User.active.is_(True))
+                              .limit(1)) is not None
+    except (OperationalError, ProgrammingError):  # not migrated yet: no accounts at all
+        return False
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,9 @@ pytestmark = pytest.mark.e2e
 
 LEARNER = {"name": "Rosa Díaz", "email": "rosa.e2e@example.org",
            "password": "a long enough secret phrase"}
-TRAINER = ("trainer@example.org", "demo-trainer-password")
-TRAINER2 = ("trainer2@example.org", "demo-trainer2-password")
-ADMIN = ("admin@example.org", "demo-admin-password")
+TRAINER = ("trainer@example.org", "e2e-trainer-password")
+TRAINER2 = ("trainer2@example.org", "e2e-trainer2-password")
+ADMIN = ("admin@example.org", "e2e-admin-password")
 FAILED_ROLEPLAY = "boundaries"  # the one a trainer fails on a critical criterion
 REVOKE_REASON = "Withdrawn after a conduct review (e2e)."
 
