@@ -6,6 +6,7 @@ import ipaddress
 import os
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -35,6 +36,22 @@ db_cli = AppGroup("db", help="Database schema.")
 content_cli = AppGroup("courseware", help="Course content: check and sync.")
 users_cli = AppGroup("users", help="Accounts.")
 keys_cli = AppGroup("keys", help="Credential signing keys.")
+audit_cli = AppGroup("audit", help="The audit log.")
+
+
+@audit_cli.command("prune")
+@click.option("--days", type=int, default=None,
+              help="Keep this many days (default: AUDIT_RETENTION_DAYS, 365).")
+def audit_prune(days: int | None) -> None:
+    """Delete security events older than the retention period (never certificate history)."""
+    keep = days if days is not None else int(current_app.config["AUDIT_RETENTION_DAYS"])
+    if keep < 1:
+        raise click.ClickException("keep at least one day")
+    with db.database().session() as s:
+        count = audit.prune(s, utcnow() - timedelta(days=keep), actor=audit.COMMAND_LINE)
+        s.commit()
+    click.echo(f"deleted {count} security event{'s' if count != 1 else ''} older than "
+               f"{keep} days")
 
 
 @db_cli.command("upgrade")
@@ -194,6 +211,6 @@ def register_cli(app: Flask) -> None:
     from courseware.cli.certificates import certificates_cli, keys_rotate
 
     keys_cli.add_command(keys_rotate)
-    for group in (db_cli, content_cli, users_cli, keys_cli, certificates_cli):
+    for group in (db_cli, content_cli, users_cli, keys_cli, certificates_cli, audit_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session
 
+from courseware.domain.statuses import SecurityEvent
 from courseware.models import AuditEvent, User
 from courseware.services.pages import Page, page_of
 
@@ -101,6 +102,9 @@ def history(session: Session, target_type: str, target_id: str) -> Sequence[Audi
                            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())).all()
 
 
+SECURITY_ACTIONS = tuple(event.value for event in SecurityEvent)
+
+
 def query(
     *,
     action: str | None = None,
@@ -108,10 +112,25 @@ def query(
     target_type: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    about: str | None = None,
+    client: str | None = None,
+    security: bool = False,
 ) -> Select[AuditEvent]:
+    """Newest first. `actor` and `about` match part of who acted and what it was about (an
+    account's address, a certificate); `client` an address's start; `security` keeps the
+    security events (logins, refusals, second factors, passwords, sessions)."""
     stmt = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     if action:
         stmt = stmt.where(AuditEvent.action == action)
+    if security:
+        stmt = stmt.where(AuditEvent.action.in_(SECURITY_ACTIONS))
+    if about:
+        like = f"%{_escape_like(about)}%"
+        stmt = stmt.where(or_(AuditEvent.target_label.ilike(like, escape="\\"),
+                              AuditEvent.target_id.ilike(like, escape="\\")))
+    if client:
+        stmt = stmt.where(AuditEvent.client_address.like(f"{_escape_like(client)}%",
+                                                         escape="\\"))
     if actor:
         stmt = stmt.where(AuditEvent.actor_label.ilike(f"%{_escape_like(actor)}%", escape="\\"))
     if target_type:
@@ -121,6 +140,17 @@ def query(
     if until:
         stmt = stmt.where(AuditEvent.at < until)
     return stmt
+
+
+def prune(session: Session, before: datetime, *, actor: Actor) -> int:
+    """Delete security events older than `before` (retention); never certificate history or any
+    other event. Records how many went."""
+    result = session.execute(delete(AuditEvent).where(AuditEvent.action.in_(SECURITY_ACTIONS),
+                                                      AuditEvent.at < before))
+    count = int(getattr(result, "rowcount", 0) or 0)
+    record(session, actor=actor, action="audit.prune", target_type="audit",
+           details={"deleted": count, "before": before.isoformat()})
+    return count
 
 
 def _escape_like(text: str) -> str:

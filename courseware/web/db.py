@@ -49,6 +49,13 @@ def write_session() -> Session:
     return s
 
 
+def discard_session() -> None:
+    """Close the request's session now, dropping what it had not committed."""
+    s: Session | None = g.pop("db_session", None)
+    if s is not None:
+        s.close()
+
+
 def _close_session(_exc: BaseException | None) -> None:
     s: Session | None = g.pop("db_session", None)
     if s is not None:

@@ -192,11 +192,14 @@ def _date(value: str | None) -> datetime | None:
 @admin_only
 def audit_log() -> ResponseReturnValue:
     s = db.session()
-    filters = {k: text_arg(k) for k in ("action", "actor", "target_type", "since", "until")}
+    filters = {k: text_arg(k) for k in ("action", "actor", "target_type", "since", "until",
+                                        "about", "client", "security")}
     found = audit.search(s, _page(), action=filters["action"] or None,
                          actor=filters["actor"] or None,
                          target_type=filters["target_type"] or None,
-                         since=_date(filters["since"]), until=_date(filters["until"]))
+                         since=_date(filters["since"]), until=_date(filters["until"]),
+                         about=filters["about"] or None, client=filters["client"] or None,
+                         security=filters["security"] == "1")
     actions, types = audit.facets(s)
     return render_template("admin/audit.html", events=found.items, filters=filters,
                            page=found.number, more=found.more, actions=actions, types=types)
