@@ -138,7 +138,8 @@ def server() -> Iterator[Server]:
     else:
         database_url = f"sqlite:///{tmp / 'e2e.db'}"
     port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
+    # "localhost", not an address: a passkey's relying party is a domain name
+    base_url = f"http://localhost:{port}"
     env = {
         **os.environ,
         "COURSEWARE_INSTANCE": str(instance),

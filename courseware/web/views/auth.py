@@ -74,9 +74,7 @@ def finish_login(user: User, *, method: str, next_url: str | None) -> Response:
     target = safe_next(next_url, url_for("learn.home"))
     if second_factor.must_enrol(s, user, required_for_staff=current_app.config[
             "SECOND_FACTOR_REQUIRED_FOR_STAFF"]):
-        flash("Staff accounts need a second factor: set one up to reach the staff pages.",
-              "info")
-        target = url_for("account.second_factor_page")
+        target = url_for("account.second_factor_page")  # its notice says why
     return devices.remember(redirect(target), accounts.account_key(user.email))
 
 
