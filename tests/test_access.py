@@ -53,7 +53,7 @@ TABLE: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("account.totp", "POST"): (R, 422, 422, 422),
     ("account.remove_totp", "POST"): (R, R, R, R),
     ("account.passkey_options", "POST"): (R, 200, 200, 200),
-    ("account.add_passkey", "POST"): (R, 400, 400, 400),
+    ("account.add_passkey", "POST"): (R, 415, 415, 415),  # JSON only
     ("account.remove_passkey", "POST"): (R, R, R, R),
     ("account.recovery_codes", "GET"): (R, 200, 200, 200),
     ("account.recovery_codes", "POST"): (R, R, R, R),

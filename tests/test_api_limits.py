@@ -70,3 +70,14 @@ def test_a_full_batch_fits_the_limits(client: FlaskClient) -> None:
     response = client.post(URL, json={"codes": ["ABCDE-FGHJK-MNPQR-STVW-XYZ0-1234"] * 100})
     assert response.status_code == 200
     assert len(response.get_json()["results"]) == 100
+
+
+def test_the_passkey_endpoints_bound_their_bodies_too(client: FlaskClient, learner: Any) -> None:
+    from tests.conftest import Auth
+
+    Auth(client).login(learner)
+    body = '{"credential": ' + "[" * 10_000 + "]" * 10_000 + "}"
+    for url in ("/account/second-factor/passkeys", "/login/verify/passkey"):
+        response = client.post(url, data=body, content_type="application/json")
+        assert response.status_code in (400, 401), url  # 401: no login step is waiting
+        assert response.get_json()["error"]["message"]

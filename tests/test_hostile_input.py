@@ -52,6 +52,9 @@ def forms(world, app: Flask) -> list[tuple[str, str, list[str]]]:  # type: ignor
         ("admin", f"/admin/certificates/{world.code}/suspend",
          ["suspend-public_reason", "suspend-public_text", "suspend-note", "suspend-confirm"]),
         ("admin", "/admin/certificates/issue", ["email", "track", "reason"]),
+        ("admin", f"/admin/users/{world.target.id}/second-factor/reset", ["reason"]),
+        ("learner", "/account/second-factor/app", ["code"]),
+        ("anonymous", "/login/verify", ["code", "recovery_code"]),
     ]
 
 
@@ -63,6 +66,9 @@ QUERIES = [
     ("admin", "/admin/audit", "actor"),
     ("admin", "/admin/audit", "since"),
     ("admin", "/admin/audit", "action"),
+    ("admin", "/admin/audit", "client"),
+    ("admin", "/admin/audit", "about"),
+    ("admin", "/admin/audit", "security"),
     ("trainer", "/grade/", "roleplay"),
     ("trainer", "/grade/reports/quizzes", "quiz"),
     ("trainer", "/grade/reports/items.csv", "quiz"),

@@ -36,6 +36,7 @@ def test_refusals_on_staff_routes_are_recorded(app: Flask, learner: User, traine
     Auth(trainer_client).login(trainer)
     assert trainer_client.get("/admin/audit").status_code == 403
     assert trainer_client.get("/grade/submissions/999999").status_code == 404
+    assert trainer_client.post("/admin/nothing-here").status_code == 404  # no view ran
     anonymous = app.test_client()
     assert anonymous.get("/admin/no-such-page").status_code == 404
     assert anonymous.get("/modules/no-such-module").status_code in (302, 404)  # not staff
@@ -43,7 +44,7 @@ def test_refusals_on_staff_routes_are_recorded(app: Flask, learner: User, traine
     assert [(e.actor_id, e.target_label, e.details["status"]) for e in refused] == [
         (learner.id, "GET /admin/users", 403), (learner.id, "POST /grade/live", 403),
         (trainer.id, "GET /admin/audit", 403), (trainer.id, "GET /grade/submissions/999999", 404),
-        (None, "GET /admin/no-such-page", 404)]
+        (trainer.id, "POST /admin/nothing-here", 404), (None, "GET /admin/no-such-page", 404)]
     assert refused[0].client_address == "198.51.100.20"
     assert refused[-1].actor_label == "visitor (not logged in)"
 

@@ -57,9 +57,10 @@ def _record_refusal(status: int) -> None:
     if status not in (403, 404) or not any(
             path == p or path.startswith(p + "/") for p in STAFF_PREFIXES):
         return
-    db.discard_session()  # the refused request's own work is abandoned: free its lock first
     actor = current_user._get_current_object() if current_user.is_authenticated \
         else audit.VISITOR
+    # the refused request's own work is abandoned: free its write lock before writing elsewhere
+    db.discard_session()
     writer = db.write_session()
     try:
         audit.record(writer, actor=actor, action=SecurityEvent.ACCESS_DENIED, target_type="route",

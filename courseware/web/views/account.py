@@ -24,6 +24,7 @@ from courseware.infra.kek import Sealer
 from courseware.services import second_factor, sessions
 from courseware.web import db
 from courseware.web.forms import ActionForm, TotpEnrolForm, add_error
+from courseware.web.jsonbody import json_body
 from courseware.web.security import current_session_id, login_required
 from courseware.web.views.common import me, now
 
@@ -164,7 +165,9 @@ def passkey_options() -> ResponseReturnValue:
 @login_required
 def add_passkey() -> ResponseReturnValue:
     challenge = session.pop("passkey_registration", None)
-    body = request.get_json(silent=True)
+    body, problem = json_body()
+    if problem is not None:
+        return problem
     if not isinstance(challenge, str) or not isinstance(body, dict) \
             or not isinstance(body.get("credential"), dict):
         return _json_error(400, "Start again: press the button to create a passkey.")

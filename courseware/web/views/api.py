@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from courseware.domain.codes import MalformedCode, parse_code
-from courseware.domain.jsonlimits import too_deep
 from courseware.services import certificates
 from courseware.web import db
 from courseware.web.errors import api_error
 from courseware.web.extensions import csrf
+from courseware.web.jsonbody import json_body
 from courseware.web.openapi import openapi_document
 from courseware.web.views.common import now
 
@@ -43,25 +42,6 @@ def certificate(code: str) -> ResponseReturnValue:
     if status != 200:
         return api_error(status, body["code"], body["message"])
     return jsonify(body)
-
-
-def json_body() -> tuple[Any, Response | None]:
-    """The request's JSON body, or the JSON error to answer: every API body is bounded in size
-    (413 past API_MAX_BODY_BYTES) and in nesting depth (400 past API_MAX_JSON_DEPTH)."""
-    if not request.is_json:
-        return None, api_error(415, "unsupported_media_type",
-                               "Send a JSON body with Content-Type: application/json.")
-    limit = int(current_app.config["API_MAX_BODY_BYTES"])
-    request.max_content_length = limit  # past it, reading the body raises 413 (JSON here)
-    data = request.get_data(as_text=False)
-    depth = int(current_app.config["API_MAX_JSON_DEPTH"])
-    if too_deep(data, depth):
-        return None, api_error(400, "invalid_json",
-                               f"The body nests arrays or objects more than {depth} levels deep.")
-    try:
-        return json.loads(data), None
-    except (ValueError, UnicodeDecodeError):
-        return None, api_error(400, "invalid_json", "The body is not valid JSON.")
 
 
 @bp.route("/eligibility", methods=["POST"])

@@ -34,6 +34,7 @@ from courseware.web.forms import (
     SecondFactorLoginForm,
     add_error,
 )
+from courseware.web.jsonbody import json_body
 from courseware.web.security import current_session_id, login_required, safe_next
 from courseware.web.views.common import me, now
 
@@ -187,7 +188,9 @@ def passkey_login() -> ResponseReturnValue:
         return _json_error(401, "Log in again: the second step waits five minutes at most.")
     if _second_factor_wait(user):
         return _json_error(429, "Too many failed attempts. Wait a few minutes and try again.")
-    body = request.get_json(silent=True)
+    body, problem = json_body()
+    if problem is not None:
+        return problem
     credential = body.get("credential") if isinstance(body, dict) else None
     s = db.session()
     if not isinstance(credential, dict) or not second_factor.verify_passkey(
