@@ -17,11 +17,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[pg,dev]'
 	touch $@
 
-## run: install, migrate, sync the course, create demo accounts, serve on http://$(HOST):$(PORT)
+## run: install, migrate, sync the course, create demo accounts (random passwords, printed; only
+## on a loopback HOST with the embedded database), serve on http://$(HOST):$(PORT)
 run: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) courseware sync
-	$(FLASK) demo
+	-$(FLASK) demo --host $(HOST)
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
 	BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)} BIND=$(HOST):$(PORT) WEB_CONCURRENCY=1 \
 		GUNICORN_THREADS=8 $(BIN)/gunicorn -c gunicorn.conf.py app:app

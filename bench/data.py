@@ -192,8 +192,8 @@ def create_users(engine: Engine, prefix: str, count: int,
     now = datetime.now(UTC)
     pw = password_hash()
     rows = [{"email": f"{prefix}{n}@{EMAIL_DOMAIN}", "name": f"{prefix.title()} {n}",
-             "password_hash": pw, "role": "learner", "active": True, "created_at": now,
-             "session_version": 1} for n in range(count)]
+             "password_hash": pw, "role": "learner", "active": True, "created_at": now}
+            for n in range(count)]
     with engine.begin() as conn:
         for chunk in _chunks(rows, 5000):
             conn.execute(insert(User), chunk)
@@ -221,7 +221,7 @@ def _chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
 
 CERT_COLUMNS = ("code", "user_id", "track_id", "track_version_id", "cycle", "holder_name",
                 "issued_at", "expires_at", "manual", "revoked_at",
-                "revocation_reason")
+                "revocation_note")
 ATTEMPT_COLUMNS = ("user_id", "quiz_id", "quiz_version_id", "number", "presented",
                    "started_at", "submitted_at", "score", "max_score", "percent", "passed")
 

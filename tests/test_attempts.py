@@ -699,7 +699,9 @@ def small_course(database_url: str, tmp_path: Path, settings: str) -> Flask:
                       ("quizzes/alpha.quiz.toml", small_quiz(settings))):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text, encoding="utf-8")
-    small = make_app(database_url, tmp_path / "small-app", CONTENT_ROOT=root)
+    # these journeys span days of frozen time in one session: sessions are not their subject
+    small = make_app(database_url, tmp_path / "small-app", CONTENT_ROOT=root,
+                     SESSION_MAX_HOURS=1000, SESSION_IDLE_MINUTES_LEARNER=60_000)
     result = small.test_cli_runner().invoke(args=["courseware", "sync"])
     assert result.exit_code == 0, result.output
     return small

@@ -189,14 +189,19 @@ def test_verify_page_statuses_read_plainly(app: Flask, learner: User, runner) ->
     assert page.status_code == 200 and "Valid: this person holds a current certificate" in text
     assert "Lena Learner" in text and learner.email not in text and "%" not in text
     assert public.get(f"/verify?code={format_code(code)}").status_code == 302
-    runner.invoke(args=["certificates", "suspend", code, "--reason", "Under review"])
+    runner.invoke(args=["certificates", "suspend", code, "--reason", "Under review",
+                        "--public-reason", "administrative_hold"])
     text = public.get(f"/verify/{code}").get_data(as_text=True)
-    assert "Suspended" in text and "Under review" in text and "Not eligible" in text
+    assert "Suspended" in text and "Administrative hold" in text and "Not eligible" in text
+    assert "Under review" not in text
     runner.invoke(args=["certificates", "reinstate", code])
     assert "Valid:" in public.get(f"/verify/{code}").get_data(as_text=True)
-    runner.invoke(args=["certificates", "revoke", code, "--reason", "Breach of conduct"])
+    runner.invoke(args=["certificates", "revoke", code, "--reason", "Breach of conduct",
+                        "--public-reason", "conduct_review", "--public-text",
+                        "Decided by the standards panel."])
     text = public.get(f"/verify/{code}").get_data(as_text=True)
-    assert "Revoked" in text and "Breach of conduct" in text
+    assert "Revoked" in text and "Conduct review. Decided by the standards panel." in text
+    assert "Breach of conduct" not in text
     mistyped = code[:-1] + ("0" if code[-1] != "0" else "1")
     response = public.get(f"/verify/{mistyped}")
     assert response.status_code == 400 and "looks mistyped" in response.get_data(as_text=True)
@@ -237,7 +242,8 @@ def test_api_matches_openapi_and_contract(app: Flask, learner: User, runner) -> 
     _validator("Certificate").validate(record)
     assert record["code"] == code and record["verify_url"] == f"http://localhost/verify/{code}"
     assert set(record) == {"code", "status", "eligible", "holder", "track", "issued_at",
-                           "expires_at", "revoked_at", "revocation_reason", "verify_url",
+                           "expires_at", "revoked_at", "revocation_reason",
+                           "revocation_reason_code", "revocation_public_text", "verify_url",
                            "pdf_url", "credential_url"}
     assert record["issued_at"].endswith("Z")
     bad = client.get("/api/v1/certificates/not-a-code")
@@ -255,10 +261,13 @@ def test_api_matches_openapi_and_contract(app: Flask, learner: User, runner) -> 
     assert [r.get("error", {}).get("code") for r in body["results"]] == [
         None, "malformed_code", "not_found"]
     # revocation is seen by the API at once
-    runner.invoke(args=["certificates", "revoke", code, "--reason", "Fraud"])
+    runner.invoke(args=["certificates", "revoke", code, "--reason", "Fraud",
+                        "--public-reason", "issued_in_error"])
     after = client.get(f"/api/v1/certificates/{code}").get_json()
     assert after["status"] == "revoked" and after["eligible"] is False
-    assert after["revocation_reason"] == "Fraud" and after["revoked_at"]
+    assert after["revocation_reason"] == "Issued in error" and after["revoked_at"]
+    assert after["revocation_reason_code"] == "issued_in_error"
+    assert "Fraud" not in json.dumps(after)
 
 
 @pytest.mark.parametrize("body, status, error", [
@@ -384,8 +393,10 @@ def test_renewal_issues_a_linked_certificate(app: Flask, learner: User, clients)
     first = certificate_of(app, learner)
     assert first is not None
     clock.freeze(first.expires_at - timedelta(days=120))
+    Auth(learner_client).login(learner)  # years later: a new session
     assert "Renew by" not in learner_client.get("/profile").get_data(as_text=True)
     clock.freeze(first.expires_at - timedelta(days=60))
+    Auth(learner_client).login(learner)
     profile = learner_client.get("/profile").get_data(as_text=True)
     assert f"Renew by {first.expires_at:%d %B %Y}" in profile
     refresher = ["boundaries", "crisis-response", "overdose-response", "mandated-reporting"]
@@ -393,6 +404,7 @@ def test_renewal_issues_a_linked_certificate(app: Flask, learner: User, clients)
         helpers.pass_quiz(learner_client, app, slug)
         assert certificate_of(app, learner).cycle == 1  # type: ignore[union-attr]
     clock.freeze(first.expires_at - timedelta(days=59))
+    Auth(learner_client).login(learner)
     helpers.pass_quiz(learner_client, app, refresher[-1])
     renewed = certificate_of(app, learner)
     assert renewed is not None and renewed.cycle == 2 and renewed.previous_id == first.id
@@ -404,17 +416,19 @@ def test_revoke_suspend_reinstate_from_admin_pages(app: Flask, admin: User, lear
     code = manual(app, learner)
     client = app.test_client()
     Auth(client).login(admin)
-    empty = client.post(f"/admin/certificates/{code}/suspend", data={"suspend-reason": ""})
+    empty = client.post(f"/admin/certificates/{code}/suspend", data={"suspend-note": ""})
     assert empty.status_code == 422
-    assert client.post(f"/admin/certificates/{code}/suspend",
-                       data={"suspend-reason": "Complaint under review"}).status_code == 302
+    assert client.post(f"/admin/certificates/{code}/suspend", data={
+        "suspend-note": "Complaint under review", "suspend-public_reason": "conduct_review",
+        "suspend-confirm": "yes"}).status_code == 302
     api = app.test_client().get(f"/api/v1/certificates/{code}").get_json()
-    assert api["status"] == "suspended" and api["revocation_reason"] == "Complaint under review"
+    assert api["status"] == "suspended" and api["revocation_reason"] == "Conduct review"
     assert client.post(f"/admin/certificates/{code}/reinstate",
                        data={"reinstate-reason": "Cleared"}).status_code == 302
     assert app.test_client().get(f"/api/v1/certificates/{code}").get_json()["status"] == "valid"
-    assert client.post(f"/admin/certificates/{code}/revoke",
-                       data={"revoke-reason": "Misconduct"}).status_code == 302
+    assert client.post(f"/admin/certificates/{code}/revoke", data={
+        "revoke-note": "Misconduct", "revoke-public_reason": "conduct_review",
+        "revoke-confirm": "yes"}).status_code == 302
     again = client.post(f"/admin/certificates/{code}/reinstate", data={"reinstate-reason": "x"})
     assert again.status_code == 409
     assert certificate_of(app, learner).revoked_by_id == admin.id  # type: ignore[union-attr]

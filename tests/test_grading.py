@@ -1078,3 +1078,62 @@ def test_the_transcript_and_the_rubric_sit_side_by_side(
     rule = re.search(r"@media \(min-width: 64em\) \{\s*\.grading-layout \{ display: grid;"
                      r"[^}]*\}\s*\.grading-layout \.transcript \{([^}]*)\}", css)
     assert rule and "overflow-y: auto" in rule.group(1) and "max-height" in rule.group(1)
+
+
+# --- integrity: the server numbers grades; drafts are the learner's alone (issue #15) --------
+
+@pytest.mark.parametrize("forged", ["999999999", "2"])
+def test_the_form_cannot_choose_the_grade_number(
+    app: Flask, lc: FlaskClient, tc: FlaskClient, tc2: FlaskClient, forged: str,
+) -> None:
+    """A forged number is refused as out of date (409); the server numbers the grade it keeps,
+    so no grade can be pinned above later amendments and grading is never jammed."""
+    sub_id = submit(lc, app)
+    response = grade(tc, sub_id, levels_form(app, AL, 0, feedback="Pinned."), expected=forged)
+    assert response.status_code == 409
+    assert "changed since the form was opened" in text(response)
+    assert grades(app, sub_id) == []
+    # the honest form still works, and its amendment is what the learner sees
+    assert grade(tc, sub_id, levels_form(app, AL, 3, feedback="First."),
+                 expected="1").status_code == 302
+    assert grade(tc2, sub_id, levels_form(app, AL, 3, feedback="Amended."), expected="2",
+                 reason="Second look.").status_code == 302
+    assert [(g.number, g.feedback) for g in grades(app, sub_id)] == [(1, "First."),
+                                                                     (2, "Amended.")]
+    assert "Amended." in text(lc.get(f"/submissions/{sub_id}"))
+
+
+def test_the_service_numbers_grades_whatever_it_is_given(
+    app: Flask, lc: FlaskClient, trainer: User,
+) -> None:
+    sub_id = submit(lc, app)
+    with app.app_context(), app.extensions["courseware.db"].session() as s:
+        person, sub = s.get(User, trainer.id), s.get(Submission, sub_id)
+        assert person is not None and sub is not None
+        data = levels_form(app, AL, 3)
+        levels = {k[6:]: int(v) for k, v in data.items() if k.startswith("level-")}
+        with pytest.raises(grading.GradeConflict):
+            grading.save_grade(s, person, sub, grading.GradeInput(
+                levels, {}, "Fine.", 999_999_999), clock.utcnow())
+        saved = grading.save_grade(s, person, sub, grading.GradeInput(levels, {}, "Fine.", 1),
+                                   clock.utcnow())
+        assert saved.number == 1
+        assert grading.next_grade_number(sub) == 2
+
+
+def test_staff_cannot_read_a_learners_draft(
+    app: Flask, lc: FlaskClient, tc: FlaskClient, admin: User,
+) -> None:
+    sub_id = helpers.start_roleplay(lc, AL)
+    assert lc.post(f"/submissions/{sub_id}", data={**replies(spec_for(app, AL), "Unsent"),
+                                                   "action": "save"}).status_code == 302
+    assert "Unsent number 1" in text(lc.get(f"/submissions/{sub_id}"))
+    for client in (tc, client_for(app, admin)):
+        response = client.get(f"/submissions/{sub_id}")
+        assert response.status_code == 404
+        assert "Unsent number 1" not in text(response)
+        assert client.get(f"/grade/submissions/{sub_id}").status_code == 404
+    # once sent, staff read it as before
+    assert lc.post(f"/submissions/{sub_id}", data={**replies(spec_for(app, AL), "Unsent"),
+                                                   "action": "submit"}).status_code == 302
+    assert "Unsent number 1" in text(client_for(app, admin).get(f"/submissions/{sub_id}"))

@@ -50,8 +50,12 @@ def forms(world, app: Flask) -> list[tuple[str, str, list[str]]]:  # type: ignor
                                     "duration_minutes", "notes"]),
         ("admin", f"/admin/users/{world.target.id}/role", ["role"]),
         ("admin", f"/admin/users/{world.target.id}/active", ["active", "reason"]),
-        ("admin", f"/admin/certificates/{world.code}/suspend", ["suspend-reason"]),
+        ("admin", f"/admin/certificates/{world.code}/suspend",
+         ["suspend-public_reason", "suspend-public_text", "suspend-note", "suspend-confirm"]),
         ("admin", "/admin/certificates/issue", ["email", "track", "reason"]),
+        ("admin", f"/admin/users/{world.target.id}/second-factor/reset", ["reason"]),
+        ("learner", "/account/second-factor/app", ["code"]),
+        ("anonymous", "/login/verify", ["code", "recovery_code"]),
     ]
 
 
@@ -63,6 +67,9 @@ QUERIES = [
     ("admin", "/admin/audit", "actor"),
     ("admin", "/admin/audit", "since"),
     ("admin", "/admin/audit", "action"),
+    ("admin", "/admin/audit", "client"),
+    ("admin", "/admin/audit", "about"),
+    ("admin", "/admin/audit", "security"),
     ("trainer", "/grade/", "roleplay"),
     ("trainer", "/grade/reports/quizzes", "quiz"),
     ("trainer", "/grade/reports/items.csv", "quiz"),
@@ -145,7 +152,7 @@ def test_api_inputs_survive_hostile_values(client: FlaskClient) -> None:
             if response.status_code == 200:
                 assert all("code" in r for r in payload["results"])
             else:
-                assert response.status_code in (400, 415)
+                assert response.status_code in (400, 413, 415)
                 assert payload["error"]["message"]
 
 

@@ -14,7 +14,12 @@ from sqlalchemy.orm import Session
 
 from courseware.domain.clock import utcnow
 from courseware.domain.codes import MalformedCode, format_code, parse_code
-from courseware.domain.statuses import CertificateChange, CertificateStatus, CheckOutcome
+from courseware.domain.statuses import (
+    CertificateChange,
+    CertificateStatus,
+    CheckOutcome,
+    PublicReason,
+)
 from courseware.models import Certificate
 from courseware.services import accounts, certificates, credentials, keys
 from courseware.services.audit import COMMAND_LINE
@@ -72,31 +77,45 @@ def verify(code: str) -> None:
     sys.exit(0 if record["status"] == CertificateStatus.VALID else 1)
 
 
-def _change(code: str, change: CertificateChange, reason: str) -> None:
+def _change(code: str, change: CertificateChange, note: str,
+            public_reason: str | None = None, public_text: str = "") -> None:
     with db.database().session() as s:
         cert = _find(s, code)
         try:
-            certificates.change_state(s, COMMAND_LINE, cert, change, reason, utcnow())
+            certificates.change_state(s, COMMAND_LINE, cert, change, note, utcnow(),
+                                      public_reason=public_reason, public_text=public_text)
         except certificates.CertificateError as exc:
             raise click.ClickException(str(exc)) from None
         s.commit()
     click.echo(f"{format_code(cert.code)} {change.past}")
 
 
+_NOTE_HELP = "Internal note for staff and the audit log; never published."
+_public_reason = click.option(
+    "--public-reason", type=click.Choice([r.value for r in PublicReason]), default=None,
+    help="What programs are told (one of a fixed list); none is published without it.")
+_public_text = click.option("--public-text", default="",
+                            help="Optional text published word for word with the reason.")
+
+
 @certificates_cli.command("revoke")
 @click.argument("code")
-@click.option("--reason", required=True)
-def revoke(code: str, reason: str) -> None:
+@click.option("--reason", required=True, help=_NOTE_HELP)
+@_public_reason
+@_public_text
+def revoke(code: str, reason: str, public_reason: str | None, public_text: str) -> None:
     """Revoke for good (audited)."""
-    _change(code, CertificateChange.REVOKE, reason)
+    _change(code, CertificateChange.REVOKE, reason, public_reason, public_text)
 
 
 @certificates_cli.command("suspend")
 @click.argument("code")
-@click.option("--reason", required=True)
-def suspend(code: str, reason: str) -> None:
+@click.option("--reason", required=True, help=_NOTE_HELP)
+@_public_reason
+@_public_text
+def suspend(code: str, reason: str, public_reason: str | None, public_text: str) -> None:
     """Put a reversible hold on a certificate (audited)."""
-    _change(code, CertificateChange.SUSPEND, reason)
+    _change(code, CertificateChange.SUSPEND, reason, public_reason, public_text)
 
 
 @certificates_cli.command("reinstate")

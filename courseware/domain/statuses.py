@@ -119,6 +119,25 @@ class CertificateChange(StrEnum):
         return {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated"}[self]
 
 
+class PublicReason(StrEnum):
+    """Why a certificate is suspended or revoked, as programs are told: a short, fixed list.
+
+    What really happened goes in the internal note, which only staff read; a public reason
+    never names a person, a complaint or anything that happened to someone."""
+
+    ADMINISTRATIVE_HOLD = "administrative_hold"
+    CONDUCT_REVIEW = "conduct_review"
+    REQUIREMENTS_NOT_MET = "requirements_not_met"
+    ISSUED_IN_ERROR = "issued_in_error"
+
+    @property
+    def label(self) -> str:
+        return {"administrative_hold": "Administrative hold",
+                "conduct_review": "Conduct review",
+                "requirements_not_met": "Requirements no longer met",
+                "issued_in_error": "Issued in error"}[self]
+
+
 class Standing(StrEnum):
     """Where a mentor stands on the roster."""
 
@@ -146,12 +165,30 @@ class CheckOutcome(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     UNKNOWN = "unknown"
+class SecurityEvent(StrEnum):
+    """Audit actions about accounts and access: kept for AUDIT_RETENTION_DAYS, then pruned
+    (`flask --app app audit prune`); certificate history and other events are never pruned."""
+
+    LOGIN = "login.success"
+    LOGIN_FAILED = "login.failed"
+    LOGIN_THROTTLED = "login.throttled"
+    SECOND_FACTOR_FAILED = "login.second_factor_failed"
+    PASSWORD_CHANGED = "password.change"  # noqa: S105 (an audit action, not a password)
+    PASSWORD_CHECK_FAILED = "password.check_failed"  # noqa: S105
+    SESSION_REVOKED = "session.revoke"
+    OTHER_SESSIONS_REVOKED = "session.revoke_others"
+    SECOND_FACTOR_ENROLLED = "second_factor.enrol"
+    SECOND_FACTOR_REMOVED = "second_factor.remove"
+    SECOND_FACTOR_RESET = "second_factor.reset"
+    RECOVERY_CODE_USED = "second_factor.recovery_code_used"
+    RECOVERY_CODES_RENEWED = "second_factor.recovery_codes"
+    ACCESS_DENIED = "access.denied"
 
 
 TEMPLATE_ENUMS: tuple[type[StrEnum], ...] = (
     Role, ContentKind, QuestionKind, SubmissionStatus, SubmissionMode, LiveFormat, GradeKind,
     Outcome, ModerationDecision, ModerationCause, CalibrationStatus, CertificateStatus,
-    CertificateChange, Standing, StatusPurpose, CheckOutcome,
+    CertificateChange, PublicReason, Standing, StatusPurpose, CheckOutcome,
 )
 
 

@@ -33,6 +33,13 @@ ENVIRONMENT = {
     "COURSE_COUNTRY": "whose crisis lines fill course text (modules/crisis-lines.toml)",
     "CALIBRATION_REQUIRED": "trainers grade a role-play's work only once calibrated on its rubric",
     "DOUBLE_MARK_PERCENT": "share of submitted role-plays given a blind second grade (0-100)",
+    "COURSEWARE_ENV": "production refuses to start with a demo account (so does an https BASE_URL)",
+    "SESSION_IDLE_MINUTES_STAFF": "a trainer's or admin's session ends after this long idle",
+    "SESSION_IDLE_MINUTES_LEARNER": "a learner's session ends after this long idle",
+    "SESSION_MAX_HOURS": "every session ends this long after login, however busy",
+    "SECOND_FACTOR_REQUIRED_FOR_STAFF": "trainers and admins enrol a second factor first",
+    "TRUSTED_PROXIES": "how many proxies in front set X-Forwarded-For/-Proto (0: none)",
+    "AUDIT_RETENTION_DAYS": "security events older than this are pruned by `audit prune`",
 }
 
 FALSE_WORDS = {"0", "false", "no", "off"}
@@ -45,12 +52,15 @@ def _percent(value: str) -> float:
     return number
 
 
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
 def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any]:
     overrides = dict(overrides or {})
     env = os.environ
     config: dict[str, Any] = {
-        "DATABASE_URL": env.get("DATABASE_URL")
-        or f"sqlite:///{instance_path / 'courseware.db'}",
+        "DATABASE_URL": env.get("DATABASE_URL") or default_database_url(instance_path),
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "CONTENT_ROOT": Path(env.get("CONTENT_ROOT", PROJECT_ROOT)),
@@ -70,29 +80,55 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "CALIBRATION_REQUIRED": env.get("CALIBRATION_REQUIRED", "true").strip().lower()
         not in FALSE_WORDS,
         "DOUBLE_MARK_PERCENT": _percent(env.get("DOUBLE_MARK_PERCENT", "10")),
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "COURSEWARE_ENV": env.get("COURSEWARE_ENV", "development").strip().lower(),
+        "SESSION_IDLE_MINUTES_STAFF": int(env.get("SESSION_IDLE_MINUTES_STAFF", "30")),
+        "SESSION_IDLE_MINUTES_LEARNER": int(env.get("SESSION_IDLE_MINUTES_LEARNER", "120")),
+        "SESSION_MAX_HOURS": float(env.get("SESSION_MAX_HOURS", "12")),
+        "SECOND_FACTOR_REQUIRED_FOR_STAFF": _flag(env.get("SECOND_FACTOR_REQUIRED_FOR_STAFF",
+                                                          "true")),
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        "AUDIT_RETENTION_DAYS": int(env.get("AUDIT_RETENTION_DAYS", "365")),
         "SESSION_COOKIE_NAME": "courseware_session",
+        "DEVICE_COOKIE_NAME": "courseware_device",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": True,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "MAX_CONTENT_LENGTH": 512 * 1024,
+        # every JSON body of the API: 100 codes take about 4 KiB; nesting beyond a few levels
+        # is never needed, and unbounded nesting exhausts the parser's stack
+        "API_MAX_BODY_BYTES": 32 * 1024,
+        "API_MAX_JSON_DEPTH": 8,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_LIMIT": "20 per 5 minutes",
         "VERIFY_LIMIT": "60 per minute",
         "REGISTER_LIMIT": "10 per hour",
-        "LOGIN_MAX_FAILURES": 5,
-        "LOGIN_LOCK_MINUTES": 15,
+        # failed password checks: free tries per scope, then a delay that doubles each time
+        "LOGIN_FREE_FAILURES": 5,          # per account and client (or known device)
+        "LOGIN_CLIENT_FREE_FAILURES": 20,  # per client, whatever the account
+        "LOGIN_ACCOUNT_FREE_FAILURES": 20,  # per account, from devices that never logged in
+        "LOGIN_DELAY_SECONDS": 30,
+        "LOGIN_DELAY_MAX_MINUTES": 60,
+        "LOGIN_FAILURE_MEMORY_HOURS": 24,  # a count is forgotten this long after its last try
         "TESTING": False,
         "DEBUG": False,
     }
     config.update(overrides)
+    # the cookie expires with the session's absolute lifetime (the server enforces both)
+    config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=config["SESSION_MAX_HOURS"]))
+    config["HTTPS"] = str(config["BASE_URL"]).startswith("https://")
+    config["PRODUCTION"] = config["HTTPS"] or config["COURSEWARE_ENV"] == "production"
     if "SESSION_COOKIE_SECURE" not in overrides and (
         config["DEBUG"] or config["TESTING"] or str(config["BASE_URL"]).startswith("http://")
     ):
         # served over plain http (make run on 127.0.0.1): a Secure cookie would never come back
         config["SESSION_COOKIE_SECURE"] = False
+    if config["HTTPS"] and config["SESSION_COOKIE_SECURE"]:
+        # only ever sent over https, to this host, for the whole site: no subdomain can set it
+        for key in ("SESSION_COOKIE_NAME", "DEVICE_COOKIE_NAME"):
+            if key not in overrides:
+                config[key] = "__Host-" + config[key]
     config["SECRET_KEY"] = (
         overrides.get("SECRET_KEY") or env.get("SECRET_KEY")
         or _instance_secret(instance_path, "secret_key", lambda: secrets.token_hex(32))
@@ -103,6 +139,11 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         or _instance_secret(instance_path, "key_encryption_key", new_kek)
     )
     return config
+
+
+def default_database_url(instance_path: Path) -> str:
+    """The embedded database: a SQLite file in the instance folder."""
+    return f"sqlite:///{instance_path / 'courseware.db'}"
 
 
 def _instance_secret(instance_path: Path, name: str, make: Callable[[], str]) -> str:

@@ -6,11 +6,13 @@ unit of work lands in one transaction or not at all.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -38,6 +40,7 @@ WRITE = {"courseware_write": True}
 
 def make_engine(url: str, **options: Any) -> Engine:
     if url.startswith("sqlite"):
+        _private_file(make_url(url).database)
         # wait for a writer instead of failing at once; the default pool suits threads
         options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         engine = create_engine(url, **options)
@@ -46,6 +49,21 @@ def make_engine(url: str, **options: Any) -> Engine:
         return engine
     options.setdefault("pool_pre_ping", True)
     return create_engine(url, **options)
+
+
+def _private_file(name: str | None) -> None:
+    """The SQLite file is its owner's alone (0600); SQLite gives its -wal and -shm files the
+    same mode. Made empty with that mode before SQLite opens it, or tightened if it exists."""
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    if not path.parent.is_dir():
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
 
 
 def _sqlite_begin(conn: Any) -> None:

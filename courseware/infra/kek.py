@@ -39,3 +39,16 @@ def unseal(kek: str, token: str) -> bytes:
         return fernet(kek).decrypt(token.encode())
     except InvalidToken as exc:
         raise KekError("a stored secret cannot be read with this KEY_ENCRYPTION_KEY") from exc
+
+
+class Sealer:
+    """seal/unseal bound to one KEK, for services that take a sealer rather than import infra."""
+
+    def __init__(self, kek: str):
+        self.kek = kek
+
+    def seal(self, secret: bytes) -> str:
+        return seal(self.kek, secret)
+
+    def unseal(self, token: str) -> bytes:
+        return unseal(self.kek, token)

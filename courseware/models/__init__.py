@@ -7,11 +7,20 @@ from courseware.models.content import ContentItem, ContentVersion
 from courseware.models.credentials import SigningKey, StatusEntry
 from courseware.models.grading import Grade, Moderation, Submission
 from courseware.models.learning import ModuleFeedback, ModuleRead, QuizAnswer, QuizAttempt
-from courseware.models.users import AuditEvent, LoginThrottle, User
+from courseware.models.users import (
+    AuditEvent,
+    LoginThrottle,
+    Passkey,
+    RecoveryCode,
+    TotpSecret,
+    User,
+    UserSession,
+)
 
 __all__ = [
     "AuditEvent", "Base", "CalibrationAnswer", "CalibrationRun", "Certificate",
     "CertificateEvidence", "ContentItem", "ContentVersion", "Grade", "LoginThrottle",
-    "Moderation", "ModuleFeedback", "ModuleRead", "QuizAnswer", "QuizAttempt", "SigningKey",
-    "StatusEntry", "Submission", "UTCDateTime", "User",
+    "Moderation", "ModuleFeedback", "ModuleRead", "Passkey", "QuizAnswer", "QuizAttempt",
+    "RecoveryCode", "SigningKey", "StatusEntry", "Submission", "TotpSecret", "UTCDateTime",
+    "User", "UserSession",
 ]

@@ -18,7 +18,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from courseware.domain.clock import utcnow
-from courseware.models.base import Base
+from courseware.domain.statuses import PublicReason, sql_in
+from courseware.models.base import Base, EnumText
 from courseware.models.content import ContentItem, ContentVersion
 from courseware.models.users import User
 
@@ -31,10 +32,18 @@ class Certificate(Base):
         UniqueConstraint("previous_id"),
         CheckConstraint("cycle >= 1", name="cycle"),
         CheckConstraint("expires_at > issued_at", name="dates"),
-        CheckConstraint("revoked_at IS NULL OR revocation_reason IS NOT NULL",
-                        name="revocation_reason"),
-        CheckConstraint("suspended_at IS NULL OR suspension_reason IS NOT NULL",
-                        name="suspension_reason"),
+        # a revocation or suspension always has its internal note (staff only); the public
+        # reason is one of a short list (older records, from before the list, have none)
+        CheckConstraint("revoked_at IS NULL OR revocation_note IS NOT NULL",
+                        name="revocation_note"),
+        CheckConstraint("suspended_at IS NULL OR suspension_note IS NOT NULL",
+                        name="suspension_note"),
+        CheckConstraint("revocation_public_reason IS NULL OR "
+                        + sql_in("revocation_public_reason", PublicReason),
+                        name="revocation_public_reason"),
+        CheckConstraint("suspension_public_reason IS NULL OR "
+                        + sql_in("suspension_public_reason", PublicReason),
+                        name="suspension_public_reason"),
         CheckConstraint("NOT manual OR manual_reason IS NOT NULL", name="manual_reason"),
         Index("ix_certificate_issued", "issued_at", "id"),  # the admin list, newest first
         Index("ix_certificate_track_version", "track_version_id", "user_id"),  # the roster
@@ -55,9 +64,15 @@ class Certificate(Base):
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
     revoked_at: Mapped[datetime | None]
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    revocation_reason: Mapped[str | None] = mapped_column(Text)
+    revocation_public_reason: Mapped[PublicReason | None] = mapped_column(
+        EnumText(PublicReason, 32))
+    revocation_public_text: Mapped[str | None] = mapped_column(Text)  # published word for word
+    revocation_note: Mapped[str | None] = mapped_column(Text)  # staff only, never published
     suspended_at: Mapped[datetime | None]
-    suspension_reason: Mapped[str | None] = mapped_column(Text)
+    suspension_public_reason: Mapped[PublicReason | None] = mapped_column(
+        EnumText(PublicReason, 32))
+    suspension_public_text: Mapped[str | None] = mapped_column(Text)
+    suspension_note: Mapped[str | None] = mapped_column(Text)
     pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
 

@@ -6,8 +6,17 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from courseware.domain.clock import utcnow
 from courseware.domain.statuses import Role, sql_in
@@ -35,8 +44,10 @@ class User(Base):
     role: Mapped[Role] = mapped_column(EnumText(Role), default=Role.LEARNER)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # bumped on password change and deactivation: every older session stops working
-    session_version: Mapped[int] = mapped_column(default=1)
+    # set at login when the password typed is breached or weak: it must be changed first
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    # made by `flask demo` for a local trial; a production configuration refuses to start
+    demo: Mapped[bool] = mapped_column(default=False)
     # the credentialSubject id of every credential this person holds: never their email
     subject_id: Mapped[str] = mapped_column(String(45), unique=True, default=new_subject_id)
 
@@ -54,26 +65,86 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        return str(self.id)
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles
 
 
-class LoginThrottle(Base):
-    """Failed logins per email address, whether or not an account has it.
+class UserSession(Base):
+    """A login, recorded on the server: the cookie carries a random id, this row its SHA-256.
 
-    Keyed by a hash of the normalised email, so an attacker sees the same lock-out for an
-    unknown address as for a real one, and every worker process shares one counter.
-    """
+    Logging out revokes the row, so a copied cookie stops working; a password change,
+    deactivation or role change revokes every row of the account."""
+
+    __tablename__ = "user_session"
+    __table_args__ = (Index("ix_user_session_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    device: Mapped[str] = mapped_column(String(80))
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class LoginThrottle(Base):
+    """Failed password checks per scope: (account, client), client, account from unknown
+    devices, or one known device. Keyed by a hash, whether or not the account exists, so an
+    unknown address looks like a real one; every worker process shares one counter."""
 
     __tablename__ = "login_throttle"
     __table_args__ = (CheckConstraint("failures >= 0", name="failures"),)
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
-    window_started_at: Mapped[datetime] = mapped_column(default=utcnow)
-    locked_until: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+    blocked_until: Mapped[datetime | None]
+
+
+class TotpSecret(Base):
+    """An authenticator app's shared secret, sealed under KEY_ENCRYPTION_KEY (never plain)."""
+
+    __tablename__ = "totp_secret"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
+    sealed_secret: Mapped[str] = mapped_column(Text)
+    # the last 30-second step accepted: a code is good once, so a seen code cannot be replayed
+    last_step: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecoveryCode(Base):
+    """One single-use recovery code, stored as a hash (shown once, when made)."""
+
+    __tablename__ = "recovery_code"
+    __table_args__ = (Index("ix_recovery_code_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]
+
+
+class Passkey(Base):
+    """A WebAuthn credential (passkey or security key) registered to an account."""
+
+    __tablename__ = "passkey"
+    __table_args__ = (Index("ix_passkey_user_id", "user_id"),
+                      CheckConstraint("sign_count >= 0", name="sign_count"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)  # base64url
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    name: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
 
 
 class AuditEvent(Base):
@@ -97,3 +168,5 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # the request (or job) that caused it: the same id as in the request log line
     request_id: Mapped[str | None] = mapped_column(String(64))
+    # where the request came from (after TRUSTED_PROXIES), for events recorded on the web
+    client_address: Mapped[str | None] = mapped_column(String(45))

@@ -6,22 +6,24 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
+from courseware.domain import passwords
 from courseware.domain.clock import utcnow
-from courseware.domain.statuses import Role
-from courseware.models import LoginThrottle, User
-from courseware.services import audit
+from courseware.domain.statuses import Role, SecurityEvent
+from courseware.domain.throttle import wait_text
+from courseware.models import User
+from courseware.services import audit, sessions, throttle
 from courseware.services.pages import Page, page_of
-from courseware.services.sql import rows_updated
+from courseware.services.throttle import ThrottleRules
 
 # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
 OWASP_ARGON2: dict[str, Any] = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
@@ -79,13 +81,18 @@ def check_email(email: str) -> str:
     return email
 
 
-def check_password(password: str, field: str = "password") -> str:
+def check_password(password: str, field: str = "password", *, user: User | None = None,
+                   email: str = "", name: str = "") -> str:
     if len(password) < PASSWORD_MIN:
         raise AccountError(f"Use at least {PASSWORD_MIN} characters for your password.", field)
     if len(password) > PASSWORD_MAX:
         raise AccountError(f"Use at most {PASSWORD_MAX} characters for your password.", field)
     if "\x00" in password:
         raise AccountError("Your password contains a character that cannot be used.", field)
+    personal = [user.email, user.name] if user is not None else [email, name]
+    why = passwords.problem(password, personal)
+    if why is not None:
+        raise AccountError(why, field)
     return password
 
 
@@ -96,6 +103,13 @@ def find_by_email(session: Session, email: str) -> User | None:
     if _has_control(normalized) or len(normalized) > EMAIL_MAX:
         return None
     return session.scalar(select(User).where(User.email == normalized))
+
+
+def get(session: Session, user_id: object) -> User | None:
+    """The account with this id, or None for anything that is not one."""
+    if not isinstance(user_id, int) or isinstance(user_id, bool) or user_id < 1:
+        return None
+    return session.get(User, user_id)
 
 
 def search(session: Session, text: str, page: int) -> Page[User]:
@@ -116,7 +130,7 @@ def create_user(
     user = User(
         email=check_email(email),
         name=clean_name(name),
-        password_hash=hasher(fast_hash).hash(check_password(password)),
+        password_hash=hasher(fast_hash).hash(check_password(password, email=email, name=name)),
         role=Role(role),
     )
     try:
@@ -132,28 +146,56 @@ def create_user(
     return user
 
 
+def account_key(email: str) -> str:
+    """What the throttle and the device cookie know an account by: a hash of the address typed,
+    the same whether or not an account has it."""
+    return hashlib.sha256(normalize_email(email)[:EMAIL_MAX].encode()).hexdigest()
+
+
+def set_demo_account(session: Session, *, email: str, name: str, role: Role | str,
+                     password: str, fast_hash: bool = False) -> User:
+    """Create a demo account, or give the existing one this new password (and end its sessions:
+    the last run's printed password is no longer a way in)."""
+    user = find_by_email(session, email)
+    if user is None:
+        user = create_user(session, email=email, name=name, password=password, role=role,
+                           fast_hash=fast_hash)
+    else:
+        user.password_hash = hasher(fast_hash).hash(check_password(password, user=user))
+        sessions.revoke_all(session, user, utcnow())
+    user.demo = True
+    session.flush()
+    return user
+
+
+def demo_accounts_exist(session: Session) -> bool:
+    try:
+        return session.scalar(select(User.id).where(User.demo.is_(True), User.active.is_(True))
+                              .limit(1)) is not None
+    except (OperationalError, ProgrammingError):  # not migrated yet: no accounts at all
+        return False
+
+
 @dataclass(frozen=True)
 class LoginResult:
     user: User | None
-    locked_minutes: int = 0
+    wait_seconds: int = 0  # > 0: refused unchecked, too many failures; try again after this
 
 
 def authenticate(
-    session: Session, email: str, password: str, *, max_failures: int, lock_minutes: int,
-    fast_hash: bool = False,
+    session: Session, email: str, password: str, *, client: str | None, device: str | None,
+    rules: ThrottleRules, now: datetime, fast_hash: bool = False,
 ) -> LoginResult:
     """The user for these credentials, or none; unknown email and wrong password look alike.
 
     Both paths run one argon2 verification, so timing does not tell them apart, and both count
-    toward the per-address lock-out.
-    """
+    toward the same throttles (see services.throttle). A client waiting out a delay is refused
+    before any password is checked. Failures and delays are audited as security events."""
     normalized = normalize_email(email)[:EMAIL_MAX]
-    key = hashlib.sha256(normalized.encode()).hexdigest()
-    now = utcnow()
-    throttle = session.get(LoginThrottle, key)
-    if throttle and throttle.locked_until and throttle.locked_until > now:
-        remaining = throttle.locked_until - now
-        return LoginResult(None, locked_minutes=max(1, -(-int(remaining.total_seconds()) // 60)))
+    scopes = rules.scopes(account_key(normalized), client, device)
+    wait = throttle.wait_seconds(session, scopes, now)
+    if wait:
+        return LoginResult(None, wait_seconds=wait)
     user = find_by_email(session, normalized)
     ph = hasher(fast_hash)
     try:
@@ -162,63 +204,79 @@ def authenticate(
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok:
-        _count_failure(session, key, max_failures, timedelta(minutes=lock_minutes))
+        delayed = throttle.fail(session, scopes, now, rules)
+        target = _login_target(user, normalized)
+        audit.record(session, actor=audit.VISITOR, action=SecurityEvent.LOGIN_FAILED, **target,
+                     details={"known_device": device is not None})
+        if delayed:
+            audit.record(session, actor=audit.VISITOR, action=SecurityEvent.LOGIN_THROTTLED,
+                         **target, details={"scopes": delayed})
         return LoginResult(None)
     assert user is not None
-    if throttle:
-        session.delete(throttle)
+    throttle.succeed(session, scopes)
     if ph.check_needs_rehash(user.password_hash):
         user.password_hash = ph.hash(password)
+    if not user.must_change_password and passwords.problem(password, [user.email, user.name]):
+        # chosen before these checks, or since found in a breach: changed before anything else
+        user.must_change_password = True
     session.flush()
     return LoginResult(user)
 
 
-def _count_failure(session: Session, key: str, max_failures: int, lock: timedelta) -> None:
-    """Count in the database with one atomic UPDATE so that every worker shares the counter."""
-    now = utcnow()
-    window_start = now - lock
-    # a failure long after the last ones starts a new window
-    session.execute(
-        update(LoginThrottle)
-        .where(LoginThrottle.key == key, LoginThrottle.window_started_at < window_start)
-        .values(failures=0, window_started_at=now, locked_until=None)
-    )
-    changed = rows_updated(
-        session,
-        update(LoginThrottle).where(LoginThrottle.key == key)
-        .values(failures=LoginThrottle.failures + 1),
-    )
-    if changed == 0:
-        try:
-            with session.begin_nested():
-                session.add(LoginThrottle(key=key, failures=1, window_started_at=now))
-        except IntegrityError:  # another worker inserted it first
-            session.execute(
-                update(LoginThrottle).where(LoginThrottle.key == key)
-                .values(failures=LoginThrottle.failures + 1)
-            )
-    session.execute(
-        update(LoginThrottle)
-        .where(LoginThrottle.key == key, LoginThrottle.failures >= max_failures)
-        .values(locked_until=now + lock)
-    )
-    session.expire_all()
+def _login_target(user: User | None, typed: str) -> dict[str, Any]:
+    if user is not None:
+        return {"target_type": "user", "target_id": user.id, "target_label": user.email}
+    # an unknown address is kept only when it looks like one (a password typed into the email
+    # field must not land in the log)
+    shown = typed if EMAIL.match(typed) and not _has_control(typed) else None
+    return {"target_type": "login", "target_label": shown}
+
+
+def logged_in(session: Session, user: User, *, method: str) -> None:
+    """Audit a completed login (after any second factor)."""
+    audit.record(session, actor=user, action=SecurityEvent.LOGIN, target_type="user",
+                 target_id=user.id, target_label=user.email, details={"method": method})
+
+
+class WrongPassword(AccountError):
+    """The current password was wrong (or not checked, while delayed): the failure is counted,
+    so the caller commits rather than rolling back."""
 
 
 def change_password(
-    session: Session, user: User, current: str, new: str, *, fast_hash: bool = False
+    session: Session, user: User, current: str, new: str, *, client: str | None,
+    device: str | None, rules: ThrottleRules, now: datetime, fast_hash: bool = False,
 ) -> None:
+    """Check the current password (throttled like a login), set the new one, and end every
+    session of the account (the caller starts a fresh one for the person who changed it)."""
+    scopes = rules.scopes(account_key(user.email), client, device)
+    wait = throttle.wait_seconds(session, scopes, now)
+    if wait:
+        raise WrongPassword(f"Too many wrong passwords. Try again in {wait_text(wait)}.",
+                            "current_password")
     ph = hasher(fast_hash)
     try:
         ph.verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
-        raise AccountError("Your current password is not right.", "current_password") from None
-    user.password_hash = ph.hash(check_password(new, "new_password"))
-    user.session_version += 1  # every other session of this account ends
+        delayed = throttle.fail(session, scopes, now, rules)
+        audit.record(session, actor=user, action=SecurityEvent.PASSWORD_CHECK_FAILED,
+                     target_type="user", target_id=user.id, target_label=user.email,
+                     details={"delayed": delayed} if delayed else None)
+        raise WrongPassword("Your current password is not right.", "current_password") from None
+    if new == current:
+        raise AccountError("Choose a new password, different from the current one.",
+                           "new_password")
+    user.password_hash = ph.hash(check_password(new, "new_password", user=user))
+    user.must_change_password = False
+    throttle.succeed(session, scopes)
+    ended = sessions.revoke_all(session, user, now)
+    audit.record(session, actor=user, action=SecurityEvent.PASSWORD_CHANGED, target_type="user",
+                 target_id=user.id, target_label=user.email, details={"sessions_ended": ended})
     session.flush()
 
 
-def set_role(session: Session, admin: audit.Actor, user: User, role: str) -> None:
+def set_role(session: Session, admin: audit.Actor, user: User, role: str, *,
+             now: datetime | None = None) -> None:
     if role not in set(Role):
         raise AccountError(f"Role must be one of {', '.join(Role)}.", "role")
     if admin is user and role != Role.ADMIN:
@@ -226,19 +284,21 @@ def set_role(session: Session, admin: audit.Actor, user: User, role: str) -> Non
     if user.role == role:
         return
     old, user.role = user.role, Role(role)
-    user.session_version += 1
+    # what the account may do changed: its sessions end, and it logs in again
+    sessions.revoke_all(session, user, now or utcnow())
     audit.record(session, actor=admin, action="user.role", target_type="user", target_id=user.id,
                  target_label=user.email, details={"from": old, "to": role})
 
 
 def set_active(session: Session, admin: audit.Actor, user: User, active: bool,
-               reason: str) -> None:
+               reason: str, *, now: datetime | None = None) -> None:
     if admin is user:
         raise AccountError("You cannot deactivate your own account.", "active")
     if user.active == active:
         return
     user.active = active
-    user.session_version += 1
+    if not active:
+        sessions.revoke_all(session, user, now or utcnow())
     audit.record(session, actor=admin, action="user.activate" if active else "user.deactivate",
                  target_type="user", target_id=user.id, target_label=user.email,
                  reason=reason or None)

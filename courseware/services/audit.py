@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session
 
+from courseware.domain.statuses import SecurityEvent
 from courseware.infra import context
 from courseware.models import AuditEvent, User
 from courseware.services.pages import Page, page_of
@@ -24,17 +25,33 @@ class CommandLine:
 
 COMMAND_LINE = CommandLine()
 
+
+@dataclass(frozen=True)
+class Visitor:
+    """Someone on the web who has not (yet) proved who they are: a failed login, a refusal.
+    The event's target names the account they tried, and its client address where from."""
+
+    label: str = "visitor (not logged in)"
+
+
+VISITOR = Visitor()
+
 # Who caused an event. There is no default: every caller names its actor, so nothing done on the
 # web can be recorded as done at the command line (or by nobody).
-Actor = User | CommandLine
+Actor = User | CommandLine | Visitor
+
+# where a request session's events come from: the web layer sets it when it opens the session
+CLIENT_ADDRESS = "client_address"
 
 
 def actor_label(actor: Actor) -> str:
-    return actor.label if isinstance(actor, CommandLine) else f"{actor.name} <{actor.email}>"
+    if isinstance(actor, CommandLine | Visitor):
+        return actor.label
+    return f"{actor.name} <{actor.email}>"
 
 
 def actor_id(actor: Actor) -> int | None:
-    return None if isinstance(actor, CommandLine) else actor.id
+    return None if isinstance(actor, CommandLine | Visitor) else actor.id
 
 
 def record(
@@ -47,7 +64,9 @@ def record(
     target_label: str | None = None,
     reason: str | None = None,
     details: dict[str, Any] | None = None,
+    client: str | None = None,
 ) -> AuditEvent:
+    """One event; `client` defaults to the address the web layer put on the session's info."""
     event = AuditEvent(
         actor_id=actor_id(actor),
         actor_label=actor_label(actor),
@@ -58,6 +77,7 @@ def record(
         reason=reason,
         details=details or {},
         request_id=context.request_id(),
+        client_address=(client or session.info.get(CLIENT_ADDRESS) or None),
     )
     session.add(event)
     session.flush()
@@ -84,6 +104,9 @@ def history(session: Session, target_type: str, target_id: str) -> Sequence[Audi
                            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())).all()
 
 
+SECURITY_ACTIONS = tuple(event.value for event in SecurityEvent)
+
+
 def query(
     *,
     action: str | None = None,
@@ -91,10 +114,25 @@ def query(
     target_type: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    about: str | None = None,
+    client: str | None = None,
+    security: bool = False,
 ) -> Select[AuditEvent]:
+    """Newest first. `actor` and `about` match part of who acted and what it was about (an
+    account's address, a certificate); `client` an address's start; `security` keeps the
+    security events (logins, refusals, second factors, passwords, sessions)."""
     stmt = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     if action:
         stmt = stmt.where(AuditEvent.action == action)
+    if security:
+        stmt = stmt.where(AuditEvent.action.in_(SECURITY_ACTIONS))
+    if about:
+        like = f"%{_escape_like(about)}%"
+        stmt = stmt.where(or_(AuditEvent.target_label.ilike(like, escape="\\"),
+                              AuditEvent.target_id.ilike(like, escape="\\")))
+    if client:
+        stmt = stmt.where(AuditEvent.client_address.like(f"{_escape_like(client)}%",
+                                                         escape="\\"))
     if actor:
         stmt = stmt.where(AuditEvent.actor_label.ilike(f"%{_escape_like(actor)}%", escape="\\"))
     if target_type:
@@ -104,6 +142,17 @@ def query(
     if until:
         stmt = stmt.where(AuditEvent.at < until)
     return stmt
+
+
+def prune(session: Session, before: datetime, *, actor: Actor) -> int:
+    """Delete security events older than `before` (retention); never certificate history or any
+    other event. Records how many went."""
+    result = session.execute(delete(AuditEvent).where(AuditEvent.action.in_(SECURITY_ACTIONS),
+                                                      AuditEvent.at < before))
+    count = int(getattr(result, "rowcount", 0) or 0)
+    record(session, actor=actor, action="audit.prune", target_type="audit",
+           details={"deleted": count, "before": before.isoformat()})
+    return count
 
 
 def _escape_like(text: str) -> str:

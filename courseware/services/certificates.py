@@ -20,6 +20,7 @@ from courseware.domain.statuses import (
     CertificateChange,
     CertificateStatus,
     ContentKind,
+    PublicReason,
 )
 from courseware.infra import metrics
 from courseware.models import (
@@ -290,61 +291,118 @@ def search(session: Session, text: str, page: int) -> Page[Certificate]:
 
 
 def change_state(session: Session, actor: audit.Actor, cert: Certificate,
-                 change: CertificateChange, reason: str, now: datetime) -> None:
-    """The one way to revoke, suspend or reinstate, for every caller (web, command line)."""
+                 change: CertificateChange, note: str, now: datetime, *,
+                 public_reason: PublicReason | str | None = None,
+                 public_text: str = "") -> None:
+    """The one way to revoke, suspend or reinstate, for every caller (web, command line).
+
+    `note` is the internal note: why, in full, for staff only (the audit log keeps it too).
+    What programs see is `public_reason`, one of a short list, and the optional `public_text`,
+    published word for word; a reinstatement publishes nothing. The public status lists change
+    in the same transaction."""
     metrics.count_on_commit(session, metrics.CERTIFICATE_CHANGES, change=change.value)
-    if change is CertificateChange.REVOKE:
-        revoke(session, actor, cert, reason, now)
-    elif change is CertificateChange.SUSPEND:
-        suspend(session, actor, cert, reason, now)
+    if change is CertificateChange.REINSTATE:
+        reinstate(session, actor, cert, note)
     else:
-        reinstate(session, actor, cert, reason)
-    status_lists.record_state(session, cert)  # the public lists change in the same transaction
+        public = Publication.of(public_reason, public_text)
+        if change is CertificateChange.REVOKE:
+            revoke(session, actor, cert, note, now, public)
+        else:
+            suspend(session, actor, cert, note, now, public)
+    status_lists.record_state(session, cert)
 
 
-def _reason(reason: str) -> str:
-    reason = reason.strip()
-    if not reason:
-        raise CertificateError("Give a reason.")
-    if len(reason) > 1000:
-        raise CertificateError("Keep the reason under 1,000 characters.")
-    return reason
+PUBLIC_TEXT_MAX = 300
 
 
-def revoke(session: Session, actor: audit.Actor, cert: Certificate, reason: str,
-           now: datetime) -> None:
+@dataclass(frozen=True)
+class Publication:
+    """What the verification page and the API say about a suspension or revocation."""
+
+    reason: PublicReason | None
+    text: str | None
+
+    @classmethod
+    def of(cls, reason: PublicReason | str | None, text: str = "") -> Publication:
+        if reason is not None and reason not in set(PublicReason):
+            raise CertificateError("Choose one of the listed public reasons.")
+        text = " ".join(text.split())
+        if len(text) > PUBLIC_TEXT_MAX:
+            raise CertificateError(f"Keep the public text under {PUBLIC_TEXT_MAX} characters.")
+        if any(not c.isprintable() for c in text):
+            raise CertificateError("The public text contains characters that cannot be shown.")
+        return cls(PublicReason(reason) if reason is not None else None, text or None)
+
+    def sentence(self) -> str | None:
+        """The reason as programs read it: "Conduct review", then any public text."""
+        if self.reason is None:
+            return self.text
+        return f"{self.reason.label}. {self.text}" if self.text else self.reason.label
+
+
+def _note(note: str) -> str:
+    note = note.strip()
+    if not note:
+        raise CertificateError("Write the internal note: why, for the staff who read it later.")
+    if len(note) > 1000:
+        raise CertificateError("Keep the note under 1,000 characters.")
+    return note
+
+
+def _published(public: Publication) -> dict[str, Any]:
+    return {"public_reason": public.reason, "public_text": public.text}
+
+
+def revoke(session: Session, actor: audit.Actor, cert: Certificate, note: str,
+           now: datetime, public: Publication = Publication(None, None)) -> None:
     if cert.revoked_at is not None:
         raise CertificateError("This certificate is already revoked.")
-    cert.revoked_at, cert.revocation_reason = now, _reason(reason)
+    cert.revoked_at, cert.revocation_note = now, _note(note)
+    cert.revocation_public_reason, cert.revocation_public_text = public.reason, public.text
     cert.revoked_by_id = audit.actor_id(actor)
     session.flush()
     audit.record(session, actor=actor, action="certificate.revoke", target_type="certificate",
-                 target_id=cert.code, target_label=cert.holder.email, reason=cert.revocation_reason)
+                 target_id=cert.code, target_label=cert.holder.email, reason=cert.revocation_note,
+                 details=_published(public))
 
 
-def suspend(session: Session, actor: audit.Actor, cert: Certificate, reason: str,
-            now: datetime) -> None:
+def suspend(session: Session, actor: audit.Actor, cert: Certificate, note: str,
+            now: datetime, public: Publication = Publication(None, None)) -> None:
     if cert.revoked_at is not None:
         raise CertificateError("A revoked certificate cannot be suspended.")
     if cert.suspended_at is not None:
         raise CertificateError("This certificate is already suspended.")
-    cert.suspended_at, cert.suspension_reason = now, _reason(reason)
+    cert.suspended_at, cert.suspension_note = now, _note(note)
+    cert.suspension_public_reason, cert.suspension_public_text = public.reason, public.text
     session.flush()
     audit.record(session, actor=actor, action="certificate.suspend", target_type="certificate",
-                 target_id=cert.code, target_label=cert.holder.email, reason=cert.suspension_reason)
+                 target_id=cert.code, target_label=cert.holder.email, reason=cert.suspension_note,
+                 details=_published(public))
 
 
-def reinstate(session: Session, actor: audit.Actor, cert: Certificate, reason: str = "") -> None:
+def reinstate(session: Session, actor: audit.Actor, cert: Certificate, note: str = "") -> None:
     if cert.revoked_at is not None:
         raise CertificateError("A revoked certificate cannot be reinstated.")
     if cert.suspended_at is None:
         raise CertificateError("This certificate is not suspended.")
-    previous_reason = cert.suspension_reason
-    cert.suspended_at, cert.suspension_reason = None, None
+    previous = {"suspension_note": cert.suspension_note,
+                "public_reason": cert.suspension_public_reason,
+                "public_text": cert.suspension_public_text}
+    cert.suspended_at = None
+    cert.suspension_note = cert.suspension_public_reason = cert.suspension_public_text = None
     session.flush()
     audit.record(session, actor=actor, action="certificate.reinstate", target_type="certificate",
-                 target_id=cert.code, target_label=cert.holder.email, reason=reason or None,
-                 details={"suspension_reason": previous_reason})
+                 target_id=cert.code, target_label=cert.holder.email, reason=note or None,
+                 details=previous)
+
+
+def publication(cert: Certificate, status: CertificateStatus) -> Publication | None:
+    """What is published about the certificate's current status, if anything."""
+    if status is CertificateStatus.REVOKED:
+        return Publication(cert.revocation_public_reason, cert.revocation_public_text)
+    if status is CertificateStatus.SUSPENDED and cert.suspended_at is not None:
+        return Publication(cert.suspension_public_reason, cert.suspension_public_text)
+    return None
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -357,11 +415,8 @@ def public_record(cert: Certificate, now: datetime, base_url: str) -> dict[str, 
     session = object_session(cert)
     assert session is not None
     slug, title, grants = catalogue.track_facts(session, cert.track_id, cert.track_version_id)
-    reason = None
-    if status is CertificateStatus.REVOKED:
-        reason = cert.revocation_reason
-    elif cert.suspended_at is not None and status is CertificateStatus.SUSPENDED:
-        reason = cert.suspension_reason
+    # never the internal note: only the listed reason and the text written to be published
+    public = publication(cert, status) or Publication(None, None)
     return {
         "code": cert.code,
         "status": status,
@@ -371,7 +426,9 @@ def public_record(cert: Certificate, now: datetime, base_url: str) -> dict[str, 
         "issued_at": iso(cert.issued_at),
         "expires_at": iso(cert.expires_at),
         "revoked_at": iso(cert.revoked_at) if status is CertificateStatus.REVOKED else None,
-        "revocation_reason": reason,
+        "revocation_reason": public.sentence(),
+        "revocation_reason_code": public.reason,
+        "revocation_public_text": public.text,
         "verify_url": f"{base_url}/verify/{cert.code}",
         "pdf_url": f"{base_url}/certificates/{cert.code}.pdf",
         "credential_url": f"{base_url}/certificates/{cert.code}/credential.jwt",

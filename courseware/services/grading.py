@@ -43,10 +43,15 @@ class NotVisible(Exception):
 
 
 class GradeConflict(Exception):
-    """Another trainer saved a grade for this submission first."""
+    """The form was opened before the submission's latest grade: someone saved first.
 
-    def __init__(self, grade: Grade):
-        super().__init__(f"{grade.grader.name} saved a grade for this submission first.")
+    `grade` is the grade that landed in the form's place, when there is one; a form naming a
+    number beyond the next one (edited, or from elsewhere) is out of date all the same."""
+
+    def __init__(self, grade: Grade | None):
+        super().__init__(f"{grade.grader.name} saved a grade for this submission first."
+                         if grade is not None else
+                         "The grades of this submission changed since the form was opened.")
         self.grade = grade
 
 
@@ -66,7 +71,10 @@ def learner_status(submission: Submission) -> str:
 
 
 def visible_to(submission: Submission, user: User) -> bool:
-    return submission.learner_id == user.id or user.role in STAFF_ROLES
+    """The learner's own work, always; staff's only once sent: a draft is the learner's alone."""
+    if submission.learner_id == user.id:
+        return True
+    return user.role in STAFF_ROLES and submission.status is not SubmissionStatus.DRAFT
 
 
 def get_submission(session: Session, user: User, submission_id: int) -> Submission:
@@ -404,11 +412,12 @@ def save_grade(session: Session, trainer: User, submission: Submission, data: Gr
         raise NotVisible()
     if submission.status is SubmissionStatus.DRAFT:
         raise GradingError("This submission has not been sent for grading yet.")
-    # a form opened before another trainer's grade landed: a conflict, whatever else it says
-    landed = session.scalar(select(Grade).where(Grade.submission_id == submission.id,
-                                                Grade.number == data.expected_number))
-    if landed is not None:
-        raise GradeConflict(landed)
+    # The server chooses the number; the form's number is only an optimistic lock. A form
+    # opened before another trainer's grade landed is a conflict, whatever else it says.
+    number = next_grade_number(submission)
+    if data.expected_number != number:
+        raise GradeConflict(session.scalar(select(Grade).where(
+            Grade.submission_id == submission.id, Grade.number == data.expected_number)))
     calibration.check_may_grade(session, trainer, submission.roleplay_id,
                                 required=calibration_required)
     kind = grade_kind(submission)
@@ -441,7 +450,7 @@ def save_grade(session: Session, trainer: User, submission: Submission, data: Gr
     if kind is not GradeKind.AMENDMENT:
         reason = None  # blind grades give no reason: the decision after a moderation does
     grade = Grade(
-        submission_id=submission.id, number=data.expected_number, kind=kind,
+        submission_id=submission.id, number=number, kind=kind,
         grader_id=trainer.id, levels=dict(data.levels), comments=comments, feedback=feedback,
         total=outcome.total, max_total=outcome.max_total, outcome=outcome.outcome,
         failing=[f.to_data() for f in outcome.failing],
@@ -455,7 +464,7 @@ def save_grade(session: Session, trainer: User, submission: Submission, data: Gr
     except IntegrityError:
         session.expire(submission)
         winner = session.scalar(select(Grade).where(Grade.submission_id == submission.id,
-                                                    Grade.number == data.expected_number))
+                                                    Grade.number == number))
         if winner is None:
             raise GradingError("The grade could not be saved. Reload and try again.") from None
         raise GradeConflict(winner) from None
@@ -577,7 +586,8 @@ def decide(session: Session, trainer: User, submission: Submission,
 
 
 def next_grade_number(submission: Submission) -> int:
-    return len(submission.grades) + 1
+    """The number the next grade of this submission gets: always the server's choice."""
+    return max((g.number for g in submission.grades), default=0) + 1
 
 
 def visible_grade(submission: Submission) -> Grade | None:

@@ -6,11 +6,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+import click
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from courseware.domain import statuses
 from courseware.infra.config import PROJECT_ROOT, build_config
+from courseware.services import accounts
 from courseware.web import content_filters, db, errors, observability, security
 from courseware.web.extensions import csrf, init_limiter, login_manager
 from courseware.web.views import register_blueprints
@@ -29,7 +32,7 @@ def make_web_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder="static",
     )
-    instance.mkdir(parents=True, exist_ok=True)
+    make_private_dir(instance)
     app.config.from_mapping(build_config(instance, config))
 
     # ids in URLs fit the database's integer column, or the URL is simply not found
@@ -44,7 +47,41 @@ def make_web_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals.update({kind.__name__: kind for kind in statuses.TEMPLATE_ENUMS})
     init_limiter(app)
     observability.init_app(app)
+    if app.config["TRUSTED_PROXIES"] > 0:
+        # behind N proxies that set X-Forwarded-For/-Proto: the client's real address is what
+        # the rate limits, the login throttle and the audit log see (off by default: a client
+        # could otherwise claim any address)
+        hops = int(app.config["TRUSTED_PROXIES"])
+        # Flask's documented way to add middleware; mypy sees a method being replaced
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops)
+    if app.config["PRODUCTION"] and click.get_current_context(silent=True) is None:
+        refuse_demo_accounts(app)
     return app
+
+
+class DemoAccountsInProduction(RuntimeError):
+    pass
+
+
+def refuse_demo_accounts(app: Flask) -> None:
+    """A production server does not start while an account with a printed password exists.
+
+    Checked when the web server loads the app; the command line still runs (it is how the
+    accounts are removed or migrations applied)."""
+    with app.app_context(), db.database().session(write=False) as s:
+        if accounts.demo_accounts_exist(s):
+            raise DemoAccountsInProduction(
+                "Refusing to start: demo accounts exist and this is a production configuration "
+                "(https BASE_URL or COURSEWARE_ENV=production). Deactivate them first (admin, "
+                "Users), or use a fresh database.")
+
+
+def make_private_dir(path: Path) -> None:
+    """The instance folder holds the database and keys: its owner's alone (0700)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+        path.chmod(0o700)
 
 
 class IdConverter(IntegerConverter):

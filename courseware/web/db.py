@@ -9,6 +9,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
 
 from courseware.infra.db import WRITE, Database
+from courseware.services.audit import CLIENT_ADDRESS
 
 T = TypeVar("T")
 
@@ -41,10 +42,35 @@ def session() -> Session:
     """The request's session, opened on first use."""
     if "db_session" not in g:
         g.db_session = database().sessions()
-        if has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS"):
-            g.db_session.connection(execution_options=WRITE)
+        if has_request_context():
+            # audit events recorded in this request say where it came from
+            g.db_session.info[CLIENT_ADDRESS] = client_address()
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                g.db_session.connection(execution_options=WRITE)
     s: Session = g.db_session
     return s
+
+
+def client_address() -> str | None:
+    """The client's address: the peer, or the address TRUSTED_PROXIES' ProxyFix read."""
+    return (request.remote_addr or "")[:45] or None
+
+
+def write_session() -> Session:
+    """A session of its own for a write beside the request's unit of work (an audit event of
+    a refused request, a session's last-seen time); the caller commits and closes it."""
+    s = database().sessions()
+    s.connection(execution_options=WRITE)
+    if has_request_context():
+        s.info[CLIENT_ADDRESS] = client_address()
+    return s
+
+
+def discard_session() -> None:
+    """Close the request's session now, dropping what it had not committed."""
+    s: Session | None = g.pop("db_session", None)
+    if s is not None:
+        s.close()
 
 
 def _close_session(_exc: BaseException | None) -> None:

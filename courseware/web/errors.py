@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, has_request_context, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from courseware.domain.statuses import SecurityEvent
+from courseware.services import audit
+from courseware.web import db
 from courseware.web.security import UnusableCharacter
 
 log = logging.getLogger(__name__)
@@ -56,8 +60,32 @@ def api_error(status: int, code: str, message: str, **headers: str) -> Response:
     return response
 
 
+STAFF_PREFIXES = ("/grade", "/admin")
+
+
+def _record_refusal(status: int) -> None:
+    """A 403 or 404 on a staff route is a security event: who, from where, what they asked."""
+    path = request.path
+    if status not in (403, 404) or not any(
+            path == p or path.startswith(p + "/") for p in STAFF_PREFIXES):
+        return
+    actor = current_user._get_current_object() if current_user.is_authenticated \
+        else audit.VISITOR
+    # the refused request's own work is abandoned: free its write lock before writing elsewhere
+    db.discard_session()
+    writer = db.write_session()
+    try:
+        audit.record(writer, actor=actor, action=SecurityEvent.ACCESS_DENIED, target_type="route",
+                     target_label=f"{request.method} {path}"[:300], details={"status": status})
+        writer.commit()
+    finally:
+        writer.close()
+
+
 def _handle_http(exc: HTTPException) -> ResponseReturnValue:
     status = exc.code or 500
+    if has_request_context():
+        _record_refusal(status)
     title, message = MESSAGES.get(status, (exc.name, exc.description or ""))
     headers: dict[str, str] = {}
     if status == 429:

@@ -21,7 +21,7 @@ from wtforms import (  # type: ignore[attr-defined]  # SelectChoice: stubs 3.2 p
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from courseware.domain.statuses import Role
+from courseware.domain.statuses import PublicReason, Role
 from courseware.services.accounts import EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
 
 
@@ -57,7 +57,8 @@ class RegisterForm(FlaskForm):
         "Password",
         validators=[DataRequired("Choose a password."), Length(min=PASSWORD_MIN, max=PASSWORD_MAX,
                     message=f"Use {PASSWORD_MIN} to {PASSWORD_MAX} characters.")],
-        description=f"At least {PASSWORD_MIN} characters. A few unrelated words work well.",
+        description=f"At least {PASSWORD_MIN} characters, not one exposed in a data breach and "
+                    "not easy to guess. Three or four unrelated words work well.",
     )
     submit = SubmitField("Create account")
 
@@ -69,9 +70,26 @@ class ChangePasswordForm(FlaskForm):
         "New password",
         validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX,
                     message=f"Use {PASSWORD_MIN} to {PASSWORD_MAX} characters.")],
-        description=f"At least {PASSWORD_MIN} characters.",
+        description=f"At least {PASSWORD_MIN} characters, not one exposed in a data breach and "
+                    "not easy to guess. Three or four unrelated words work well.",
     )
     submit = SubmitField("Change password")
+
+
+class SecondFactorLoginForm(FlaskForm):
+    """The second step of a login: a code from the app, or a recovery code."""
+
+    code = StringField("6-digit code from your authenticator app",
+                       validators=[Optional(), Length(max=20)])
+    recovery_code = StringField("Recovery code", validators=[Optional(), Length(max=64)],
+                                description="One of the ten codes you saved; each works once.")
+
+
+class TotpEnrolForm(FlaskForm):
+    code = StringField("6-digit code the app shows now",
+                       validators=[DataRequired("Type the code your app shows."),
+                                   Length(max=20)])
+    submit = SubmitField("Turn on")
 
 
 class FeedbackForm(FlaskForm):
@@ -99,6 +117,28 @@ class ActiveForm(FlaskForm):
 class ReasonForm(FlaskForm):
     reason = TextAreaField("Reason", validators=[DataRequired("Give a reason."),
                                                  Length(max=1000)])
+    submit = SubmitField("Confirm")
+
+
+class CertificateChangeForm(FlaskForm):
+    """Suspend or revoke: a public reason from the list, optional public text, and the internal
+    note. The view shows what will be published and asks to confirm before saving."""
+
+    public_reason = SelectField(
+        "Public reason", choices=choices(
+            [("", "Choose the reason programs will see")]
+            + [(r.value, r.label) for r in PublicReason]),
+        validators=[DataRequired("Choose the public reason.")],
+        description="Shown on the public verification page and in the API.")
+    public_text = TextAreaField(
+        "Public text (optional)", validators=[Optional(), Length(max=300)],
+        description="Published word for word beside the reason. Never name a person, a "
+                    "complaint or an address here; leave it empty if unsure.")
+    note = TextAreaField(
+        "Internal note (staff only)", validators=[DataRequired("Write the internal note."),
+                                                  Length(max=1000)],
+        description="What happened and why, for staff and the audit log. Never published.")
+    confirm = HiddenField()
     submit = SubmitField("Confirm")
 
 

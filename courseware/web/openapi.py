@@ -23,7 +23,7 @@ from courseware.domain.credential import (
     rubric_results,
 )
 from courseware.domain.rubric import CriterionSpec, LevelSpec, RubricSpec
-from courseware.domain.statuses import StatusPurpose
+from courseware.domain.statuses import PublicReason, StatusPurpose
 
 _ERROR_OBJECT: dict[str, Any] = {
     "type": "object",
@@ -45,7 +45,8 @@ _CERTIFICATE = {
     "type": "object",
     "additionalProperties": False,
     "required": ["code", "status", "eligible", "holder", "track", "issued_at", "expires_at",
-                 "revoked_at", "revocation_reason", "verify_url", "pdf_url", "credential_url"],
+                 "revoked_at", "revocation_reason", "revocation_reason_code",
+                 "revocation_public_text", "verify_url", "pdf_url", "credential_url"],
     "properties": {
         "code": {"type": "string", "pattern": "^[0-9A-Z*~$=]{27}$",
                  "description": "Canonical code: 26 Crockford base32 symbols and a check symbol."},
@@ -61,8 +62,17 @@ _CERTIFICATE = {
         "expires_at": _TIME,
         "revoked_at": _NULLABLE_TIME,
         "revocation_reason": {"type": ["string", "null"],
-                              "description": "Why it was revoked, or suspended while "
-                                             "status is suspended."},
+                              "description": "Why it was revoked, or suspended while status "
+                                             "is suspended, as one sentence: the public "
+                                             "reason's label, then any public text."},
+        "revocation_reason_code": {
+            "type": ["string", "null"],
+            "enum": [*(reason.value for reason in PublicReason), None],
+            "description": "The public reason, from a fixed list (null when none was "
+                           "published, or while valid or expired)."},
+        "revocation_public_text": {"type": ["string", "null"],
+                                   "description": "Optional text the issuer chose to "
+                                                  "publish with the reason."},
         "verify_url": {"type": "string", "format": "uri"},
         "pdf_url": {"type": "string", "format": "uri"},
         "credential_url": {"type": "string", "format": "uri"},
@@ -335,7 +345,10 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                                 ]}}},
                             }}},
                         },
-                        "400": _json(error, "The body is not of the required shape."),
+                        "400": _json(error, "The body is not of the required shape, not "
+                                            "JSON, or nests more than 8 levels deep."),
+                        "413": _json(error, "The body is larger than 32 KiB "
+                                            "(payload_too_large)."),
                         "415": _json(error, "The body is not JSON."),
                         "429": rate_limited,
                     },

@@ -7,12 +7,15 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
 from werkzeug.exceptions import BadRequest
 
+from courseware.domain import clock
 from courseware.domain.statuses import Role
 from courseware.models import User
+from courseware.services import second_factor, sessions
 from courseware.web import db
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,21 +47,68 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
-    login_manager.session_protection = "basic"
+    # sessions live on the server (user_session): nothing to gain from Flask-Login's guess at
+    # a client's identity from its address, which changes on every mobile network
+    login_manager.session_protection = None
     login_manager.user_loader(_load_user)
     app.before_request(_refuse_nul)
+    app.before_request(_account_steps_first)
     app.after_request(_security_headers)
 
 
-def _load_user(user_id: str) -> User | None:
-    """Sessions name "id:version"; a bumped version (new password, deactivation) ends them."""
-    ident, _, version = user_id.partition(":")
-    if not ident.isdigit() or not version.isdigit():
+# what an account with a step to take first may still open: the step itself, and the way out
+STEP_ENDPOINTS = {"static", "auth.logout", "auth.change_password"}
+
+
+STAFF_BLUEPRINTS = {"grade", "admin"}
+
+
+def _account_steps_first() -> ResponseReturnValue | None:
+    """A password found weak or breached at login must be changed before anything else; a
+    trainer or admin without a second factor enrols one before any staff page (when
+    SECOND_FACTOR_REQUIRED_FOR_STAFF, the default)."""
+    if request.endpoint in STEP_ENDPOINTS or not current_user.is_authenticated:
         return None
-    user = db.session().get(User, int(ident))
-    if user is None or not user.active or user.session_version != int(version):
+    if current_user.must_change_password:
+        return redirect(url_for("auth.change_password"))
+    user = current_user._get_current_object()
+    assert isinstance(user, User)
+    if request.blueprint in STAFF_BLUEPRINTS and second_factor.must_enrol(
+            db.session(), user,
+            required_for_staff=current_app.config["SECOND_FACTOR_REQUIRED_FOR_STAFF"]):
+        return redirect(url_for("account.second_factor_page"))
+    return None
+
+
+def _load_user(token: str) -> User | None:
+    """The cookie names a server-side session by its random id: live, or nobody."""
+    moment = clock.utcnow()
+    found = sessions.resolve(db.session(), token, moment,
+                             sessions.SessionPolicy.from_config(current_app.config))
+    if found is None:
         return None
+    row, user = found
+    g.user_session_id = row.id
+    if sessions.needs_touch(row, moment):
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            # a reading request has no write transaction: one short one of its own
+            writer = db.write_session()
+            try:
+                sessions.touch(writer, row.id, moment)
+                writer.commit()
+            finally:
+                writer.close()
+        else:  # lands with the request's own commit (or next time)
+            sessions.touch(db.session(), row.id, moment)
     return user
+
+
+def current_session_id() -> int | None:
+    """The id of the logged-in request's user_session row."""
+    if not current_user.is_authenticated:
+        return None
+    ident: int | None = g.get("user_session_id")
+    return ident
 
 
 class UnusableCharacter(BadRequest):
@@ -80,6 +130,10 @@ def _refuse_nul() -> None:
 def _security_headers(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    if current_app.config["HTTPS"]:
+        # served over https: browsers refuse plain http for this host from now on
+        response.headers.setdefault("Strict-Transport-Security",
+                                    "max-age=63072000; includeSubDomains")
     if request.path.startswith(("/api/", "/.well-known/", "/status/")):
         # public, read-only JSON that programs call from their own sites
         response.headers.setdefault("Access-Control-Allow-Origin", "*")

@@ -48,7 +48,15 @@ CHROMIUM_ARGS = [
 ]
 BIN = Path(sys.executable).parent
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-TRAINER3 = ("trainer3@example.org", "Third Trainer", "e2e-trainer3-password")
+# the accounts the journeys use, made with `users create` (demo accounts are only for a local
+# trial on the embedded database): (email, name, role, password)
+ACCOUNTS = (
+    ("admin@example.org", "Ada Admin", "admin", "e2e-admin-password"),
+    ("trainer@example.org", "Tomas Trainer", "trainer", "e2e-trainer-password"),
+    ("trainer2@example.org", "Tariq Trainer", "trainer", "e2e-trainer2-password"),
+    ("trainer3@example.org", "Third Trainer", "trainer", "e2e-trainer3-password"),
+    ("learner@example.org", "Lena Learner", "learner", "e2e-learner-password"),
+)
 
 
 @dataclass
@@ -130,7 +138,8 @@ def server() -> Iterator[Server]:
     else:
         database_url = f"sqlite:///{tmp / 'e2e.db'}"
     port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
+    # "localhost", not an address: a passkey's relying party is a domain name
+    base_url = f"http://localhost:{port}"
     env = {
         **os.environ,
         "COURSEWARE_INSTANCE": str(instance),
@@ -146,10 +155,9 @@ def server() -> Iterator[Server]:
     try:
         _run(env, "db", "upgrade")
         _run(env, "courseware", "sync")
-        _run(env, "demo")
-        email, name, password = TRAINER3
-        _run(env, "users", "create", email, "--name", name, "--role", "trainer",
-             "--password-stdin", stdin=password + "\n")
+        for email, name, role, password in ACCOUNTS:
+            _run(env, "users", "create", email, "--name", name, "--role", role,
+                 "--password-stdin", stdin=password + "\n")
         with log.open("wb") as out:
             process = subprocess.Popen(
                 [str(BIN / "gunicorn"), "--workers", "1", "--threads", "4",

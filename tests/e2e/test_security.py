@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 NAME = "<img src=x onerror=alert(1)>"
 COMMENT = "<script>alert(2)</script>"
-ADMIN = ("admin@example.org", "demo-admin-password")
+ADMIN = ("admin@example.org", "e2e-admin-password")
 
 
 def test_markup_in_a_name_and_a_comment_stays_inert(people: People, watch: Watch) -> None:

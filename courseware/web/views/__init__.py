@@ -7,6 +7,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from courseware.web.views import (
+        account,
         admin,
         api,
         auth,
@@ -17,5 +18,5 @@ def register_blueprints(app: Flask) -> None:
         verify,
     )
 
-    for module in (auth, learn, grade, calibrate, reliability, verify, admin, api):
+    for module in (auth, account, learn, grade, calibrate, reliability, verify, admin, api):
         app.register_blueprint(module.bp)

@@ -21,13 +21,22 @@ from courseware.domain.codes import format_code
 from courseware.domain.content import ContentError, load_catalogue
 from courseware.domain.statuses import CertificateChange, ContentKind, Role, Standing
 from courseware.models import Certificate, User
-from courseware.services import accounts, audit, calibration, catalogue, certificates, learning
+from courseware.services import (
+    accounts,
+    audit,
+    calibration,
+    catalogue,
+    certificates,
+    learning,
+    second_factor,
+)
 from courseware.services import roster as mentor_roster
 from courseware.services.content_sync import sync_catalogue
 from courseware.web import db
 from courseware.web.forms import (
     ActionForm,
     ActiveForm,
+    CertificateChangeForm,
     ManualIssueForm,
     ReasonForm,
     RoleForm,
@@ -90,7 +99,7 @@ def set_role(user_id: int) -> ResponseReturnValue:
         return redirect(url_for("admin.users"))
     s = db.session()
     try:
-        accounts.set_role(s, me(), user, form.role.data or "")
+        accounts.set_role(s, me(), user, form.role.data or "", now=now())
     except accounts.AccountError as exc:
         s.rollback()
         flash(str(exc), "error")
@@ -110,13 +119,33 @@ def set_active(user_id: int) -> ResponseReturnValue:
     s = db.session()
     activate = request.form.get("active") == "1"
     try:
-        accounts.set_active(s, me(), user, activate, form.reason.data or "")
+        accounts.set_active(s, me(), user, activate, form.reason.data or "", now=now())
     except accounts.AccountError as exc:
         s.rollback()
         flash(str(exc), "error")
         return redirect(url_for("admin.users"))
     s.commit()
     flash(f"{user.name} is {'active' if activate else 'deactivated'}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<id:user_id>/second-factor/reset", methods=["POST"])
+@admin_only
+def reset_second_factor(user_id: int) -> ResponseReturnValue:
+    user = _user_or_404(user_id)
+    form = ActiveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    s = db.session()
+    try:
+        second_factor.reset(s, me(), user, form.reason.data or "", now())
+    except second_factor.SecondFactorError as exc:
+        s.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("admin.users"))
+    s.commit()
+    flash(f"{user.name}'s second factor is reset and their sessions ended: they set up a new one "
+          "at their next login.", "success")
     return redirect(url_for("admin.users"))
 
 
@@ -167,11 +196,14 @@ def _date(value: str | None) -> datetime | None:
 @admin_only
 def audit_log() -> ResponseReturnValue:
     s = db.session()
-    filters = {k: text_arg(k) for k in ("action", "actor", "target_type", "since", "until")}
+    filters = {k: text_arg(k) for k in ("action", "actor", "target_type", "since", "until",
+                                        "about", "client", "security")}
     found = audit.search(s, _page(), action=filters["action"] or None,
                          actor=filters["actor"] or None,
                          target_type=filters["target_type"] or None,
-                         since=_date(filters["since"]), until=_date(filters["until"]))
+                         since=_date(filters["since"]), until=_date(filters["until"]),
+                         about=filters["about"] or None, client=filters["client"] or None,
+                         security=filters["security"] == "1")
     actions, types = audit.facets(s)
     return render_template("admin/audit.html", events=found.items, filters=filters,
                            page=found.number, more=found.more, actions=actions, types=types)
@@ -228,17 +260,26 @@ def evidence_rows(evidence: dict[str, Any],
     return rows
 
 
-def _cert_view(cert: Certificate, form: ReasonForm | None = None, which: str = "",
+CertForm = CertificateChangeForm | ReasonForm
+
+
+def _cert_view(cert: Certificate, form: CertForm | None = None, which: str = "",
                status: int = 200) -> ResponseReturnValue:
     events = audit.history(db.session(), "certificate", cert.code)
-    forms = {change.value: ReasonForm(prefix=change.value) for change in CertificateChange}
+    forms: dict[str, CertForm] = {
+        CertificateChange.SUSPEND.value: CertificateChangeForm(prefix="suspend"),
+        CertificateChange.REVOKE.value: CertificateChangeForm(prefix="revoke"),
+        CertificateChange.REINSTATE.value: ReasonForm(prefix="reinstate"),
+    }
     if form is not None:
         forms[which] = form
+    moment = now()
     return render_template("admin/certificate.html", cert=cert,
-                           status=certificates.cert_status(cert, now()), events=events,
+                           status=certificates.cert_status(cert, moment), events=events,
                            evidence=evidence_rows(cert.evidence,
                                                   catalogue.titles(db.session())),
-                           forms=forms), status
+                           forms=forms, published=certificates.publication(
+                               cert, certificates.cert_status(cert, moment))), status
 
 
 @bp.route("/certificates/<code>")
@@ -251,16 +292,34 @@ def certificate(code: str) -> ResponseReturnValue:
 @admin_only
 def change_certificate(code: str, change: str) -> ResponseReturnValue:
     cert = certificate_or_404(code)
-    form = ReasonForm(prefix=change)
+    what = CertificateChange(change)
+    form: CertForm = (ReasonForm(prefix=change) if what is CertificateChange.REINSTATE
+                      else CertificateChangeForm(prefix=change))
     if not form.validate_on_submit():
         return _cert_view(cert, form, change, 422)
     s = db.session()
-    what = CertificateChange(change)
+    if isinstance(form, ReasonForm):
+        note, public_reason, public_text = form.reason.data or "", None, ""
+    else:
+        note, public_reason = form.note.data or "", form.public_reason.data or None
+        public_text = form.public_text.data or ""
+        try:
+            public = certificates.Publication.of(public_reason, public_text)
+        except certificates.CertificateError as exc:
+            form.public_text.errors = [str(exc)]
+            return _cert_view(cert, form, change, 422)
+        if form.confirm.data == "edit":
+            return _cert_view(cert, form, change)
+        if form.confirm.data != "yes":
+            # what will be published, shown before anything is saved
+            return render_template("admin/certificate_confirm.html", cert=cert, change=what,
+                                   form=form, sentence=public.sentence(), note=note.strip())
     try:
-        certificates.change_state(s, me(), cert, what, form.reason.data or "", now())
+        certificates.change_state(s, me(), cert, what, note, now(),
+                                  public_reason=public_reason, public_text=public_text)
     except certificates.CertificateError as exc:
         s.rollback()
-        form.reason.errors = [str(exc)]
+        (form.reason if isinstance(form, ReasonForm) else form.note).errors = [str(exc)]
         return _cert_view(cert, form, change, 409)
     s.commit()
     flash(f"Certificate {format_code(cert.code)} is {what.past}.", "success")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from courseware.domain.codes import MalformedCode, parse_code
@@ -14,6 +13,7 @@ from courseware.services import certificates
 from courseware.web import db
 from courseware.web.errors import api_error
 from courseware.web.extensions import csrf
+from courseware.web.jsonbody import json_body
 from courseware.web.openapi import openapi_document
 from courseware.web.views.common import now
 
@@ -53,13 +53,9 @@ def certificate(code: str) -> ResponseReturnValue:
 
 @bp.route("/eligibility", methods=["POST"])
 def eligibility() -> ResponseReturnValue:
-    if not request.is_json:
-        return api_error(415, "unsupported_media_type",
-                         "Send a JSON body with Content-Type: application/json.")
-    try:
-        body = json.loads(request.get_data(as_text=False))
-    except (ValueError, UnicodeDecodeError):
-        return api_error(400, "invalid_json", "The body is not valid JSON.")
+    body, problem = json_body()
+    if problem is not None:
+        return problem
     if not isinstance(body, dict) or set(body) != {"codes"}:
         return api_error(400, "invalid_request", 'The body must be {"codes": [...]} and '
                          "nothing else.")

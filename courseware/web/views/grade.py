@@ -229,7 +229,8 @@ def save_grade(submission_id: int) -> ResponseReturnValue:
                            feedback=feedback, reason=reason, expected=None,
                            status=409, errors=[
             f"{exc} Your grade was not saved; it is shown below so nothing is lost. "
-            "Read their grade, then amend it if you disagree."])
+            + ("Read their grade, then amend it if you disagree." if exc.grade is not None
+               else "Read the grades so far, then save again if you still disagree.")])
     except grading.GradingError as exc:
         s.rollback()
         return _grade_view(sub, levels=levels, comments=comments, feedback=feedback,

@@ -134,18 +134,19 @@ def _held(cert: Certificate, status: CertificateStatus) -> HeldCertificate:
             issued=cert.issued_at, expires=cert.expires_at,
             cert_url=f"{config['BASE_URL']}/verify/{cert.code}", cert_id=format_code(cert.code)),
             None)
+    # the holder reads what programs read: the published reason, never the internal note
+    published = certificates.publication(cert, status)
+    reason = ((published.sentence() if published else None) or "not published").rstrip(". ")
     if status is CertificateStatus.REVOKED and cert.revoked_at is not None:
-        why = (f"Revoked on {cert.revoked_at:%d %B %Y} (reason: "
-               f"{(cert.revocation_reason or '').rstrip('. ')}). A revoked certificate no longer "
-               "counts, so it has no PDF or credential to download.")
+        why = (f"Revoked on {cert.revoked_at:%d %B %Y} (reason: {reason}). A revoked "
+               "certificate no longer counts, so it has no PDF or credential to download.")
     elif status is CertificateStatus.EXPIRED:
         why = (f"Expired on {cert.expires_at:%d %B %Y}. An expired certificate no longer counts, "
                "so it has no PDF or credential to download; a renewed one will.")
     else:
         when = f" since {cert.suspended_at:%d %B %Y}" if cert.suspended_at else ""
-        why = (f"Suspended{when} (reason: {(cert.suspension_reason or '').rstrip('. ')}). While "
-               "it is suspended it does not count and has no PDF or credential to download; "
-               "both return if it is reinstated.")
+        why = (f"Suspended{when} (reason: {reason}). While it is suspended it does not count "
+               "and has no PDF or credential to download; both return if it is reinstated.")
     return HeldCertificate(cert, status, None, why)
 
 
