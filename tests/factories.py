@@ -286,9 +286,9 @@ def bulk_certificates(app: Flask, count: int, *, start: int = 0) -> None:
                 "holder_name": f"Bulk Mentor {start + n:06d}", "issued_at": issued,
                 "expires_at": issued + timedelta(days=730),
                 "revoked_at": now if n % 17 == 0 else None,
-                "revocation_reason": "Bulk" if n % 17 == 0 else None,
+                "revocation_note": "Bulk" if n % 17 == 0 else None,
                 "suspended_at": now if n % 23 == 0 else None,
-                "suspension_reason": "Bulk" if n % 23 == 0 else None})
+                "suspension_note": "Bulk" if n % 23 == 0 else None})
         s.execute(insert(Certificate), certificates_)
         s.commit()
 

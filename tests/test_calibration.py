@@ -283,7 +283,8 @@ def test_a_trainer_calibrates_blind_then_sees_the_reference(
         assert helpers.as_shown(anchor.levels[0].rationale) in page
     assert "Lena Learner" in text(tc.get("/grade/"))
     assert helpers.grade(tc, app, submitted).status_code == 302
-    assert actions(app, trainer)[:2] == ["calibration.start", "calibration.answer"]
+    calibrating = [a for a in actions(app, trainer) if a.startswith("calibration.")]
+    assert calibrating[:2] == ["calibration.start", "calibration.answer"]  # logins aside
     assert actions(app, trainer).count("calibration.answer") == len(ANCHORS)
     assert "calibration.passed" in actions(app, trainer)
 

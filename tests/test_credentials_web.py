@@ -298,13 +298,17 @@ def test_the_profile_offers_sharing_only_while_a_certificate_counts(
     assert "issueYear=2026" in current
     assert "issueMonth=5&amp;expirationYear=2028&amp;expirationMonth=5" in current
 
-    runner.invoke(args=["certificates", "suspend", cert.code, "--reason", "Complaint. "])
+    runner.invoke(args=["certificates", "suspend", cert.code, "--reason", "Complaint file 12",
+                        "--public-reason", "conduct_review"])
     held = cell()
     assert ".pdf" not in held and "credential.jwt" not in held and "linkedin" not in held
-    assert "Suspended since 04 May 2026 (reason: Complaint)" in held
+    # the holder reads the published reason, as programs do; never the internal note
+    assert "Suspended since 04 May 2026 (reason: Conduct review)" in held
+    assert "Complaint file 12" not in held
     assert "both return if it is reinstated" in held
     runner.invoke(args=["certificates", "reinstate", cert.code])
     clock.freeze(cert.expires_at + timedelta(days=1))
+    Auth(client).login(holder)  # two years on, the earlier session has long ended
     expired = cell()
     assert ".pdf" not in expired and "linkedin" not in expired
     assert f"Expired on {cert.expires_at:%d %B %Y}" in expired

@@ -1104,8 +1104,9 @@ def test_the_form_cannot_choose_the_grade_number(
 
 
 def test_the_service_numbers_grades_whatever_it_is_given(
-    app: Flask, lc: FlaskClient, trainer: User,
+    app: Flask, lc: FlaskClient, trainer: User, factory: Factory,
 ) -> None:
+    factory.calibrate(trainer, AL)
     sub_id = submit(lc, app)
     with app.app_context(), app.extensions["courseware.db"].session() as s:
         person, sub = s.get(User, trainer.id), s.get(Submission, sub_id)

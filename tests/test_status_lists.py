@@ -74,7 +74,8 @@ def test_revoking_on_the_admin_page_sets_the_bit_in_that_request(
     staff = app.test_client()
     Auth(staff).login(admin)
     assert staff.post(f"/admin/certificates/{cert.code}/suspend",
-                      data={"suspend-reason": "Complaint under review"}).status_code == 302
+                      data={"suspend-note": "Complaint under review", "suspend-confirm": "yes",
+                            "suspend-public_reason": "conduct_review"}).status_code == 302
     with factory.session() as s:  # committed with the certificate: no job, no second step
         held = s.scalars(select(StatusEntry).where(StatusEntry.certificate_id == cert.id)).all()
         assert {e.purpose: e.is_set for e in held} == {StatusPurpose.REVOCATION: False,
@@ -84,7 +85,8 @@ def test_revoking_on_the_admin_page_sets_the_bit_in_that_request(
                       data={"reinstate-reason": "Cleared"}).status_code == 302
     assert status_bits(public, credential) == {"revocation": False, "suspension": False}
     assert staff.post(f"/admin/certificates/{cert.code}/revoke",
-                      data={"revoke-reason": "Misconduct"}).status_code == 302
+                      data={"revoke-note": "Misconduct", "revoke-confirm": "yes",
+                            "revoke-public_reason": "conduct_review"}).status_code == 302
     assert status_bits(public, credential) == {"revocation": True, "suspension": False}
 
 
@@ -114,13 +116,16 @@ def test_the_command_line_changes_the_lists_too(app: Flask, factory: Factory, ru
 
     ok = check()
     assert ok.exit_code == 0 and "not revoked or suspended" in ok.output, ok.output
-    runner.invoke(args=["certificates", "suspend", cert.code, "--reason", "Under review"])
+    runner.invoke(args=["certificates", "suspend", cert.code, "--reason", "Complaint #12",
+                        "--public-reason", "administrative_hold"])
     assert status_bits(client, credential)["suspension"] is True
     held = check()
-    assert held.exit_code == 1 and "Suspended" in held.output and "Under review" in held.output
+    assert held.exit_code == 1 and "Suspended" in held.output
+    assert "Administrative hold" in held.output and "Complaint #12" not in held.output
     runner.invoke(args=["certificates", "reinstate", cert.code])
     assert check().exit_code == 0
-    runner.invoke(args=["certificates", "revoke", cert.code, "--reason", "Left the program"])
+    runner.invoke(args=["certificates", "revoke", cert.code, "--reason", "Left the program",
+                        "--public-reason", "requirements_not_met"])
     assert status_bits(client, credential)["revocation"] is True
     gone = check()
     assert gone.exit_code == 1 and "Revoked" in gone.output and "signature matches" in gone.output

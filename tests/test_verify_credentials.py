@@ -109,11 +109,13 @@ def test_a_revoked_or_suspended_credential_says_so(client: FlaskClient, runner, 
                                                    issued: tuple[str, str], change: str,
                                                    row: str, said: str) -> None:
     code, token = issued
-    runner.invoke(args=["certificates", change, code, "--reason", "Conduct review"])
+    runner.invoke(args=["certificates", change, code, "--reason", "Complaint file 12",
+                        "--public-reason", "conduct_review"])
     response = client.post("/verify", data={"credential": token})
     assert rows(response)[row] == "failed" and rows(response)["Signature"] == "passed"
     text = words(response)
     assert said in text and "Conduct review" in text and "Not valid" in text
+    assert "Complaint file 12" not in text  # the internal note is never published
 
 
 def test_an_expired_credential_says_when_it_ended(client: FlaskClient, factory: Factory,
