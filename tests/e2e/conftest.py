@@ -55,8 +55,11 @@ ACCOUNTS = (
     ("trainer@example.org", "Tomas Trainer", "trainer", "e2e-trainer-password"),
     ("trainer2@example.org", "Tariq Trainer", "trainer", "e2e-trainer2-password"),
     ("trainer3@example.org", "Third Trainer", "trainer", "e2e-trainer3-password"),
+    # a trainer with no second factor yet, for the passkey journey alone
+    ("trainer4@example.org", "Pat Passkey", "trainer", "e2e-trainer4-password"),
     ("learner@example.org", "Lena Learner", "learner", "e2e-learner-password"),
 )
+TRAINER3 = (ACCOUNTS[3][0], ACCOUNTS[3][1], ACCOUNTS[3][3])  # (email, name, password)
 
 
 @dataclass

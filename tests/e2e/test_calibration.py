@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 AL = "active-listening"
-TRAINER = ("trainer@example.org", "demo-trainer-password")
-TRAINER2 = ("trainer2@example.org", "demo-trainer2-password")
-ADMIN = ("admin@example.org", "demo-admin-password")
+TRAINER = ("trainer@example.org", "e2e-trainer-password")
+TRAINER2 = ("trainer2@example.org", "e2e-trainer2-password")
+ADMIN = ("admin@example.org", "e2e-admin-password")
 
 
 def _h1(page: Page):  # type: ignore[no-untyped-def]

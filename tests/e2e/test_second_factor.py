@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.e2e
 
-TRAINER3 = next((email, password) for email, _n, role, password in ACCOUNTS
-                if email == "trainer3@example.org")
+TRAINER4 = next((email, password) for email, _n, role, password in ACCOUNTS
+                if email == "trainer4@example.org")
 LEARNER = next((email, password) for email, _n, role, password in ACCOUNTS
                if email == "learner@example.org")
 
@@ -48,7 +48,7 @@ def password_step(page: Page, email: str, password: str) -> None:
 def test_a_trainer_enrols_a_passkey_and_logs_in_with_it(people: People) -> None:
     page = people.new()
     virtual_authenticator(page)
-    email, password = TRAINER3
+    email, password = TRAINER4
     password_step(page, email, password)
     # a staff account without a second factor is sent to set one up, and kept from staff pages
     expect(_h1(page)).to_have_text("Second factor")
