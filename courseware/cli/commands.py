@@ -133,8 +133,9 @@ def demo() -> None:
 
 def register_cli(app: Flask) -> None:
     from courseware.cli.certificates import certificates_cli, keys_rotate
+    from courseware.cli.jobs import jobs_cli
 
     keys_cli.add_command(keys_rotate)
-    for group in (db_cli, content_cli, users_cli, keys_cli, certificates_cli):
+    for group in (db_cli, content_cli, users_cli, keys_cli, certificates_cli, jobs_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)

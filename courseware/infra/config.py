@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from courseware.infra.kek import new_kek
 
@@ -25,7 +27,38 @@ ENVIRONMENT = {
     "COURSEWARE_INSTANCE": "instance folder (database, secret key, signing keys)",
     "KEY_ENCRYPTION_KEY": "Fernet key that encrypts private keys and second-factor secrets at rest",
     "COURSE_COUNTRY": "whose crisis lines fill course text (modules/crisis-lines.toml)",
+    "REDIS_URL": "Redis for the job queue (and, by default, the rate limits); none: SqliteHuey",
+    "JOBS_QUEUE": "the job queue's name (deployments sharing one Redis need different names)",
+    "MAIL_BACKEND": "console (print each message), smtp, or flask-mailman's file/locmem/dummy",
+    "MAIL_SERVER": "SMTP host", "MAIL_PORT": "SMTP port",
+    "MAIL_USE_TLS": "STARTTLS (true/false)", "MAIL_USE_SSL": "implicit TLS (true/false)",
+    "MAIL_USERNAME": "SMTP login", "MAIL_PASSWORD": "SMTP password",
+    "MAIL_DEFAULT_SENDER": "the From address",
+    "MAIL_TIMEOUT": "seconds an SMTP conversation may stall before the attempt fails",
+    "MAIL_RETRY_DELAY": "seconds before the first retry of a failed delivery (then doubling)",
+    "MAIL_RETRY_MAX": "the longest wait between two retries, in seconds",
+    "MAIL_GIVE_UP_HOURS": "a message still failing this long after its cause is marked failed",
+    "MAIL_LEASE_SECONDS": "how long a job holds a message it is sending",
+    "SWEEP_AFTER_SECONDS": "how overdue a message (or PDF) is before the sweep queues it again",
 }
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    value = env.get(name)
+    return default if value is None else value.strip().lower() in _TRUE
+
+
+def mail_domain(base_url: str) -> str:
+    """The domain for Message-IDs and the default sender: the site's host name, or
+    `localhost` when the site is served from an IP address or a bare host name."""
+    host = urlsplit(base_url).hostname or "localhost"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host if "." in host else "localhost"
+    return "localhost"
 
 
 def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any]:
@@ -35,12 +68,32 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "DATABASE_URL": env.get("DATABASE_URL")
         or f"sqlite:///{instance_path / 'courseware.infra.db'}",
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or None,
         "CONTENT_ROOT": Path(env.get("CONTENT_ROOT", PROJECT_ROOT)),
         "ISSUER_NAME": env.get("ISSUER_NAME", "Courseware Peer Mentor Program"),
         "CLAIM_LAPSE_MINUTES": int(env.get("CLAIM_LAPSE_MINUTES", "120")),
         "COURSE_COUNTRY": env.get("COURSE_COUNTRY", "US").strip().upper(),
         "KEYS_DIR": instance_path / "keys",
+        # jobs: SqliteHuey beside the database unless REDIS_URL names a Redis
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "JOBS_QUEUE": env.get("JOBS_QUEUE", "courseware"),
+        "JOBS_SQLITE_PATH": instance_path / "jobs.db",
+        # mail (flask-mailman's own settings); the console backend prints each message
+        "MAIL_BACKEND": env.get("MAIL_BACKEND", "console"),
+        "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": _flag(env, "MAIL_USE_TLS"),
+        "MAIL_USE_SSL": _flag(env, "MAIL_USE_SSL"),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER") or None,
+        "MAIL_TIMEOUT": int(env.get("MAIL_TIMEOUT", "30")),
+        # delivery: retries back off from MAIL_RETRY_DELAY, doubling up to MAIL_RETRY_MAX
+        "MAIL_RETRY_DELAY": float(env.get("MAIL_RETRY_DELAY", "30")),
+        "MAIL_RETRY_MAX": float(env.get("MAIL_RETRY_MAX", "3600")),
+        "MAIL_GIVE_UP_HOURS": float(env.get("MAIL_GIVE_UP_HOURS", "72")),
+        "MAIL_LEASE_SECONDS": float(env.get("MAIL_LEASE_SECONDS", "120")),
+        "SWEEP_AFTER_SECONDS": float(env.get("SWEEP_AFTER_SECONDS", "180")),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "SESSION_COOKIE_NAME": "courseware_session",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -53,12 +106,21 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "LOGIN_LIMIT": "20 per 5 minutes",
         "VERIFY_LIMIT": "60 per minute",
         "REGISTER_LIMIT": "10 per hour",
+        # password resets and other mail a visitor can trigger: per IP, and per address
+        "RESET_LIMIT": "10 per hour",
+        "MAIL_ADDRESS_LIMIT": "3 per hour",
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
         "TESTING": False,
         "DEBUG": False,
     }
     config.update(overrides)
+    if not config.get("RATELIMIT_STORAGE_URI"):
+        # one Redis for the queue and the rate limits, unless the limits are pointed elsewhere
+        config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"] or "memory://"
+    if not config.get("MAIL_DEFAULT_SENDER"):
+        config["MAIL_DEFAULT_SENDER"] = (f"{config['ISSUER_NAME']} "
+                                         f"<no-reply@{mail_domain(config['BASE_URL'])}>")
     if "SESSION_COOKIE_SECURE" not in overrides and (
         config["DEBUG"] or config["TESTING"] or str(config["BASE_URL"]).startswith("http://")
     ):

@@ -39,3 +39,20 @@ def unseal(kek: str, token: str) -> bytes:
         return fernet(kek).decrypt(token.encode())
     except InvalidToken as exc:
         raise KekError("a stored secret cannot be read with this KEY_ENCRYPTION_KEY") from exc
+
+
+class Sealer:
+    """`seal`/`unseal` under one KEK, to hand to code that must not know where keys come from
+    (services find it in `session.info`; see courseware.services.outbox)."""
+
+    def __init__(self, kek: str) -> None:
+        self._fernet = fernet(kek)
+
+    def seal(self, secret: bytes) -> str:
+        return self._fernet.encrypt(secret).decode()
+
+    def unseal(self, token: str) -> bytes:
+        try:
+            return self._fernet.decrypt(token.encode())
+        except InvalidToken as exc:
+            raise KekError("a stored secret cannot be read with this KEY_ENCRYPTION_KEY") from exc

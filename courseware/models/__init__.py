@@ -5,11 +5,12 @@ from courseware.models.certificates import Certificate, CertificateEvidence
 from courseware.models.content import ContentItem, ContentVersion
 from courseware.models.grading import Grade, Submission
 from courseware.models.learning import ModuleFeedback, ModuleRead, QuizAnswer, QuizAttempt
-from courseware.models.users import AuditEvent, LoginThrottle, User
+from courseware.models.outbox import OutboxMessage
+from courseware.models.users import AccountToken, AuditEvent, LoginThrottle, User
 
 __all__ = [
-    "AuditEvent", "Base", "Certificate",
+    "AccountToken", "AuditEvent", "Base", "Certificate",
     "CertificateEvidence", "ContentItem", "ContentVersion", "Grade", "LoginThrottle",
-    "ModuleFeedback", "ModuleRead", "QuizAnswer", "QuizAttempt", "Submission", "UTCDateTime",
-    "User",
+    "ModuleFeedback", "ModuleRead", "OutboxMessage", "QuizAnswer", "QuizAttempt", "Submission",
+    "UTCDateTime", "User",
 ]

@@ -24,7 +24,7 @@ from courseware.domain.statuses import (
     SubmissionStatus,
 )
 from courseware.models import ContentItem, Grade, Submission, User
-from courseware.services import audit, catalogue, learning
+from courseware.services import audit, catalogue, learning, notifications
 from courseware.services.sql import rows_updated
 
 MAX_REPLY = 3000
@@ -326,6 +326,7 @@ def save_grade(session: Session, trainer: User, submission: Submission, data: Gr
                  details={"grade": grade.number, "outcome": grade.outcome, "total": grade.total,
                           "max": grade.max_total, "decision": decision,
                           "needs_moderation": grade.needs_moderation})
+    notifications.roleplay_graded(session, submission, grade, now)
     return grade
 
 

@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 
 from courseware.models import User
-from courseware.services import accounts
+from courseware.services import account_email, accounts
 from courseware.web import db
 from courseware.web.forms import (
     ActionForm,
@@ -26,7 +26,7 @@ from courseware.web.forms import (
     add_error,
 )
 from courseware.web.security import login_required, safe_next
-from courseware.web.views.common import me
+from courseware.web.views.common import me, now
 
 bp = Blueprint("auth", __name__)
 
@@ -51,18 +51,21 @@ def register() -> ResponseReturnValue:
     if form.validate_on_submit():
         s = db.session()
         try:
-            user = accounts.create_user(
+            # the same answer whether or not the address has an account: the mailbox is told
+            account_email.register(
                 s, email=form.email.data or "", name=form.name.data or "",
-                password=form.password.data or "", fast_hash=_fast_hash(),
+                password=form.password.data or "", now=now(), fast_hash=_fast_hash(),
             )
         except accounts.AccountError as exc:
             s.rollback()
             add_error(getattr(form, exc.field or "email"), str(exc))
         else:
             s.commit()
-            _start_session(user)
-            flash(f"Welcome, {user.name}. Your training starts with the first module.", "success")
-            return redirect(url_for("learn.home"))
+            flash(f"Check your email: we have sent a message to "
+                  f"{accounts.normalize_email(form.email.data or '')}. Follow the link in it to "
+                  "confirm your address. You can log in and start the course meanwhile; your "
+                  "certificate is issued once the address is confirmed.", "success")
+            return redirect(url_for("auth.login"))
     return render_template("auth/register.html", form=form), 422 if form.errors else 200
 
 

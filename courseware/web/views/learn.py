@@ -11,13 +11,19 @@ from markupsafe import Markup
 
 from courseware.domain.codes import format_code
 from courseware.domain.quiz import AnswerError
-from courseware.models import Certificate, QuizAttempt, Submission
+from courseware.models import QuizAttempt, Submission
 from courseware.services import attempts, catalogue, certificates, grading, learning
 from courseware.web import db
 from courseware.web.content_filters import FillKey, fill_key
-from courseware.web.forms import ActionForm, FeedbackForm
+from courseware.web.forms import ActionForm, FeedbackForm, PreferencesForm
 from courseware.web.security import login_required
-from courseware.web.views.common import form_int, issue_context, me, now
+from courseware.web.views.common import (
+    announce_certificates,
+    form_int,
+    issue_context,
+    me,
+    now,
+)
 
 bp = Blueprint("learn", __name__)
 
@@ -82,7 +88,7 @@ def mark_read(slug: str) -> ResponseReturnValue:
         cause={"module_read": state.slug}) if first else []
     s.commit()
     flash(f"“{state.title}” is marked as read.", "success")
-    _announce(issued)
+    announce_certificates(issued)
     return redirect(url_for("learn.module", slug=slug) + "#next-steps")
 
 
@@ -106,13 +112,6 @@ def feedback(slug: str) -> ResponseReturnValue:
     return redirect(url_for("learn.module", slug=slug) + "#feedback")
 
 
-def _announce(issued: list[Certificate]) -> None:
-    for cert in issued:
-        flash(f"Congratulations: you have earned the certificate "
-              f"“{cert.track_version.data['title']}”. Its code is {format_code(cert.code)}.",
-              "success")
-
-
 @bp.route("/profile")
 @login_required
 def profile() -> ResponseReturnValue:
@@ -127,6 +126,8 @@ def profile() -> ResponseReturnValue:
         certs=[(c, certificates.cert_status(c, moment)) for c in certs],
         eligible=certificates.user_eligible(s, user, moment), now=moment,
         renewal_warning=timedelta(days=90), learner_status=grading.learner_status,
+        prefs_form=PreferencesForm(reminders=user.mail_reminders, digests=user.mail_digests),
+        action=ActionForm(),
     )
 
 
@@ -262,7 +263,7 @@ def submit_attempt(attempt_id: int) -> ResponseReturnValue:
         s, me(), now(), issue_context(), actor=me(),
         cause={"quiz_attempt": record.id}) if record.passed else []
     s.commit()
-    _announce(issued)
+    announce_certificates(issued)
     return redirect(url_for("learn.attempt", attempt_id=record.id))
 
 
