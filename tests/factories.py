@@ -18,9 +18,10 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from courseware.domain import clock
-from courseware.domain.statuses import ContentKind, Role, SubmissionStatus
+from courseware.domain.statuses import CertificateChange, ContentKind, Role, SubmissionStatus
 from courseware.models import Certificate, Grade, QuizAttempt, Submission, User
 from courseware.services import (
+    account_email,
     accounts,
     attempts,
     catalogue,
@@ -181,6 +182,24 @@ class Factory:
                 s, COMMAND_LINE, holder, "certified-peer-mentor", reason, clock.utcnow(),
                 self._context())
             return self._detached(s, cert)
+
+    def change_certificate(self, cert: Certificate, change: CertificateChange,
+                           reason: str = "") -> None:
+        """Revoke, suspend or reinstate, as the command line does."""
+        with self.session() as s:
+            held = s.get(Certificate, cert.id)
+            assert held is not None
+            certificates.change_state(s, COMMAND_LINE, held, change, reason, clock.utcnow())
+
+    # --- mail ---------------------------------------------------------------------------------
+
+    def reset_link(self, user: User, *, by: User | None = None) -> None:
+        """Mail `user` a password-reset link (recorded in the outbox, queued on commit)."""
+        with self.session() as s:
+            account = s.get(User, user.id)
+            actor = s.get(User, by.id) if by is not None else None
+            assert account is not None
+            account_email.send_reset(s, account, clock.utcnow(), actor=actor)
 
     def certificate_of(self, learner: User) -> Certificate:
         with self.session() as s:

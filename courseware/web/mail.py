@@ -19,11 +19,12 @@ class FlaskMailSender:
         self.app = app
 
     def send(self, outgoing: OutgoingMail) -> None:
-        with self.app.app_context():
+        with self.app.app_context(), mail.get_connection() as connection:
+            # opened here, so it is closed here too when the server refuses the message
             message = EmailMultiAlternatives(
                 subject=outgoing.subject, body=outgoing.text, to=[outgoing.to],
                 headers={"Message-ID": outgoing.message_id, **outgoing.headers},
-                connection=mail.get_connection(),
+                connection=connection,
             )
             message.attach_alternative(outgoing.html, "text/html")
             message.send()
