@@ -25,6 +25,7 @@ from .steps import (
     answer_correctly,
     axe_check,
     choose_levels,
+    confirm_address,
     fill_replies,
     flash,
     log_in,
@@ -84,6 +85,8 @@ def test_learner_registers_reads_passes_quizzes_and_submits_roleplays(
 
     register_with_keyboard(page, LEARNER["name"], LEARNER["email"], LEARNER["password"],
                            check=True)
+    confirm_address(page, server, LEARNER["email"], check=True)
+    log_in(page, LEARNER["email"], LEARNER["password"])
     axe_check(page, "course home")
     expect(page.locator(".progress-block")).to_contain_text("0 of 22 requirements met")
     # before anything is read, every later module says what it waits for
@@ -478,6 +481,6 @@ def test_every_page_of_the_journeys_was_checked() -> None:
         "verify form", "verify form mistyped", "verify result mistyped",
         "verify result not found", "verify result valid", "verify result revoked",
         "admin index", "admin certificates", "admin certificate detail", "admin roster",
-        "admin audit log", "admin content", "reports", "error 404",
+        "admin audit log", "admin content", "reports", "error 404", "confirm address",
     }
     assert expected <= set(CHECKED), sorted(expected - set(CHECKED))
