@@ -204,8 +204,3 @@ def status_counts(session: Session) -> dict[DeliveryStatus, int]:
         counts[status] = count
     return counts
 
-
-def messages_for(session: Session, recipient: str) -> list[OutboxMessage]:
-    """Everything recorded for one address, oldest first."""
-    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == recipient)
-                                .order_by(OutboxMessage.id)))

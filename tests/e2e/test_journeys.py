@@ -454,6 +454,7 @@ def test_pages_fit_a_narrow_screen(people: People) -> None:
     for path, name in (("/", "course home"), ("/modules/foundations", "module page"),
                        ("/modules/foundations/feedback", "module feedback"),
                        ("/roleplays/boundaries", "role-play page"), ("/profile", "profile"),
+                       ("/account/email", "change of address"),
                        (f"/verify/{canonical}", "verify result revoked")):
         _fits(learner, path, name)
     learner.goto("/roleplays/boundaries")
@@ -466,6 +467,7 @@ def test_pages_fit_a_narrow_screen(people: People) -> None:
     for path, name in (("/admin/users", "admin users"), ("/admin/certificates", "certificates"),
                        (f"/admin/certificates/{canonical}", "certificate detail"),
                        ("/admin/roster", "roster"), ("/admin/audit", "audit log"),
+                       ("/admin/mail", "mail delivery log"),
                        ("/admin/content", "content"), ("/admin/feedback", "feedback"),
                        ("/grade/", "grading queue"),
                        ("/grade/reports/quizzes?quiz=foundations", "reports")):
