@@ -185,6 +185,23 @@ def test_changing_the_address_confirms_the_new_one_and_tells_the_old_one(app: Fl
     assert Auth(app.test_client()).login("old@x.org").status_code == 422
 
 
+def test_a_change_of_address_voids_every_other_pending_link(app: Flask) -> None:
+    factory = Factory(app)
+    user = factory.user(email="ann@x.org", confirmed=False)
+    registration = last_link(app, "ann@x.org", MessageKind.CONFIRM_ADDRESS)
+    client = app.test_client()
+    Auth(client).login(user)
+    for new in ("b@x.org", "c@x.org"):
+        client.post("/account/email", data={"email": new, "password": PASSWORD})
+    assert client.post(last_link(app, "b@x.org", MessageKind.CONFIRM_ADDRESS)
+                       ).status_code == 302
+    assert user_by(app, user.id).email == "b@x.org"
+    # neither the old registration link nor the other change can move the address again
+    assert client.post(registration).status_code == 410
+    assert client.post(last_link(app, "c@x.org", MessageKind.CONFIRM_ADDRESS)).status_code == 410
+    assert user_by(app, user.id).email == "b@x.org"
+
+
 def test_changing_to_an_address_with_an_account_answers_the_same_and_tells_that_mailbox(
         app: Flask) -> None:
     factory = Factory(app)

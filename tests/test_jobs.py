@@ -322,3 +322,34 @@ def test_a_stored_message_keeps_its_payload_sealed(app: Flask) -> None:
     factory.reset_link(factory.user(email="ann@x.org"))
     [row] = recorded(app, "ann@x.org", MessageKind.PASSWORD_RESET)
     assert row.payload["token"] not in row.sealed and "ann" not in row.sealed.lower()
+
+
+# --- where the queue lives ------------------------------------------------------------------------
+
+def test_the_queue_is_a_sqlite_file_in_the_instance_folder_or_redis(tmp_path: Path) -> None:
+    from huey import RedisHuey, SqliteHuey
+
+    from courseware.infra.jobs import close, describe, make_huey
+
+    path = tmp_path / "instance" / "jobs.db"
+    local = make_huey({"JOBS_QUEUE": "q", "REDIS_URL": None, "JOBS_SQLITE_PATH": path})
+    assert isinstance(local, SqliteHuey) and path.exists()
+    assert describe(local) == f"SQLite {path}, queue 'q'"
+    close(local)
+    shared = make_huey({"JOBS_QUEUE": "q", "REDIS_URL": "redis://u:secret@redis.example:6379/2"})
+    assert isinstance(shared, RedisHuey)
+    assert describe(shared) == "Redis redis://***@redis.example:6379/2, queue 'q'"
+
+
+def test_redis_carries_the_rate_limits_too_unless_told_otherwise(database_url: str,
+                                                                 tmp_path: Path) -> None:
+    redis = "redis://127.0.0.1:1/0"  # never contacted: the app only builds its clients
+    both = make_app(database_url, tmp_path / "a", REDIS_URL=redis)
+    assert both.config["RATELIMIT_STORAGE_URI"] == redis
+    apart = make_app(database_url, tmp_path / "b", REDIS_URL=redis,
+                     RATELIMIT_STORAGE_URI="memory://")
+    assert apart.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    alone = make_app(database_url, tmp_path / "c")
+    assert alone.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert alone.config["MAIL_DEFAULT_SENDER"] == \
+        "Courseware Peer Mentor Program <no-reply@localhost>"

@@ -199,6 +199,12 @@ def confirm(session: Session, raw: str, now: datetime,
         outbox.add(session, kind=MessageKind.ADDRESS_CHANGED, recipient=previous,
                    subject_key=f"changed:{token.id}", user_id=user.id, now=now,
                    payload={"name": user.name, "new_email": user.email})
+        # any other pending link for this account (an old address, another change) is void
+        session.execute(update(AccountToken)
+                        .where(AccountToken.user_id == user.id,
+                               AccountToken.purpose == TokenPurpose.CONFIRM,
+                               AccountToken.used_at.is_(None))
+                        .values(used_at=now).execution_options(synchronize_session=False))
         audit.record(session, actor=user, action="user.email_change", target_type="user",
                      target_id=user.id, target_label=user.email, details={"from": previous})
     issued: list[Certificate] = []
