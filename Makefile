@@ -18,14 +18,18 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 ## run: install, migrate, sync the course, create demo accounts (random passwords, printed; only
-## on a loopback HOST with the embedded database), serve on http://$(HOST):$(PORT)
+## on a loopback HOST with the embedded database), serve on http://$(HOST):$(PORT) with a job
+## worker beside the server (mail is printed here: MAIL_BACKEND=console)
 run: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) courseware sync
 	-$(FLASK) demo --host $(HOST)
-	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
-	BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)} BIND=$(HOST):$(PORT) WEB_CONCURRENCY=1 \
-		GUNICORN_THREADS=8 $(BIN)/gunicorn -c gunicorn.conf.py app:app
+	@echo "Serving on http://$(HOST):$(PORT) with a job worker beside it (Ctrl-C stops both)"
+	@export BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)}; \
+	$(FLASK) jobs worker & worker=$$!; \
+	trap 'kill -INT $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	BIND=$(HOST):$(PORT) WEB_CONCURRENCY=1 GUNICORN_THREADS=8 \
+		$(BIN)/gunicorn -c gunicorn.conf.py app:app
 
 ## test: the static checks, then the suite on SQLite (with branch coverage) and, where
 ## PostgreSQL's binaries are installed, again on a throwaway cluster

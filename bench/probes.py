@@ -1,10 +1,15 @@
-"""Measurements that need a fresh process: `python -m bench.probes pdf|sync [URL]`.
+"""Measurements that need a fresh process: `python -m bench.probes pdf|sync|complete [URL]`.
 
 pdf:  import WeasyPrint (timed alone), then the first render in this process (cold), then
       warm renders; peak RSS (ru_maxrss) after each stage and the Python-heap peak of one warm
       render (tracemalloc, measured after the timings so it does not slow them).
 sync: on an empty, migrated database, the content service in-process (load_catalogue +
       sync_catalogue + commit, as `courseware sync` runs them), first and then unchanged.
+complete: the request whose grade completes a learner's track (issue #17): on a small fresh
+      database, N learners have met every requirement but their last role-play; a trainer's
+      `POST /grade/submissions/<id>` (Flask's test client, in process) passes it and issues the
+      certificate. The PDF is no longer rendered in that request (a job renders it): the probe
+      times the request, then the render it used to include, for the same certificates.
 Prints one JSON object.
 """
 
@@ -97,8 +102,122 @@ def sync(url: str) -> dict[str, Any]:
     return out
 
 
+def complete(folder: str, learners: int = 8) -> dict[str, Any]:
+    import re
+    import shutil
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from courseware.domain import clock
+    from courseware.domain.content import load_catalogue
+    from courseware.domain.statuses import ContentKind, Role
+    from courseware.factory import create_app
+    from courseware.infra.config import PROJECT_ROOT
+    from courseware.infra.migrate import upgrade
+    from courseware.models import Certificate, User
+    from courseware.services import accounts, attempts, catalogue, certificates, grading, learning
+    from courseware.services.audit import COMMAND_LINE
+    from courseware.services.content_sync import sync_catalogue
+
+    root = Path(folder)
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    app = create_app({"DATABASE_URL": f"sqlite:///{root / 'complete.db'}",
+                      "INSTANCE_PATH": str(root / "instance"), "FAST_PASSWORD_HASH": True,
+                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
+                      "BASE_URL": "http://127.0.0.1:5000", "MAIL_BACKEND": "dummy"})
+    database = app.extensions["courseware.db"]
+    upgrade(database.engine)
+    with database.session() as s:
+        sync_catalogue(s, load_catalogue(PROJECT_ROOT), actor=COMMAND_LINE)
+        s.commit()
+    password = "bench password, long enough"  # noqa: S105 (synthetic accounts)
+    with database.session() as s:
+        trainer = accounts.create_user(s, email="trainer@bench.example", name="Bench Trainer",
+                                       password=password, role=Role.TRAINER, fast_hash=True)
+        s.commit()
+        trainer_id = trainer.id
+    last_submissions = []
+    for n in range(learners):  # everything but the last role-play's grade, through the services
+        with database.session() as s:
+            now = clock.utcnow()
+            user = accounts.create_user(s, email=f"learner{n}@bench.example",
+                                        name=f"Bench Learner {n}", password=password,
+                                        fast_hash=True)
+            for state in learning.module_states(s, user):
+                current_state = learning.module_state(s, user, state.slug)
+                assert current_state is not None
+                learning.mark_read(s, user, current_state)
+            for quiz in catalogue.items(s, ContentKind.QUIZ):
+                attempt = attempts.start_attempt(s, user, attempts.quiz_status(s, user, quiz, now))
+                s.flush()
+                spec = catalogue.quiz_spec(quiz.version)
+                answers = {}
+                for shown in attempt.presented:
+                    question = spec.question(shown["id"])
+                    assert question is not None
+                    answers[shown["id"]] = [i for i, o in enumerate(question.options)
+                                            if o.correct]
+                attempts.submit_attempt(s, user, attempt, answers, now)
+            grader = s.get(User, trainer_id)
+            assert grader is not None
+            roleplays = catalogue.items(s, ContentKind.ROLEPLAY)
+            for index, roleplay in enumerate(roleplays):
+                spec = catalogue.roleplay_spec(roleplay.version)
+                draft = grading.start(s, user, roleplay, now)
+                s.flush()
+                grading.submit(s, user, draft, [f"Reply {i}" for i in range(len(spec.lines))],
+                               now)
+                if index == len(roleplays) - 1:
+                    last_submissions.append(draft.id)
+                    break
+                grading.claim(s, grader, draft, now, timedelta(hours=2))
+                grading.save_grade(s, grader, draft, grading.GradeInput(
+                    {c.id: c.max_score for c in spec.rubric.criteria}, {}, "Clear and warm.",
+                    grading.next_grade_number(draft)), now)
+            s.commit()
+    client = app.test_client()
+    assert client.post("/login", data={"email": "trainer@bench.example",
+                                       "password": password}).status_code == 302
+    request_s, render_s = [], []
+    ctx = certificates.IssueContext.from_config(app.config)
+    for submission_id in last_submissions:
+        assert client.post(f"/grade/submissions/{submission_id}/claim").status_code == 302
+        page = client.get(f"/grade/submissions/{submission_id}").get_data(as_text=True)
+        levels = {}
+        for name, value in re.findall(r'name="(level-[a-z0-9-]+)" value="(\d+)"', page):
+            levels[name] = max(int(value), levels.get(name, 0))
+        form = {k: str(v) for k, v in levels.items()}
+        form["feedback"] = "Clear, warm replies."
+        t0 = time.perf_counter()
+        response = client.post(f"/grade/submissions/{submission_id}", data=form)
+        request_s.append(time.perf_counter() - t0)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    with database.session(write=False) as s:
+        certs = list(s.scalars(select(Certificate).order_by(Certificate.id)))
+        assert len(certs) == learners and all(c.pdf is None for c in certs), \
+            "every learner holds a certificate, none rendered in the request"
+        for cert in certs:  # what each request used to do before answering
+            t0 = time.perf_counter()
+            certificates.render_pdf(cert, ctx)
+            render_s.append(time.perf_counter() - t0)
+    database.engine.dispose()
+    shutil.rmtree(root, ignore_errors=True)
+    warm = render_s[1:]
+    return {"learners": learners, "request_s": request_s,
+            "request_p50_s": statistics.median(request_s),
+            "request_max_s": max(request_s),
+            "render_first_s": render_s[0], "render_warm_p50_s": statistics.median(warm),
+            "before_p50_s": statistics.median(request_s) + statistics.median(warm),
+            "render_s": render_s}
+
+
 def main() -> int:
     kind = sys.argv[1]
+    if kind == "complete":
+        print(json.dumps(complete(sys.argv[2])))
+        return 0
     result = pdf() if kind == "pdf" else sync(sys.argv[2])
     json.dump(result, sys.stdout)
     return 0

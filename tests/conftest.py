@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,12 +32,14 @@ from courseware.domain.content import load_catalogue
 from courseware.factory import create_app
 from courseware.infra.config import PROJECT_ROOT
 from courseware.infra.db import Database
+from courseware.infra.jobs import close as close_queue
 from courseware.infra.migrate import upgrade
 from courseware.models import Base, User
 from courseware.services import accounts
 from courseware.services.audit import COMMAND_LINE
 from courseware.services.content_sync import sync_catalogue
 from tests.factories import Factory
+from tests.mailing import SmtpSink, redis_server
 
 PASSWORD = "correct horse battery staple"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -172,13 +175,14 @@ def make_app(database_url: str, tmp_path: Path, **overrides: object) -> Flask:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "FAST_PASSWORD_HASH": True,
-        "RENDER_PDF_AT_ISSUE": False,
         "SUMMARY_MAX_AGE_SECONDS": 0,  # every test counts afresh
         # no work is drawn for a second mark unless a test asks (tests/test_double_marking.py):
         # otherwise a tenth of any test's submissions would wait for one
         "DOUBLE_MARK_PERCENT": 0,
         # staff log in with a password alone here; tests/test_second_factor.py turns it on
         "SECOND_FACTOR_REQUIRED_FOR_STAFF": False,
+        # nothing leaves a test unless it asks: flask-mailman keeps messages in memory
+        "MAIL_BACKEND": "locmem",
     }
     config.update(overrides)
     application = create_app(config)
@@ -198,7 +202,9 @@ def _dispose_apps() -> Iterator[None]:
 
 def _dispose_made_apps() -> None:
     while _made_apps:
-        _made_apps.pop().extensions["courseware.db"].engine.dispose()
+        made = _made_apps.pop()
+        made.extensions["courseware.db"].engine.dispose()
+        close_queue(made.extensions["courseware.jobs"].huey)
 
 
 @pytest.fixture
@@ -359,3 +365,42 @@ def assert_audit_events_name_their_actor(url: str) -> None:
 def factory(app: Flask) -> Factory:
     """Builds state through the services, for tests that are not about HTTP."""
     return Factory(app)
+
+
+# --- mail and jobs: real parts ------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    """A throwaway redis-server for the whole run (None where it is not installed)."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def queue(request: pytest.FixtureRequest, redis_url: str | None) -> dict[str, object]:
+    """Where the job queue and the rate limits live: SqliteHuey and memory, then Redis."""
+    if request.param == "sqlite":
+        return {}
+    if redis_url is None:
+        pytest.skip("redis-server is not installed (apt-get install -y redis-server)")
+    unique = f"cw-{uuid.uuid4().hex[:12]}"  # one queue and one set of limit keys per test
+    return {"REDIS_URL": redis_url, "JOBS_QUEUE": unique, "RATELIMIT_KEY_PREFIX": unique}
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    """A real SMTP server on loopback that keeps what it receives."""
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+MAIL_SETTINGS = {"MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_TIMEOUT": 10,
+                 "MAIL_RETRY_DELAY": 0.5, "MAIL_DEFAULT_SENDER": "Courseware <no-reply@x.org>"}
+
+
+@pytest.fixture
+def mail_app(database_url: str, tmp_path: Path, smtp: SmtpSink,
+             queue: dict[str, object]) -> Flask:
+    """An app that sends mail to the test's SMTP server through its job queue."""
+    return make_app(database_url, tmp_path, **MAIL_SETTINGS, MAIL_PORT=smtp.port, **queue)

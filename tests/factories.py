@@ -19,9 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from courseware.domain import clock, sampling
-from courseware.domain.statuses import ContentKind, Role, SubmissionStatus
+from courseware.domain.statuses import CertificateChange, ContentKind, Role, SubmissionStatus
 from courseware.models import CalibrationRun, Certificate, Grade, QuizAttempt, Submission, User
 from courseware.services import (
+    account_email,
     accounts,
     attempts,
     calibration,
@@ -60,14 +61,19 @@ class Factory:
     # --- people -----------------------------------------------------------------------------
 
     def user(self, role: Role | str = Role.LEARNER, *, email: str | None = None,
-             name: str | None = None, password: str = PASSWORD) -> User:
+             name: str | None = None, password: str = PASSWORD,
+             confirmed: bool = True) -> User:
+        """An account; `confirmed=False` is one that registered and has not yet followed the
+        link in its confirmation mail (which is recorded, as registration does)."""
         n = next(self.numbers)
         role = Role(role)
         with self.session() as s:
             user = accounts.create_user(
                 s, email=email or f"{role}{n}@example.org",
                 name=name or f"{role.value.title()} {n}", password=password, role=role,
-                fast_hash=True)
+                fast_hash=True, confirmed=confirmed)
+            if not confirmed:
+                account_email.send_confirmation(s, user, clock.utcnow())
             return self._detached(s, user)
 
     # --- learning ---------------------------------------------------------------------------
@@ -204,6 +210,12 @@ class Factory:
     def earned_certificate(self, learner: User, trainer: User) -> Certificate:
         """Everything the track asks, done: the certificate issued as it would be on the web
         (the trainer is calibrated first if need be)."""
+        self.complete_track(learner, trainer)
+        return self.certificate_of(learner)
+
+    def complete_track(self, learner: User, trainer: User) -> None:
+        """Every requirement of the track met (a certificate follows if the address is
+        confirmed); the trainer is calibrated first if need be."""
         with self.session() as s:
             user = s.get(User, trainer.id)
             assert user is not None
@@ -215,7 +227,6 @@ class Factory:
         self.pass_quizzes(learner)
         for slug in self.roleplays():
             self.grade(trainer, self.submission(learner, slug))
-        return self.certificate_of(learner)
 
     def manual_certificate(self, learner: User, reason: str = "Prior learning") -> Certificate:
         with self.session() as s:
@@ -241,6 +252,23 @@ class Factory:
         renewed = self.certificate_of(learner)
         assert renewed.previous_id == held.id, "the renewal did not issue"
         return renewed
+    def change_certificate(self, cert: Certificate, change: CertificateChange,
+                           reason: str = "") -> None:
+        """Revoke, suspend or reinstate, as the command line does."""
+        with self.session() as s:
+            held = s.get(Certificate, cert.id)
+            assert held is not None
+            certificates.change_state(s, COMMAND_LINE, held, change, reason, clock.utcnow())
+
+    # --- mail ---------------------------------------------------------------------------------
+
+    def reset_link(self, user: User, *, by: User | None = None) -> None:
+        """Mail `user` a password-reset link (recorded in the outbox, queued on commit)."""
+        with self.session() as s:
+            account = s.get(User, user.id)
+            actor = s.get(User, by.id) if by is not None else None
+            assert account is not None
+            account_email.send_reset(s, account, clock.utcnow(), actor=actor)
 
     def certificate_of(self, learner: User) -> Certificate:
         with self.session() as s:

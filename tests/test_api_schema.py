@@ -31,8 +31,7 @@ from tests.conftest import UserFactory
 def api_schema(app: Flask, make_user: UserFactory):  # type: ignore[no-untyped-def]
     holder = make_user("learner", name="Schema Holder")
     with app.app_context(), app.extensions["courseware.db"].session() as s:
-        ctx = certificates.IssueContext("http://localhost", "Test", PROJECT_ROOT / "certificates",
-                                        render_pdf=False)
+        ctx = certificates.IssueContext("http://localhost", "Test", PROJECT_ROOT / "certificates")
         certificates.manual_issue(s, COMMAND_LINE, s.get(User, holder.id), "certified-peer-mentor",
                                   "Schema test", utcnow(), ctx)
         s.commit()

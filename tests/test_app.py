@@ -110,6 +110,30 @@ def test_migration_0003_moves_evidence_to_its_table_and_back(tmp_path: Path) -> 
     engine.dispose()
 
 
+def test_migration_0007_counts_existing_accounts_as_confirmed_and_goes_back(
+        tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine, "0003")
+    with engine.begin() as conn:
+        conn.execute(text(
+            'INSERT INTO "user" (id, email, name, password_hash, role, active, created_at, '
+            "session_version) VALUES (3, 'old@x.org', 'Old Account', 'h', 'learner', 1, "
+            "'2025-05-01 10:00:00', 1)"))
+    upgrade(engine)
+    with engine.connect() as conn:
+        row = conn.execute(text('SELECT email_confirmed_at, mail_reminders, mail_digests '
+                                'FROM "user" WHERE id = 3')).one()
+    assert (str(row[0])[:19], bool(row[1]), bool(row[2])) == ("2025-05-01 10:00:00", True, True)
+    assert {"outbox_message", "account_token"} <= set(inspect(engine).get_table_names())
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+    assert "outbox_message" not in inspect(engine).get_table_names()
+    assert "email_confirmed_at" not in {c["name"] for c in inspect(engine).get_columns("user")}
+    engine.dispose()
+
+
 @pytest.mark.parametrize("path, status", [("/no-such-page", 404), ("/api/v1/nothing", 404)])
 def test_not_found_pages(client, path: str, status: int) -> None:  # type: ignore[no-untyped-def]
     response = client.get(path)

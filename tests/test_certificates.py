@@ -32,8 +32,7 @@ from tests.conftest import Auth, UserFactory, make_app
 from tests.factories import Factory
 
 STANDARDS = Path(__file__).parent / "data"  # vendored: see tests/data/README.md
-CTX = certificates.IssueContext("http://localhost", "Test issuer", PROJECT_ROOT / "certificates",
-                                render_pdf=False)
+CTX = certificates.IssueContext("http://localhost", "Test issuer", PROJECT_ROOT / "certificates")
 
 
 def complete_everything(app: Flask, learner_client: FlaskClient, trainer_client: FlaskClient,
@@ -62,11 +61,11 @@ def certificate_of(app: Flask, user: User) -> Certificate | None:
         return cert
 
 
-def manual(app: Flask, user: User, *, render_pdf: bool = False) -> str:
+def manual(app: Flask, user: User) -> str:
     with app.app_context(), app.extensions["courseware.db"].session() as s:
         holder = s.get(User, user.id)
         ctx = certificates.IssueContext("http://localhost", "Test issuer",
-                                        PROJECT_ROOT / "certificates", render_pdf=render_pdf)
+                                        PROJECT_ROOT / "certificates")
         cert = certificates.manual_issue(s, COMMAND_LINE, holder, "certified-peer-mentor",
                                          "Prior learning recognised", clock.utcnow(), ctx)
         s.commit()
@@ -310,11 +309,11 @@ def test_verify_is_rate_limited_with_retry_after(database_url: str, tmp_path: Pa
 
 # --- PDF and credential --------------------------------------------------------------------------
 
-def test_pdf_rendered_at_issue_stored_and_fingerprinted(database_url: str, tmp_path: Path,
-                                                         make_user: UserFactory) -> None:
-    app = make_app(database_url, tmp_path, RENDER_PDF_AT_ISSUE=True)
-    holder = UserFactory(app)("learner", name="Amara Okafor")
-    code = manual(app, holder, render_pdf=True)
+def test_pdf_asked_for_before_its_job_is_rendered_stored_and_fingerprinted(
+        app: Flask, make_user: UserFactory) -> None:
+    holder = make_user("learner", name="Amara Okafor")
+    code = manual(app, holder)
+    assert certificate_of(app, holder).pdf is None  # type: ignore[union-attr]  # no job ran
     client = app.test_client()
     response = client.get(f"/certificates/{code}.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
@@ -324,7 +323,6 @@ def test_pdf_rendered_at_issue_stored_and_fingerprinted(database_url: str, tmp_p
     assert certificate_of(app, holder).pdf_sha256 == digest  # type: ignore[union-attr]
     assert digest in client.get(f"/verify/{code}").get_data(as_text=True)
     assert client.get(f"/certificates/{code}.pdf").data == response.data  # served from storage
-    app.extensions["courseware.db"].engine.dispose()
 
 
 def test_signed_credential_validates_and_verifies(app: Flask, learner: User, runner,

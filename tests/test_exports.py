@@ -86,7 +86,7 @@ def test_roster_export_quotes_every_hostile_cell(app: Flask, client: FlaskClient
                                                  admin: User, make_user: UserFactory) -> None:
     holders = hostile_users(make_user)
     with app.app_context(), app.extensions["courseware.db"].session() as s:
-        ctx = certificates.IssueContext.from_config({**app.config, "RENDER_PDF_AT_ISSUE": False})
+        ctx = certificates.IssueContext.from_config(app.config)
         for holder in holders:
             certificates.manual_issue(s, COMMAND_LINE, s.get(User, holder.id),
                                       "certified-peer-mentor", "Prior learning",
@@ -151,7 +151,7 @@ def test_a_hostile_track_title_is_quoted_in_the_roster(database_url: str, tmp_pa
     admin = UserFactory(app)("admin")
     holder = UserFactory(app)("learner")
     with app.app_context(), app.extensions["courseware.db"].session() as s:
-        ctx = certificates.IssueContext.from_config({**app.config, "RENDER_PDF_AT_ISSUE": False})
+        ctx = certificates.IssueContext.from_config(app.config)
         certificates.manual_issue(s, COMMAND_LINE, s.get(User, holder.id),
                                   "certified-peer-mentor", "Prior learning", clock.utcnow(), ctx)
         s.commit()

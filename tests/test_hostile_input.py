@@ -41,6 +41,9 @@ def forms(world, app: Flask) -> list[tuple[str, str, list[str]]]:  # type: ignor
         ("anonymous", "/login", ["email", "password", "next"]),
         ("anonymous", "/verify", ["credential", "file"]),
         ("learner", "/account/password", ["current_password", "new_password"]),
+        ("anonymous", "/account/reset", ["email"]),
+        ("learner", "/account/email", ["email", "password"]),
+        ("learner", "/account/preferences", ["reminders", "digests"]),
         ("learner", "/modules/foundations/feedback", ["rating", "comment"]),
         ("learner", f"/attempts/{world.attempt_id}", ["q0", "q1", "q99", "confirm_blank"]),
         ("learner", f"/submissions/{world.draft_id}", ["reply0", "reply1", "action"]),
@@ -70,6 +73,10 @@ QUERIES = [
     ("admin", "/admin/audit", "client"),
     ("admin", "/admin/audit", "about"),
     ("admin", "/admin/audit", "security"),
+    ("admin", "/admin/mail", "status"),
+    ("admin", "/admin/mail", "kind"),
+    ("admin", "/admin/mail", "recipient"),
+    ("admin", "/admin/mail", "page"),
     ("trainer", "/grade/", "roleplay"),
     ("trainer", "/grade/reports/quizzes", "quiz"),
     ("trainer", "/grade/reports/items.csv", "quiz"),
@@ -162,6 +169,7 @@ def test_stored_payloads_render_escaped(app: Flask, make_user: UserFactory) -> N
     response = client.post("/register", data={"name": SCRIPT, "email": "x@example.org",
                                               "password": "a long enough secret"})
     assert response.status_code == 302
+    assert Auth(client).login("x@example.org", "a long enough secret").status_code == 302
     helpers.read_module(client, "foundations")
     client.post("/modules/foundations/feedback", data={"rating": "3", "comment": IMG})
     admin = make_user("admin")

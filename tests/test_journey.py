@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from courseware.domain.statuses import MessageKind
 from tests import helpers
 from tests.conftest import Auth, UserFactory
+from tests.mailing import last_link
 
 
 def test_fresh_learner_to_verified_certificate(
@@ -15,6 +17,11 @@ def test_fresh_learner_to_verified_certificate(
     response = learner_client.post("/register", data={
         "name": "Rosa Díaz", "email": "Rosa@Example.org", "password": "a long enough secret"})
     assert response.status_code == 302
+    # the link in the confirmation mail, then log in
+    confirm = last_link(app, "rosa@example.org", MessageKind.CONFIRM_ADDRESS)
+    assert learner_client.post(confirm).status_code == 302
+    assert Auth(learner_client).login("rosa@example.org",
+                                      "a long enough secret").status_code == 302
     trainer = make_user("trainer")
     Auth(trainer_client).login(trainer)
     for slug in helpers.ROLEPLAYS:  # a trainer grades a role-play once calibrated on it

@@ -185,10 +185,63 @@ class SecurityEvent(StrEnum):
     ACCESS_DENIED = "access.denied"
 
 
+class Channel(StrEnum):
+    """How an outbox message leaves the system (webhooks come with issue #19)."""
+
+    MAIL = "mail"
+    WEBHOOK = "webhook"
+
+
+class MessageKind(StrEnum):
+    """What an outbox message says. At most one per (recipient, kind, subject key)."""
+
+    # account security: always sent, never unsubscribable
+    PASSWORD_RESET = "password_reset"  # noqa: S105 (a kind of message, not a password)
+    CONFIRM_ADDRESS = "confirm_address"
+    ADDRESS_TAKEN = "address_taken"
+    ADDRESS_CHANGED = "address_changed"
+    # what happened to the learner's work and certificates
+    ROLEPLAY_GRADED = "roleplay_graded"
+    CERTIFICATE_ISSUED = "certificate_issued"
+    CERTIFICATE_SUSPENDED = "certificate_suspended"
+    CERTIFICATE_REINSTATED = "certificate_reinstated"
+    CERTIFICATE_REVOKED = "certificate_revoked"
+    # reminders (a learner may turn them off)
+    RENEWAL_OPEN = "renewal_open"
+    EXPIRES_IN_30_DAYS = "expires_in_30_days"
+    EXPIRES_IN_7_DAYS = "expires_in_7_days"
+    CERTIFICATE_EXPIRED = "certificate_expired"
+    # trainers
+    MODERATION_NEEDED = "moderation_needed"
+    GRADING_DIGEST = "grading_digest"  # a trainer may turn it off
+
+
+class MailTopic(StrEnum):
+    """The mail a person may turn off (their account page, or one click in the message)."""
+
+    REMINDERS = "reminders"
+    DIGESTS = "digests"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting for a job (new, or after a failure that will be retried)
+    SENDING = "sending"  # claimed by a job until its lease ends
+    SENT = "sent"
+    FAILED = "failed"  # given up: refused for good by the server, or too old to retry
+
+
+class TokenPurpose(StrEnum):
+    """What an emailed link lets its holder do, once."""
+
+    RESET = "reset"  # choose a new password
+    CONFIRM = "confirm"  # confirm an address (at registration, or a change of address)
+
+
 TEMPLATE_ENUMS: tuple[type[StrEnum], ...] = (
     Role, ContentKind, QuestionKind, SubmissionStatus, SubmissionMode, LiveFormat, GradeKind,
     Outcome, ModerationDecision, ModerationCause, CalibrationStatus, CertificateStatus,
-    CertificateChange, PublicReason, Standing, StatusPurpose, CheckOutcome,
+    CertificateChange, PublicReason, Standing, StatusPurpose, CheckOutcome, Channel,
+    MessageKind, MailTopic, DeliveryStatus,
 )
 
 

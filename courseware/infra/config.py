@@ -5,10 +5,11 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from courseware.infra.kek import new_kek
 
@@ -25,7 +26,6 @@ ENVIRONMENT = {
     "CLAIM_LAPSE_MINUTES": "how long a trainer's claim on a submission lasts",
     "COURSEWARE_INSTANCE": "instance folder (SQLite database, development secret key and KEK)",
     "KEY_ENCRYPTION_KEY": "Fernet key that encrypts private keys and second-factor secrets at rest",
-    "REDIS_URL": "Redis for jobs, rate limits and shared caches when several processes serve",
     "LOG_FORMAT": "text (default) or json: one line per request and per error",
     "LOG_LEVEL": "INFO by default",
     "METRICS_TOKEN": "bearer token for /metrics; without one, METRICS_ALLOW networks only",
@@ -40,6 +40,19 @@ ENVIRONMENT = {
     "SECOND_FACTOR_REQUIRED_FOR_STAFF": "trainers and admins enrol a second factor first",
     "TRUSTED_PROXIES": "how many proxies in front set X-Forwarded-For/-Proto (0: none)",
     "AUDIT_RETENTION_DAYS": "security events older than this are pruned by `audit prune`",
+    "REDIS_URL": "Redis for the job queue (and, by default, the rate limits); none: SqliteHuey",
+    "JOBS_QUEUE": "the job queue's name (deployments sharing one Redis need different names)",
+    "MAIL_BACKEND": "console (print each message), smtp, or flask-mailman's file/locmem/dummy",
+    "MAIL_SERVER": "SMTP host", "MAIL_PORT": "SMTP port",
+    "MAIL_USE_TLS": "STARTTLS (true/false)", "MAIL_USE_SSL": "implicit TLS (true/false)",
+    "MAIL_USERNAME": "SMTP login", "MAIL_PASSWORD": "SMTP password",
+    "MAIL_DEFAULT_SENDER": "the From address",
+    "MAIL_TIMEOUT": "seconds an SMTP conversation may stall before the attempt fails",
+    "MAIL_RETRY_DELAY": "seconds before the first retry of a failed delivery (then doubling)",
+    "MAIL_RETRY_MAX": "the longest wait between two retries, in seconds",
+    "MAIL_GIVE_UP_HOURS": "a message still failing this long after its cause is marked failed",
+    "MAIL_LEASE_SECONDS": "how long a job holds a message it is sending",
+    "SWEEP_AFTER_SECONDS": "how overdue a message (or PDF) is before the sweep queues it again",
 }
 
 FALSE_WORDS = {"0", "false", "no", "off"}
@@ -55,6 +68,24 @@ def _percent(value: str) -> float:
 def _flag(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _env_flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    value = env.get(name)
+    return default if value is None else value.strip().lower() in _TRUE
+
+
+def mail_domain(base_url: str) -> str:
+    """The domain for Message-IDs and the default sender: the site's host name, or
+    `localhost` when the site is served from an IP address or a bare host name."""
+    host = urlsplit(base_url).hostname or "localhost"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host if "." in host else "localhost"
+    return "localhost"
+
 
 def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any]:
     overrides = dict(overrides or {})
@@ -62,7 +93,7 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
     config: dict[str, Any] = {
         "DATABASE_URL": env.get("DATABASE_URL") or default_database_url(instance_path),
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or None,
         "CONTENT_ROOT": Path(env.get("CONTENT_ROOT", PROJECT_ROOT)),
         "ISSUER_NAME": env.get("ISSUER_NAME", "Courseware Peer Mentor Program"),
         "CLAIM_LAPSE_MINUTES": int(env.get("CLAIM_LAPSE_MINUTES", "120")),
@@ -88,6 +119,25 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
                                                           "true")),
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "AUDIT_RETENTION_DAYS": int(env.get("AUDIT_RETENTION_DAYS", "365")),
+        # jobs: SqliteHuey beside the database unless REDIS_URL names a Redis
+        "JOBS_QUEUE": env.get("JOBS_QUEUE", "courseware"),
+        "JOBS_SQLITE_PATH": instance_path / "jobs.db",
+        # mail (flask-mailman's own settings); the console backend prints each message
+        "MAIL_BACKEND": env.get("MAIL_BACKEND", "console"),
+        "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": _env_flag(env, "MAIL_USE_TLS"),
+        "MAIL_USE_SSL": _env_flag(env, "MAIL_USE_SSL"),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER") or None,
+        "MAIL_TIMEOUT": int(env.get("MAIL_TIMEOUT", "30")),
+        # delivery: retries back off from MAIL_RETRY_DELAY, doubling up to MAIL_RETRY_MAX
+        "MAIL_RETRY_DELAY": float(env.get("MAIL_RETRY_DELAY", "30")),
+        "MAIL_RETRY_MAX": float(env.get("MAIL_RETRY_MAX", "3600")),
+        "MAIL_GIVE_UP_HOURS": float(env.get("MAIL_GIVE_UP_HOURS", "72")),
+        "MAIL_LEASE_SECONDS": float(env.get("MAIL_LEASE_SECONDS", "120")),
+        "SWEEP_AFTER_SECONDS": float(env.get("SWEEP_AFTER_SECONDS", "180")),
         "SESSION_COOKIE_NAME": "courseware_session",
         "DEVICE_COOKIE_NAME": "courseware_device",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -111,6 +161,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "LOGIN_DELAY_SECONDS": 30,
         "LOGIN_DELAY_MAX_MINUTES": 60,
         "LOGIN_FAILURE_MEMORY_HOURS": 24,  # a count is forgotten this long after its last try
+        # password resets and other mail a visitor can trigger: per IP, and per address
+        "RESET_LIMIT": "10 per hour",
+        "MAIL_ADDRESS_LIMIT": "3 per hour",
         "TESTING": False,
         "DEBUG": False,
     }
@@ -119,6 +172,12 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
     config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=config["SESSION_MAX_HOURS"]))
     config["HTTPS"] = str(config["BASE_URL"]).startswith("https://")
     config["PRODUCTION"] = config["HTTPS"] or config["COURSEWARE_ENV"] == "production"
+    if not config.get("RATELIMIT_STORAGE_URI"):
+        # one Redis for the queue and the rate limits, unless the limits are pointed elsewhere
+        config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"] or "memory://"
+    if not config.get("MAIL_DEFAULT_SENDER"):
+        config["MAIL_DEFAULT_SENDER"] = (f"{config['ISSUER_NAME']} "
+                                         f"<no-reply@{mail_domain(config['BASE_URL'])}>")
     if "SESSION_COOKIE_SECURE" not in overrides and (
         config["DEBUG"] or config["TESTING"] or str(config["BASE_URL"]).startswith("http://")
     ):

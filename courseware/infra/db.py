@@ -7,7 +7,7 @@ unit of work lands in one transaction or not at all.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,10 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 class Database:
-    def __init__(self, url: str, **engine_options: Any):
+    def __init__(self, url: str, *, session_info: Mapping[str, Any] | None = None,
+                 **engine_options: Any):
+        """`session_info` starts every session's `info` (what services may need from the
+        deployment without importing it, such as the outbox's sealer)."""
         self.url = url
         self.engine = make_engine(url, **engine_options)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False,
+                                     info=dict(session_info or {}))
 
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:

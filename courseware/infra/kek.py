@@ -42,13 +42,17 @@ def unseal(kek: str, token: str) -> bytes:
 
 
 class Sealer:
-    """seal/unseal bound to one KEK, for services that take a sealer rather than import infra."""
+    """`seal`/`unseal` under one KEK, to hand to code that must not know where keys come from
+    (services find it in `session.info`; see courseware.services.outbox)."""
 
-    def __init__(self, kek: str):
-        self.kek = kek
+    def __init__(self, kek: str) -> None:
+        self._fernet = fernet(kek)
 
     def seal(self, secret: bytes) -> str:
-        return seal(self.kek, secret)
+        return self._fernet.encrypt(secret).decode()
 
     def unseal(self, token: str) -> bytes:
-        return unseal(self.kek, token)
+        try:
+            return self._fernet.decrypt(token.encode())
+        except InvalidToken as exc:
+            raise KekError("a stored secret cannot be read with this KEY_ENCRYPTION_KEY") from exc

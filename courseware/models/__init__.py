@@ -7,7 +7,9 @@ from courseware.models.content import ContentItem, ContentVersion
 from courseware.models.credentials import SigningKey, StatusEntry
 from courseware.models.grading import Grade, Moderation, Submission
 from courseware.models.learning import ModuleFeedback, ModuleRead, QuizAnswer, QuizAttempt
+from courseware.models.outbox import OutboxMessage
 from courseware.models.users import (
+    AccountToken,
     AuditEvent,
     LoginThrottle,
     Passkey,
@@ -18,9 +20,9 @@ from courseware.models.users import (
 )
 
 __all__ = [
-    "AuditEvent", "Base", "CalibrationAnswer", "CalibrationRun", "Certificate",
+    "AccountToken", "AuditEvent", "Base", "CalibrationAnswer", "CalibrationRun", "Certificate",
     "CertificateEvidence", "ContentItem", "ContentVersion", "Grade", "LoginThrottle",
-    "Moderation", "ModuleFeedback", "ModuleRead", "Passkey", "QuizAnswer", "QuizAttempt",
-    "RecoveryCode", "SigningKey", "StatusEntry", "Submission", "TotpSecret", "UTCDateTime",
-    "User", "UserSession",
+    "Moderation", "ModuleFeedback", "ModuleRead", "OutboxMessage", "Passkey", "QuizAnswer",
+    "QuizAttempt", "RecoveryCode", "SigningKey", "StatusEntry", "Submission", "TotpSecret",
+    "UTCDateTime", "User", "UserSession",
 ]

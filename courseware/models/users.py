@@ -15,11 +15,12 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from courseware.domain.clock import utcnow
-from courseware.domain.statuses import Role, sql_in
+from courseware.domain.statuses import Role, TokenPurpose, sql_in
 from courseware.models.base import Base, EnumText
 
 
@@ -50,6 +51,12 @@ class User(Base):
     demo: Mapped[bool] = mapped_column(default=False)
     # the credentialSubject id of every credential this person holds: never their email
     subject_id: Mapped[str] = mapped_column(String(45), unique=True, default=new_subject_id)
+    # set when the address was shown to receive mail (a link followed); a certificate is issued
+    # only to a confirmed address. Accounts an operator creates are confirmed from the start.
+    email_confirmed_at: Mapped[datetime | None]
+    # mail the person may turn off (account mail and news about their work are always sent)
+    mail_reminders: Mapped[bool] = mapped_column(default=True, server_default=true())
+    mail_digests: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     # Flask-Login protocol, kept here so the model stays the one place that knows it
     @property
@@ -69,6 +76,33 @@ class User(Base):
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles
+
+
+class AccountToken(Base):
+    """A single-use emailed link: its SHA-256 only, never the token itself."""
+
+    __tablename__ = "account_token"
+    __table_args__ = (
+        CheckConstraint(sql_in("purpose", TokenPurpose), name="purpose"),
+        CheckConstraint("expires_at > created_at", name="dates"),
+        CheckConstraint(f"purpose <> '{TokenPurpose.RESET}' OR password_fingerprint IS NOT NULL",
+                        name="reset_fingerprint"),
+        Index("ix_account_token_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    purpose: Mapped[TokenPurpose] = mapped_column(EnumText(TokenPurpose))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # the address the link was sent to: for a confirmation, the address it confirms
+    email: Mapped[str] = mapped_column(String(254))
+    # a reset link dies when the password changes (see courseware.domain.tokens)
+    password_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
 
 
 class UserSession(Base):

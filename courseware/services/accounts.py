@@ -123,15 +123,20 @@ def search(session: Session, text: str, page: int) -> Page[User]:
 
 def create_user(
     session: Session, *, email: str, name: str, password: str, role: str = Role.LEARNER,
-    fast_hash: bool = False,
+    fast_hash: bool = False, confirmed: bool = True,
 ) -> User:
+    """An account. One an operator or admin makes is `confirmed` (they vouch for the address);
+    self-registration (services.account_email.register) makes it unconfirmed."""
     if role not in set(Role):
         raise AccountError(f"Role must be one of {', '.join(Role)}.", "role")
+    moment = utcnow()
     user = User(
         email=check_email(email),
         name=clean_name(name),
         password_hash=hasher(fast_hash).hash(check_password(password, email=email, name=name)),
         role=Role(role),
+        created_at=moment,
+        email_confirmed_at=moment if confirmed else None,
     )
     try:
         with session.begin_nested():

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
@@ -31,8 +31,9 @@ from courseware.models import (
     QuizAttempt,
     User,
 )
-from courseware.services import audit, catalogue, grading, status_lists
+from courseware.services import audit, catalogue, grading, notifications, outbox, status_lists
 from courseware.services.pages import Page, page_of
+from courseware.services.sql import rows_updated
 
 
 class CertificateError(ValueError):
@@ -46,7 +47,6 @@ class IssueContext:
     base_url: str
     issuer_name: str
     certificates_dir: Path
-    render_pdf: bool = True
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> IssueContext:
@@ -55,7 +55,6 @@ class IssueContext:
             base_url=config["BASE_URL"],
             issuer_name=config["ISSUER_NAME"],
             certificates_dir=Path(config["CONTENT_ROOT"]) / "certificates",
-            render_pdf=config.get("RENDER_PDF_AT_ISSUE", True),
         )
 
     def verify_url(self, code: str) -> str:
@@ -152,7 +151,12 @@ def issue_earned(session: Session, user: User, now: datetime, ctx: IssueContext,
 
     `actor` is whoever completed the last requirement (the trainer whose grade passed the
     role-play, the learner whose quiz passed) and `cause` names what they did; both go into
-    the audit log, so the certificate's history says how it came to be."""
+    the audit log, so the certificate's history says how it came to be.
+
+    Nothing is issued to an unconfirmed address: confirming it issues what was earned
+    (services.account_email.confirm)."""
+    if user.email_confirmed_at is None:
+        return []
     issued = []
     for progress in track_progress(session, user, now):
         cert = progress.certificate
@@ -177,6 +181,9 @@ def manual_issue(session: Session, actor: audit.Actor, user: User, track_slug: s
     reason = reason.strip()
     if not reason:
         raise CertificateError("Give a reason for issuing a certificate by hand.")
+    if user.email_confirmed_at is None:
+        raise CertificateError(f"{user.name} has not confirmed their email address yet: a "
+                               "certificate can be issued once they have.")
     current = catalogue.item(session, ContentKind.TRACK, track_slug)
     if current is None:
         raise CertificateError(f"There is no track '{track_slug}'.")
@@ -220,8 +227,6 @@ def _issue(session: Session, user: User, current: catalogue.Current, spec: Track
                 return None
             continue
         status_lists.allocate(session, cert)  # its random place in the public status lists
-        if ctx.render_pdf:
-            store_pdf(cert, spec, ctx)
         metrics.count_on_commit(session, metrics.CERTIFICATES_ISSUED,
                                 manual="yes" if cert.manual else "no")
         audit.record(
@@ -230,15 +235,20 @@ def _issue(session: Session, user: User, current: catalogue.Current, spec: Track
             details={"track": current.item.slug, "cycle": cycle, "manual": cert.manual,
                      "renewal_of": previous.code if previous else None, "cause": cause},
         )
+        # the PDF is rendered by a job once this commits (or on demand, if asked for first)
+        outbox.after_commit(session, outbox.RENDER_PDF, cert.id)
+        notifications.certificate_issued(session, cert, now)
         session.flush()
         return cert
     raise CertificateError("Could not allocate a certificate code.")
 
 
-def store_pdf(cert: Certificate, spec: TrackSpec, ctx: IssueContext) -> bytes:
+def render_pdf(cert: Certificate, ctx: IssueContext) -> bytes:
+    """The certificate as a PDF (about 0.2-0.4 s of WeasyPrint: never on a grading request)."""
     from courseware.domain.pdf import CertificatePrint, render_certificate_pdf
 
-    pdf = render_certificate_pdf(
+    spec = catalogue.track_spec(cert.track_version)
+    return render_certificate_pdf(
         CertificatePrint(
             holder_name=cert.holder_name, track_title=spec.title,
             issued_on=cert.issued_at.date(), expires_on=cert.expires_at.date(),
@@ -247,9 +257,33 @@ def store_pdf(cert: Certificate, spec: TrackSpec, ctx: IssueContext) -> bytes:
         ),
         ctx.certificates_dir,
     )
-    cert.pdf = pdf
-    cert.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
-    return pdf
+
+
+def store_pdf(session: Session, certificate_id: int, pdf: bytes) -> bytes:
+    """Keep the first PDF rendered for a certificate; the stored one is what it returns (a job
+    and a download may render the same certificate at once: one of them is kept, for good)."""
+    rows_updated(session, update(Certificate)
+                 .where(Certificate.id == certificate_id, Certificate.pdf_sha256.is_(None))
+                 .values(pdf=pdf, pdf_sha256=hashlib.sha256(pdf).hexdigest())
+                 .execution_options(synchronize_session=False))
+    stored = session.scalar(select(Certificate.pdf).where(Certificate.id == certificate_id))
+    assert stored is not None, f"certificate {certificate_id} has no PDF after storing one"
+    return stored
+
+
+def stored_pdf(session: Session, certificate_id: int) -> bytes | None:
+    return session.scalar(select(Certificate.pdf).where(Certificate.id == certificate_id))
+
+
+def without_pdf(session: Session, issued_before: datetime, since: datetime,
+                limit: int = 50) -> list[int]:
+    """Certificates issued in [since, issued_before) whose PDF was never stored (their job was
+    lost): the sweep renders them."""
+    return list(session.scalars(
+        select(Certificate.id).where(Certificate.pdf_sha256.is_(None),
+                                     Certificate.issued_at < issued_before,
+                                     Certificate.issued_at >= since)
+        .order_by(Certificate.id).limit(limit)))
 
 
 # --- status and changes -----------------------------------------------------------------------
@@ -310,6 +344,7 @@ def change_state(session: Session, actor: audit.Actor, cert: Certificate,
         else:
             suspend(session, actor, cert, note, now, public)
     status_lists.record_state(session, cert)
+    notifications.certificate_changed(session, cert, change, note, now)
 
 
 PUBLIC_TEXT_MAX = 300

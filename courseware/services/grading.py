@@ -26,7 +26,7 @@ from courseware.domain.statuses import (
     SubmissionStatus,
 )
 from courseware.models import ContentItem, Grade, Moderation, Submission, User
-from courseware.services import audit, calibration, catalogue, learning
+from courseware.services import audit, calibration, catalogue, learning, notifications
 from courseware.services.sql import rows_updated
 
 MAX_REPLY = 3000
@@ -477,6 +477,7 @@ def save_grade(session: Session, trainer: User, submission: Submission, data: Gr
                  details={"grade": grade.number, "outcome": grade.outcome, "total": grade.total,
                           "max": grade.max_total, "needs_moderation": grade.needs_moderation,
                           "status": submission.status})
+    notifications.roleplay_graded(session, submission, grade, now)
     return grade
 
 
@@ -582,6 +583,7 @@ def decide(session: Session, trainer: User, submission: Submission,
                           "outcome": chosen.outcome, "exact_percent": record.exact_percent,
                           "adjacent_percent": record.adjacent_percent,
                           "outcome_agreed": record.outcome_agreed})
+    notifications.outcome_decided(session, submission, chosen, now)
     return record
 
 

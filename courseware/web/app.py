@@ -14,7 +14,7 @@ from werkzeug.routing import IntegerConverter, Map
 from courseware.domain import statuses
 from courseware.infra.config import PROJECT_ROOT, build_config
 from courseware.services import accounts
-from courseware.web import content_filters, db, errors, observability, security
+from courseware.web import content_filters, db, errors, jobs, observability, security
 from courseware.web.extensions import csrf, init_limiter, login_manager
 from courseware.web.views import register_blueprints
 
@@ -38,6 +38,7 @@ def make_web_app(config: dict[str, Any] | None = None) -> Flask:
     # ids in URLs fit the database's integer column, or the URL is simply not found
     app.url_map.converters["id"] = IdConverter
     db.init_app(app)
+    jobs.init_app(app)
     csrf.init_app(app)
     security.init_app(app, login_manager)
     errors.init_app(app)

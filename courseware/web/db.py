@@ -9,13 +9,17 @@ from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
 
 from courseware.infra.db import WRITE, Database
+from courseware.infra.kek import Sealer
 from courseware.services.audit import CLIENT_ADDRESS
+from courseware.services.outbox import SEALER_INFO
 
 T = TypeVar("T")
 
 
 def init_app(app: Flask) -> Database:
-    database = Database(app.config["DATABASE_URL"])
+    # every session of the app can seal what the outbox stores (see courseware.services.outbox)
+    database = Database(app.config["DATABASE_URL"], session_info={
+        SEALER_INFO: Sealer(app.config["KEY_ENCRYPTION_KEY"])})
     app.extensions["courseware.db"] = database
     app.teardown_appcontext(_close_session)
     return database

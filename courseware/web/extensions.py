@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import unicodedata
 from typing import cast
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app, request
 from flask.typing import RouteCallable
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_wtf import CSRFProtect
 
 csrf = CSRFProtect()
@@ -27,7 +29,14 @@ RATE_LIMITS = (
     ("verify.credential", "VERIFY_LIMIT", None, "verify"),
     ("api.certificate", "VERIFY_LIMIT", None, "verify"),
     ("api.eligibility", "VERIFY_LIMIT", None, "verify"),
+    ("account.reset_request", "RESET_LIMIT", ["POST"], "reset"),
+    ("account.reset", "RESET_LIMIT", ["POST"], "reset"),
 )
+
+# Forms that mail an address a visitor names, limited per address too (whatever the IP), so
+# nobody can flood one mailbox; counted only when a message was asked for (a redirect).
+ADDRESS_LIMITS = ("auth.register", "account.reset_request", "account.change_email",
+                  "account.resend_confirmation")
 
 
 def init_limiter(app: Flask) -> Limiter:
@@ -42,8 +51,28 @@ def init_limiter(app: Flask) -> Limiter:
                      else limiter.limit(value, methods=methods))
         # the limiter's decorator is typed for async views too; ours are plain functions
         app.view_functions[endpoint] = cast(RouteCallable, decorator(view))
+    per_address = limiter.shared_limit(lambda: str(app.config["MAIL_ADDRESS_LIMIT"]),
+                                       scope="mail-address", key_func=_address_key,
+                                       methods=["POST"], deduct_when=_asked_for_mail)
+    for endpoint in ADDRESS_LIMITS:
+        app.view_functions[endpoint] = cast(RouteCallable,
+                                            per_address(app.view_functions[endpoint]))
     app.extensions["courseware.limiter"] = limiter
     return limiter
+
+
+def _address_key() -> str:
+    """The address a form would mail (the typed one, else the account's), hashed: the limit
+    store never holds addresses."""
+    typed = request.form.get("email", "")
+    if not typed and current_user.is_authenticated:
+        typed = current_user.email
+    normalized = unicodedata.normalize("NFKC", typed).strip().casefold()
+    return "address:" + hashlib.sha256(normalized.encode()).hexdigest()
+
+
+def _asked_for_mail(response: Response) -> bool:
+    return response.status_code == 302
 
 
 def current_limiter() -> Limiter:

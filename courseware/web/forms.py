@@ -188,3 +188,45 @@ class LiveRoleplayForm(FlaskForm):
 
 class ConfirmBlankForm(FlaskForm):
     confirm_blank = BooleanField("Submit with unanswered questions")
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Enter your email address."),
+                                            Length(max=EMAIL_MAX)],
+                       description="The address you registered with.")
+    submit = SubmitField("Send me a link")
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired("Choose a password."), Length(min=PASSWORD_MIN, max=PASSWORD_MAX,
+                    message=f"Use {PASSWORD_MIN} to {PASSWORD_MAX} characters.")],
+        description=f"At least {PASSWORD_MIN} characters. A few unrelated words work well.",
+    )
+    submit = SubmitField("Set the new password")
+
+
+class ChangeEmailForm(FlaskForm):
+    email = EmailField("New email address", validators=[
+        DataRequired("Enter the new address."), Length(max=EMAIL_MAX)],
+        description="We send a link to it: your address changes when you follow the link.")
+    password = PasswordField("Current password", validators=[
+        DataRequired("Enter your current password."), Length(max=PASSWORD_MAX)])
+    submit = SubmitField("Send the confirmation link")
+
+
+class PreferencesForm(FlaskForm):
+    reminders = BooleanField("Reminders about my certificates: renewal open, 30 and 7 days "
+                             "before expiry, expired")
+    digests = BooleanField("A daily digest of role-plays waiting for grading")
+    submit = SubmitField("Save email preferences")
+
+
+class DeliveryFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter: nothing changes
+
+    status = SelectField("Status", choices=[])
+    kind = SelectField("Kind", choices=[])
+    recipient = StringField("Recipient", validators=[Optional(), Length(max=100)])

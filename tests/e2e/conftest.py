@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -40,6 +41,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from courseware.infra.config import PROJECT_ROOT
+from tests.mailing import SmtpSink
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -68,6 +70,8 @@ class Server:
     database_url: str
     instance: Path
     log: Path
+    smtp: SmtpSink  # where the job worker delivers the site's mail
+    worker_log: Path
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -143,6 +147,7 @@ def server() -> Iterator[Server]:
     port = _free_port()
     # "localhost", not an address: a passkey's relying party is a domain name
     base_url = f"http://localhost:{port}"
+    smtp = SmtpSink().start()
     env = {
         **os.environ,
         "COURSEWARE_INSTANCE": str(instance),
@@ -152,9 +157,15 @@ def server() -> Iterator[Server]:
         # the journeys draw no work for a second mark; the double-marking journey seeds one
         "DOUBLE_MARK_PERCENT": "0",
         "PYTHONUNBUFFERED": "1",
+        # mail leaves through a real job worker to a real SMTP server on loopback
+        "MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port),
+        "MAIL_DEFAULT_SENDER": "Peer Mentor Training <no-reply@example.org>",
     }
+    env.pop("REDIS_URL", None)
     log = tmp / "gunicorn.log"
+    worker_log = tmp / "worker.log"
     process: subprocess.Popen[bytes] | None = None
+    worker: subprocess.Popen[bytes] | None = None
     try:
         _run(env, "db", "upgrade")
         _run(env, "courseware", "sync")
@@ -166,18 +177,27 @@ def server() -> Iterator[Server]:
                 [str(BIN / "gunicorn"), "--workers", "1", "--threads", "4",
                  "--bind", f"127.0.0.1:{port}", "app:app"],
                 cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        with worker_log.open("wb") as out:
+            worker = subprocess.Popen(
+                [str(BIN / "flask"), "--app", "app", "jobs", "worker"],
+                cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         _wait_until_up(base_url + "/", process, log)
-        yield Server(base_url, database_url, instance, log)
-        # any unhandled exception the server logged fails the run, even one no page showed
+        yield Server(base_url, database_url, instance, log, smtp, worker_log)
+        # any unhandled exception the server or the worker logged fails the run
         assert "Traceback" not in log.read_text(errors="replace"), log.read_text()[-5000:]
+        assert "Traceback" not in worker_log.read_text(errors="replace"), \
+            worker_log.read_text()[-5000:]
     finally:
-        if process is not None:
-            process.terminate()
+        for running, stop in ((process, signal.SIGTERM), (worker, signal.SIGINT)):
+            if running is None:
+                continue
+            running.send_signal(stop)  # the worker's SIGINT lets a running job finish
             try:
-                process.wait(timeout=10)
+                running.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+                running.kill()
+                running.wait(timeout=10)
+        smtp.stop()
         if pg_name is not None:
             _drop_pg_database(pg_name)
         shutil.rmtree(tmp, ignore_errors=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import TYPE_CHECKING
 
 import pyotp
 from axe_playwright_python.base import AXE_FILE_PATH
@@ -15,6 +16,10 @@ from courseware.infra.db import Database
 from courseware.models import QuizAttempt
 from courseware.services import catalogue
 from tests import helpers
+from tests.mailing import link_in
+
+if TYPE_CHECKING:
+    from .conftest import Server
 
 # the course as its files define it: (slug, title) in course order, and the role-plays
 MODULES = [(slug, helpers.MODULE_TITLES[slug]) for slug in helpers.MODULES]
@@ -137,9 +142,27 @@ def register_with_keyboard(page: Page, name: str, email: str, password: str, *,
         if field_id != "password":
             page.keyboard.press("Tab")
     page.keyboard.press("Enter")
+    # the same answer for every address: the mailbox learns more than the page says
     expect(flash(page)).to_contain_text(
-        f"Welcome, {name}. Your training starts with the first module.")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Peer mentor training")
+        f"Check your email: we have sent a message to {email.lower()}.")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
+
+
+def mail_link(server: Server, to: str, subject: str) -> str:
+    """The site's link in the newest message to `to` with this subject, read from the SMTP
+    server the job worker delivered it to."""
+    messages = server.smtp.wait_for(to.lower(), subject=subject, timeout=30)
+    return link_in(messages[-1], server.base_url)
+
+
+def confirm_address(page: Page, server: Server, email: str, *, check: bool = False) -> None:
+    """Open the confirmation link from the mail and press its button."""
+    page.goto(mail_link(server, email, "Confirm your email address"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your email address")
+    if check:
+        axe_check(page, "confirm address")
+    page.get_by_role("button", name="Confirm my address").click()
+    expect(flash(page)).to_contain_text(f"Your email address {email.lower()} is confirmed.")
 
 
 def log_out(page: Page) -> None:

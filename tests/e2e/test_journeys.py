@@ -28,6 +28,7 @@ from .steps import (
     answer_correctly,
     axe_check,
     choose_levels,
+    confirm_address,
     fill_replies,
     flash,
     log_in,
@@ -88,6 +89,8 @@ def test_learner_registers_reads_passes_quizzes_and_submits_roleplays(
 
     register_with_keyboard(page, LEARNER["name"], LEARNER["email"], LEARNER["password"],
                            check=True)
+    confirm_address(page, server, LEARNER["email"], check=True)
+    log_in(page, LEARNER["email"], LEARNER["password"])
     axe_check(page, "course home")
     expect(page.locator(".progress-block")).to_contain_text("0 of 22 requirements met")
     # before anything is read, every later module says what it waits for
@@ -542,6 +545,7 @@ def test_pages_fit_a_narrow_screen(people: People) -> None:
     for path, name in (("/", "course home"), ("/modules/foundations", "module page"),
                        ("/modules/foundations/feedback", "module feedback"),
                        ("/roleplays/boundaries", "role-play page"), ("/profile", "profile"),
+                       ("/account/email", "change of address"),
                        (f"/verify/{canonical}", "verify result revoked")):
         _fits(learner, path, name)
     learner.goto("/roleplays/boundaries")
@@ -554,6 +558,7 @@ def test_pages_fit_a_narrow_screen(people: People) -> None:
     for path, name in (("/admin/users", "admin users"), ("/admin/certificates", "certificates"),
                        (f"/admin/certificates/{canonical}", "certificate detail"),
                        ("/admin/roster", "roster"), ("/admin/audit", "audit log"),
+                       ("/admin/mail", "mail delivery log"),
                        ("/admin/content", "content"), ("/admin/feedback", "feedback"),
                        ("/grade/", "grading queue"), ("/admin/calibration", "calibration"),
                        ("/grade/reports/reliability", "reliability report"),
@@ -571,7 +576,7 @@ def test_every_page_of_the_journeys_was_checked() -> None:
         "verify form", "verify form mistyped", "verify result mistyped",
         "verify result not found", "verify result valid", "verify result revoked",
         "admin index", "admin certificates", "admin certificate detail", "admin roster",
-        "admin audit log", "admin content", "reports", "error 404",
+        "admin audit log", "admin content", "reports", "error 404", "confirm address",
         "verify credential valid", "verify credential revoked", "profile revoked",
     }
     assert expected <= set(CHECKED), sorted(expected - set(CHECKED))

@@ -22,6 +22,7 @@ ADMIN = ("admin@example.org", "e2e-admin-password")
 def test_markup_in_a_name_and_a_comment_stays_inert(people: People, watch: Watch) -> None:
     learner = people.new()
     register_with_keyboard(learner, NAME, "payload.e2e@example.org", "another long secret phrase")
+    log_in(learner, "payload.e2e@example.org", "another long secret phrase")  # not confirmed
     learner.get_by_role("link", name="Foundations of peer mentoring").click()
     feedback = learner.get_by_role("region", name="Your feedback on this module")
     feedback.get_by_role("link", name="Tell us how useful this module was").click()

@@ -8,6 +8,7 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     from courseware.web.views import (
         account,
+        account_email,
         admin,
         api,
         auth,
@@ -18,5 +19,6 @@ def register_blueprints(app: Flask) -> None:
         verify,
     )
 
+    del account_email  # its routes live on account's blueprint
     for module in (auth, account, learn, grade, calibrate, reliability, verify, admin, api):
         app.register_blueprint(module.bp)

@@ -19,15 +19,24 @@ from flask.typing import ResponseReturnValue
 
 from courseware.domain.codes import format_code
 from courseware.domain.content import ContentError, load_catalogue
-from courseware.domain.statuses import CertificateChange, ContentKind, Role, Standing
+from courseware.domain.statuses import (
+    CertificateChange,
+    ContentKind,
+    DeliveryStatus,
+    MessageKind,
+    Role,
+    Standing,
+)
 from courseware.models import Certificate, User
 from courseware.services import (
+    account_email,
     accounts,
     audit,
     calibration,
     catalogue,
     certificates,
     learning,
+    outbox,
     second_factor,
 )
 from courseware.services import roster as mentor_roster
@@ -37,6 +46,7 @@ from courseware.web.forms import (
     ActionForm,
     ActiveForm,
     CertificateChangeForm,
+    DeliveryFilterForm,
     ManualIssueForm,
     ReasonForm,
     RoleForm,
@@ -147,6 +157,46 @@ def reset_second_factor(user_id: int) -> ResponseReturnValue:
     flash(f"{user.name}'s second factor is reset and their sessions ended: they set up a new one "
           "at their next login.", "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<id:user_id>/reset", methods=["POST"])
+@admin_only
+def send_reset(user_id: int) -> ResponseReturnValue:
+    user = _user_or_404(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if not user.active:
+        flash(f"{user.name}'s account is deactivated: reactivate it first.", "error")
+        return redirect(url_for("admin.users"))
+    s = db.session()
+    account_email.send_reset(s, user, now(), actor=me())
+    s.commit()
+    flash(f"A link to choose a new password is on its way to {user.email} (valid one hour).",
+          "success")
+    return redirect(url_for("admin.users"))
+
+
+# --- mail ----------------------------------------------------------------------------------------
+
+@bp.route("/mail")
+@admin_only
+def mail_log() -> ResponseReturnValue:
+    """Every outbound message: to whom, what kind, where it stands. Never the body."""
+    s = db.session()
+    form = DeliveryFilterForm(request.args)
+    form.status.choices = choices([("", "Any status"), *((st.value, st.value)
+                                                         for st in DeliveryStatus)])
+    form.kind.choices = choices([("", "Any kind"), *((k.value, k.value.replace("_", " "))
+                                                     for k in MessageKind)])
+    status = request.args.get("status") or None
+    kind = request.args.get("kind") or None
+    found = outbox.search(
+        s, _page(),
+        status=DeliveryStatus(status) if status in set(DeliveryStatus) else None,
+        kind=MessageKind(kind) if kind in set(MessageKind) else None,
+        recipient=text_arg("recipient"))
+    return render_template("admin/mail.html", messages=found.items, page=found.number,
+                           more=found.more, form=form, counts=outbox.status_counts(s))
 
 
 # --- content -----------------------------------------------------------------------------------

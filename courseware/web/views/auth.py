@@ -23,7 +23,7 @@ from courseware.domain.statuses import SecurityEvent
 from courseware.domain.throttle import wait_text
 from courseware.infra.kek import Sealer
 from courseware.models import User
-from courseware.services import accounts, audit, second_factor, sessions, throttle
+from courseware.services import account_email, accounts, audit, second_factor, sessions, throttle
 from courseware.services.throttle import ThrottleRules
 from courseware.web import db, devices
 from courseware.web.forms import (
@@ -213,17 +213,21 @@ def register() -> ResponseReturnValue:
     if form.validate_on_submit():
         s = db.session()
         try:
-            user = accounts.create_user(
+            # the same answer whether or not the address has an account: the mailbox is told
+            account_email.register(
                 s, email=form.email.data or "", name=form.name.data or "",
-                password=form.password.data or "", fast_hash=_fast_hash(),
+                password=form.password.data or "", now=now(), fast_hash=_fast_hash(),
             )
         except accounts.AccountError as exc:
             s.rollback()
             add_error(getattr(form, exc.field or "email"), str(exc))
         else:
             s.commit()
-            flash(f"Welcome, {user.name}. Your training starts with the first module.", "success")
-            return finish_login(user, method="registration", next_url=None)
+            flash(f"Check your email: we have sent a message to "
+                  f"{accounts.normalize_email(form.email.data or '')}. Follow the link in it to "
+                  "confirm your address. You can log in and start the course meanwhile; your "
+                  "certificate is issued once the address is confirmed.", "success")
+            return redirect(url_for("auth.login"))
     return render_template("auth/register.html", form=form), 422 if form.errors else 200
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from flask import Response, abort, current_app, request
+from flask import Response, abort, current_app, flash, request
 from flask_login import current_user
 
 from courseware.domain import clock, sampling
-from courseware.domain.codes import MalformedCode, parse_code
+from courseware.domain.codes import MalformedCode, format_code, parse_code
 from courseware.domain.exports import Cell, csv_lines
 from courseware.models import Certificate, User
 from courseware.services import certificates, grading
@@ -76,3 +76,11 @@ def certificate_or_404(code: str) -> Certificate:
     if cert is None:
         abort(404)
     return cert
+
+
+def announce_certificates(issued: Iterable[Certificate]) -> None:
+    """Tell the learner, on the next page, about each certificate this request issued."""
+    for cert in issued:
+        flash(f"Congratulations: you have earned the certificate "
+              f"“{cert.track_version.data['title']}”. Its code is {format_code(cert.code)}.",
+              "success")

@@ -18,9 +18,16 @@ from courseware.models import Certificate, QuizAttempt, Submission
 from courseware.services import attempts, catalogue, certificates, grading, learning
 from courseware.web import db
 from courseware.web.content_filters import FillKey, fill_key
-from courseware.web.forms import ActionForm, FeedbackForm
+from courseware.web.forms import ActionForm, FeedbackForm, PreferencesForm
 from courseware.web.security import login_required
-from courseware.web.views.common import double_marking, form_int, issue_context, me, now
+from courseware.web.views.common import (
+    announce_certificates,
+    double_marking,
+    form_int,
+    issue_context,
+    me,
+    now,
+)
 
 bp = Blueprint("learn", __name__)
 
@@ -85,7 +92,7 @@ def mark_read(slug: str) -> ResponseReturnValue:
         cause={"module_read": state.slug}) if first else []
     s.commit()
     flash(f"“{state.title}” is marked as read.", "success")
-    _announce(issued)
+    announce_certificates(issued)
     return redirect(url_for("learn.module", slug=slug) + "#next-steps")
 
 
@@ -107,13 +114,6 @@ def feedback(slug: str) -> ResponseReturnValue:
     s.commit()
     flash("Thank you: your feedback helps us improve this module.", "success")
     return redirect(url_for("learn.module", slug=slug) + "#feedback")
-
-
-def _announce(issued: list[Certificate]) -> None:
-    for cert in issued:
-        flash(f"Congratulations: you have earned the certificate "
-              f"“{cert.track_version.data['title']}”. Its code is {format_code(cert.code)}.",
-              "success")
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,8 @@ def profile() -> ResponseReturnValue:
         certs=[_held(c, certificates.cert_status(c, moment)) for c in certs],
         eligible=eligible, missing=missing, now=moment,
         renewal_warning=timedelta(days=90), learner_status=grading.learner_status,
+        prefs_form=PreferencesForm(reminders=user.mail_reminders, digests=user.mail_digests),
+        action=ActionForm(),
     )
 
 
@@ -304,7 +306,7 @@ def submit_attempt(attempt_id: int) -> ResponseReturnValue:
         s, me(), now(), issue_context(), actor=me(),
         cause={"quiz_attempt": record.id}) if record.passed else []
     s.commit()
-    _announce(issued)
+    announce_certificates(issued)
     return redirect(url_for("learn.attempt", attempt_id=record.id))
 
 

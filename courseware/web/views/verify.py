@@ -108,11 +108,13 @@ def result(code: str) -> ResponseReturnValue:
 def pdf(code: str) -> ResponseReturnValue:
     cert = certificate_or_404(code)
     data = cert.pdf
-    if data is None:  # issued before PDFs were stored, or with rendering switched off
-        s = db.session()
-        data = certificates.store_pdf(cert, catalogue.track_spec(cert.track_version),
-                                      issue_context())
-        s.commit()
+    if data is None:
+        # asked for before its job rendered it: render it now, keep it with a short write
+        # of its own (this request's session only reads), and serve what was kept
+        rendered = certificates.render_pdf(cert, issue_context())
+        with db.database().session() as write:
+            data = certificates.store_pdf(write, cert.id, rendered)
+            write.commit()
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="certificate-{cert.code}.pdf"',
         "Cache-Control": "no-cache",

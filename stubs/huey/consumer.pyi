@@ -1,0 +1,16 @@
+from typing import Any
+
+class Consumer:
+    huey: Any
+    workers: int
+    def __init__(self, huey: Any, workers: int = ..., periodic: bool = ...,
+                 initial_delay: float = ..., backoff: float = ..., max_delay: float = ...,
+                 scheduler_interval: int = ..., worker_type: str = ...,
+                 check_worker_health: bool = ..., health_check_interval: float = ...,
+                 flush_locks: bool = ..., extra_locks: str | None = ...,
+                 max_tasks: int | None = ..., shutdown_timeout: float | None = ...,
+                 graceful_signal: str = ...) -> None: ...
+    def start(self) -> None: ...
+    def stop(self, graceful: bool = ...) -> None: ...
+    def run(self) -> None: ...
+    def _set_signal_handlers(self) -> None: ...
