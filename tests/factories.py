@@ -19,7 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from courseware.domain import clock, sampling
-from courseware.domain.statuses import CertificateChange, ContentKind, Role, SubmissionStatus
+from courseware.domain.statuses import (
+    CertificateChange,
+    ContentKind,
+    ModerationDecision,
+    Role,
+    SubmissionStatus,
+)
 from courseware.models import CalibrationRun, Certificate, Grade, QuizAttempt, Submission, User
 from courseware.services import (
     account_email,
@@ -204,6 +210,15 @@ class Factory:
                 self._issue(s, learner, actor=grader,
                             cause={"grade": saved.id, "submission": sub.id})
             return self._detached(s, saved)
+
+    def decide(self, moderator: User, submission: Submission, decision: ModerationDecision,
+               reason: str = "") -> None:
+        """The moderator, having saved their own blind grade, confirms or overturns."""
+        with self.session() as s:
+            person = s.get(User, moderator.id)
+            sub = s.get(Submission, submission.id)
+            assert person is not None and sub is not None
+            grading.decide(s, person, sub, decision, reason, clock.utcnow())
 
     # --- certificates -----------------------------------------------------------------------
 

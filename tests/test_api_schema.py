@@ -71,8 +71,7 @@ def test_what_a_credential_verifier_reads_matches_the_document(app: Flask,
     document = openapi_document("http://localhost")
     holder = make_user("learner", name="Doc Holder")
     with app.app_context(), app.extensions["courseware.db"].session() as s:
-        ctx = certificates.IssueContext("http://localhost", "Test", PROJECT_ROOT / "certificates",
-                                        render_pdf=False)
+        ctx = certificates.IssueContext("http://localhost", "Test", PROJECT_ROOT / "certificates")
         code = certificates.manual_issue(s, COMMAND_LINE, s.get(User, holder.id),
                                          "certified-peer-mentor", "Doc test", utcnow(), ctx).code
         s.commit()

@@ -14,7 +14,7 @@ from werkzeug.exceptions import NotFound
 
 from courseware.domain import clock
 from courseware.domain.reminders import TOPIC_OF
-from courseware.domain.statuses import CertificateChange, MessageKind
+from courseware.domain.statuses import CertificateChange, MessageKind, ModerationDecision
 from courseware.models import Submission, User
 from courseware.services import accounts, grading, outbox
 from courseware.tasks.jobs import Tasks
@@ -38,10 +38,12 @@ def people(app: Flask) -> dict[str, User]:
     factory = Factory(app)
     learner = factory.user(email="lena@x.org", name="Lena Learner")
     factory.read(learner)  # every role-play open to them
-    return {"learner": learner,
-            "trainer": factory.user("trainer", email="tomas@x.org", name="Tomas Trainer"),
-            "trainer2": factory.user("trainer", email="tariq@x.org", name="Tariq Trainer"),
-            "admin": factory.user("admin", email="ada@x.org", name="Ada Admin")}
+    staff = {"trainer": factory.user("trainer", email="tomas@x.org", name="Tomas Trainer"),
+             "trainer2": factory.user("trainer", email="tariq@x.org", name="Tariq Trainer"),
+             "admin": factory.user("admin", email="ada@x.org", name="Ada Admin")}
+    for person in staff.values():
+        factory.calibrate(person)  # grading needs it (calibration has its own tests)
+    return {"learner": learner, **staff}
 
 
 # --- grades ---------------------------------------------------------------------------------------
@@ -75,7 +77,8 @@ def test_a_critical_fail_tells_the_other_trainers_at_once_and_the_learner_after_
     assert asked.payload["grader"] == "Tomas Trainer"
     assert asked.link == f"/grade/submissions/{submission.id}"
     assert kinds_for(app, "ada@x.org") == []  # another trainer exists: admins are not asked
-    factory.grade(people["trainer2"], submission, fail_critical=True)  # confirmed
+    factory.grade(people["trainer2"], submission, fail_critical=True)  # blind, then:
+    factory.decide(people["trainer2"], submission, ModerationDecision.CONFIRMED)
     [told] = recorded(app, "lena@x.org")
     assert told.kind is MessageKind.ROLEPLAY_GRADED
     assert told.payload["outcome"] == "returned" and told.payload["moderated"]
@@ -86,6 +89,7 @@ def test_with_no_other_trainer_the_admins_are_asked_to_moderate(app: Flask) -> N
     learner = factory.user()
     factory.read(learner)
     trainer = factory.user("trainer")
+    factory.calibrate(trainer, "boundaries")
     factory.user("admin", email="ada@x.org")
     factory.grade(trainer, factory.submission(learner, "boundaries"), fail_critical=True)
     assert kinds_for(app, "ada@x.org") == [MessageKind.MODERATION_NEEDED]

@@ -153,3 +153,22 @@ def test_a_rolled_back_issue_is_not_counted(app: Flask, factory: Factory) -> Non
                                   certificates.IssueContext.from_config(app.config))
         s.rollback()
     assert counter._value.get() == before
+
+
+def test_a_savepoint_is_not_a_commit(app: Flask, factory: Factory) -> None:
+    """Issuing uses savepoints (a code collision retries); only the real commit counts."""
+    from courseware.domain import clock
+    from courseware.infra import metrics
+    from courseware.services import certificates
+    from courseware.services.audit import COMMAND_LINE
+
+    holder = factory.user()
+    counter = metrics.CERTIFICATES_ISSUED.labels(manual="yes")
+    before = counter._value.get()
+    with app.app_context(), app.extensions["courseware.db"].session() as s:
+        certificates.manual_issue(s, COMMAND_LINE, s.get(User, holder.id),
+                                  "certified-peer-mentor", "Prior learning", clock.utcnow(),
+                                  certificates.IssueContext.from_config(app.config))
+        assert counter._value.get() == before  # savepoints released, nothing committed yet
+        s.commit()
+    assert counter._value.get() == before + 1

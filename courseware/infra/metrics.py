@@ -33,6 +33,8 @@ def count_on_commit(session: Session, counter: Counter, **labels: str) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released: the real commit is still to come
     for counter, labels in session.info.pop(_PENDING, []):
         (counter.labels(**labels) if labels else counter).inc()
 

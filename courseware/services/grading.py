@@ -583,7 +583,7 @@ def decide(session: Session, trainer: User, submission: Submission,
                           "outcome": chosen.outcome, "exact_percent": record.exact_percent,
                           "adjacent_percent": record.adjacent_percent,
                           "outcome_agreed": record.outcome_agreed})
-    notifications.outcome_decided(session, submission, chosen, now)
+    notifications.outcome_decided(session, submission, chosen, now, moderated=True)
     return record
 
 

@@ -42,8 +42,9 @@ def roleplay_graded(session: Session, submission: Submission, grade: Grade,
 
 
 def outcome_decided(session: Session, submission: Submission, grade: Grade,
-                    now: datetime) -> None:
-    """The learner hears the outcome the deciding grade gave, once the submission shows it."""
+                    now: datetime, *, moderated: bool = False) -> None:
+    """The learner hears the outcome the deciding grade gave, once the submission shows it
+    (`moderated`: a second trainer's decision settled it)."""
     if submission.status not in (SubmissionStatus.PASSED, SubmissionStatus.RETURNED):
         return
     title = catalogue.roleplay_spec(submission.roleplay_version).title
@@ -54,7 +55,7 @@ def outcome_decided(session: Session, submission: Submission, grade: Grade,
                subject_key=f"grade:{grade.id}", user_id=learner.id, now=now, payload={
                    "name": learner.name, "roleplay": title, "outcome": str(grade.outcome),
                    "amended": grade.kind is GradeKind.AMENDMENT,
-                   "moderated": grade.kind is GradeKind.MODERATION,
+                   "moderated": moderated or grade.kind is GradeKind.MODERATION,
                    "submission_id": submission.id})
 
 

@@ -53,6 +53,8 @@ class Tasks:
         event.listen(env.database.sessions, "after_rollback", outbox.forget_after_commit)
 
     def after_commit(self, session: Session) -> None:
+        if session.in_nested_transaction():
+            return  # a savepoint was released: the rows are not committed yet
         for job, ident in outbox.take_after_commit(session):
             try:
                 self._after_commit_jobs[job](ident)
