@@ -151,9 +151,10 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "API_MAX_JSON_DEPTH": 8,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "RATELIMIT_HEADERS_ENABLED": True,
-        "LOGIN_LIMIT": "20 per 5 minutes",
-        "VERIFY_LIMIT": "60 per minute",
-        "REGISTER_LIMIT": "10 per hour",
+        # per client IP (flask-limiter's notation); an operator may tune them
+        "LOGIN_LIMIT": env.get("LOGIN_LIMIT", "20 per 5 minutes"),
+        "VERIFY_LIMIT": env.get("VERIFY_LIMIT", "60 per minute"),
+        "REGISTER_LIMIT": env.get("REGISTER_LIMIT", "10 per hour"),
         # failed password checks: free tries per scope, then a delay that doubles each time
         "LOGIN_FREE_FAILURES": 5,          # per account and client (or known device)
         "LOGIN_CLIENT_FREE_FAILURES": 20,  # per client, whatever the account

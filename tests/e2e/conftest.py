@@ -60,6 +60,8 @@ ACCOUNTS = (
     # a trainer with no second factor yet, for the passkey journey alone
     ("trainer4@example.org", "Pat Passkey", "trainer", "e2e-trainer4-password"),
     ("learner@example.org", "Lena Learner", "learner", "e2e-learner-password"),
+    # a learner of their own for the password-reset journey, which changes the password
+    ("reset@example.org", "Rita Reset", "learner", "e2e-reset-password"),
 )
 TRAINER3 = (ACCOUNTS[3][0], ACCOUNTS[3][1], ACCOUNTS[3][3])  # (email, name, password)
 
@@ -156,6 +158,9 @@ def server() -> Iterator[Server]:
         "SECRET_KEY": "e2e-secret-key-not-for-production",
         # the journeys draw no work for a second mark; the double-marking journey seeds one
         "DOUBLE_MARK_PERCENT": "0",
+        # every journey logs in from 127.0.0.1: the per-IP login budget is for one person, not
+        # a whole suite (the limit itself is tested in tests/test_auth.py)
+        "LOGIN_LIMIT": "500 per 5 minutes",
         "PYTHONUNBUFFERED": "1",
         # mail leaves through a real job worker to a real SMTP server on loopback
         "MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port),

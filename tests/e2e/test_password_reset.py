@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.e2e
 
-EMAIL, OLD = "learner@example.org", "demo-learner-password"  # a demo account (`flask demo`)
+EMAIL, OLD = "reset@example.org", "e2e-reset-password"  # its own account (tests/e2e/conftest.py)
 NEW = "a fresh and long pass phrase"
 SUBJECT = "Choose a new password"
 
