@@ -22,7 +22,7 @@ import os
 import secrets
 import sys
 import time
-from typing import Any
+from typing import Any, TextIO
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -120,15 +120,18 @@ class TextFormatter(logging.Formatter):
 def _configure_logging(app: Flask) -> None:
     """The package's loggers write to stderr in LOG_FORMAT, once per process."""
     root = logging.getLogger("courseware")
-    if getattr(root, "_courseware_configured", False) or app.testing:
+    if any(isinstance(h, CoursewareHandler) for h in root.handlers) or app.testing:
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = CoursewareHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if app.config["LOG_FORMAT"] == "json"
                          else TextFormatter())
     root.addHandler(handler)
     root.setLevel(app.config["LOG_LEVEL"])
     root.propagate = False
-    root._courseware_configured = True  # type: ignore[attr-defined]
+
+
+class CoursewareHandler(logging.StreamHandler[TextIO]):
+    """The package's own handler: added once per process, however many apps are made."""
 
 
 # --- health -------------------------------------------------------------------------------------
