@@ -70,11 +70,8 @@ def test_eligibility_needs_valid_status_and_a_granting_track() -> None:
     assert not certify.mentor_eligible([])
 
 
-def test_renewal_window_and_roster() -> None:
+def test_renewal_window() -> None:
     expires = T0 + timedelta(days=730)
     assert certify.renewal_opens_at(expires, 90) == expires - timedelta(days=90)
     assert not certify.in_renewal_window(expires - timedelta(days=91), expires, 90)
     assert certify.in_renewal_window(expires - timedelta(days=90), expires, 90)
-    assert certify.roster_bucket("valid", expires, expires - timedelta(days=200)) == "eligible"
-    assert certify.roster_bucket("valid", expires, expires - timedelta(days=30)) == "expiring"
-    assert certify.roster_bucket("suspended", expires, T0) == "lapsed"

@@ -118,15 +118,7 @@ def in_renewal_window(now: datetime, expires_at: datetime, window_days: int) -> 
     return now >= renewal_opens_at(expires_at, window_days)
 
 
-def roster_bucket(certificate_status: CertificateStatus, expires_at: datetime, now: datetime,
-                  window_days: int = 90) -> Standing:
-    """Where a mentor stands on the admin roster."""
-    if certificate_status != CertificateStatus.VALID:
-        return Standing.LAPSED
-    if expires_at - now <= timedelta(days=window_days):
-        return Standing.EXPIRING
-    return Standing.ELIGIBLE
-
-
+# a valid certificate within this many days of expiry is "expiring" on the roster
+ROSTER_WINDOW_DAYS = 90
 STANDING_ORDER = (Standing.ELIGIBLE, Standing.EXPIRING, Standing.LAPSED)
 

@@ -14,6 +14,7 @@ from courseware.domain.statuses import SecurityEvent
 from courseware.infra import context
 from courseware.models import AuditEvent, User
 from courseware.services.pages import Page, page_of
+from courseware.services.sql import rows_updated
 
 
 @dataclass(frozen=True)
@@ -147,9 +148,8 @@ def query(
 def prune(session: Session, before: datetime, *, actor: Actor) -> int:
     """Delete security events older than `before` (retention); never certificate history or any
     other event. Records how many went."""
-    result = session.execute(delete(AuditEvent).where(AuditEvent.action.in_(SECURITY_ACTIONS),
-                                                      AuditEvent.at < before))
-    count = int(getattr(result, "rowcount", 0) or 0)
+    count = rows_updated(session, delete(AuditEvent).where(
+        AuditEvent.action.in_(SECURITY_ACTIONS), AuditEvent.at < before))
     record(session, actor=actor, action="audit.prune", target_type="audit",
            details={"deleted": count, "before": before.isoformat()})
     return count

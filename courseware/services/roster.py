@@ -27,7 +27,6 @@ from courseware.models import Certificate, ContentItem, ContentVersion, User
 from courseware.services import catalogue
 
 PER_PAGE = 50
-WINDOW_DAYS = 90  # "expiring": valid, but within the renewal window
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ def _best_per_person(now: datetime, versions: list[int]) -> Subquery:
     valid = and_(or_(cert.revoked_at.is_(None), cert.revoked_at > now),
                  cert.expires_at > now, cert.suspended_at.is_(None))
     rank: ColumnElement[int] = case(
-        (and_(valid, cert.expires_at > now + timedelta(days=WINDOW_DAYS)), 0),
+        (and_(valid, cert.expires_at > now + timedelta(days=certify.ROSTER_WINDOW_DAYS)), 0),
         (valid, 1), else_=2)
     ranked = (
         select(cert.id.label("id"), cert.user_id.label("user_id"), rank.label("rank"),

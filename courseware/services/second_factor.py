@@ -299,14 +299,14 @@ def _credential_json(credential: str) -> dict[str, Any]:
 # --- removing and resetting ---------------------------------------------------------------------
 
 def remove_totp(session: Session, user: User, now: datetime) -> bool:
-    gone = session.execute(delete(TotpSecret).where(TotpSecret.user_id == user.id))
-    return _removed(session, user, "totp", bool(getattr(gone, "rowcount", 0)))
+    gone = rows_updated(session, delete(TotpSecret).where(TotpSecret.user_id == user.id))
+    return _removed(session, user, "totp", bool(gone))
 
 
 def remove_passkey(session: Session, user: User, passkey_id: int, now: datetime) -> bool:
-    gone = session.execute(delete(Passkey).where(Passkey.id == passkey_id,
-                                                 Passkey.user_id == user.id))
-    return _removed(session, user, "passkey", bool(getattr(gone, "rowcount", 0)))
+    gone = rows_updated(session, delete(Passkey).where(Passkey.id == passkey_id,
+                                                       Passkey.user_id == user.id))
+    return _removed(session, user, "passkey", bool(gone))
 
 
 def _removed(session: Session, user: User, kind: str, gone: bool) -> bool:
