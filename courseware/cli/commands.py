@@ -16,7 +16,7 @@ from flask.cli import AppGroup, with_appcontext
 from courseware.domain.clock import utcnow
 from courseware.domain.content import Catalogue, ContentError, load_catalogue
 from courseware.domain.content.source import in_order
-from courseware.domain.statuses import Role
+from courseware.domain.statuses import ASSIGNABLE_ROLES, Role
 from courseware.infra import migrate
 from courseware.infra.config import default_database_url
 from courseware.services import accounts, audit, second_factor
@@ -117,7 +117,7 @@ def content_sync() -> None:
 @users_cli.command("create")
 @click.argument("email")
 @click.option("--name", required=True)
-@click.option("--role", type=click.Choice([role.value for role in Role]),
+@click.option("--role", type=click.Choice([role.value for role in ASSIGNABLE_ROLES]),
               default=Role.LEARNER.value)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_create(email: str, name: str, role: str, password_stdin: bool) -> None:

@@ -14,9 +14,29 @@ class Role(StrEnum):
     LEARNER = "learner"
     TRAINER = "trainer"
     ADMIN = "admin"
+    # staff of a mentoring program (an organisation): they follow their mentors' certificates
+    PROGRAM = "program"
 
 
 STAFF_ROLES = (Role.TRAINER, Role.ADMIN)
+# the roles an admin may give any account; a program login is made for its program
+ASSIGNABLE_ROLES = (Role.LEARNER, Role.TRAINER, Role.ADMIN)
+
+
+class ProgramStatus(StrEnum):
+    """An organisation's account: requested through the public form, then approved (or not)."""
+
+    REQUESTED = "requested"
+    ACTIVE = "active"
+    DECLINED = "declined"
+
+
+class ApiScope(StrEnum):
+    """What a program's API key may do."""
+
+    VERIFY = "verify"
+    ROSTER = "roster"
+    WEBHOOKS = "webhooks"
 
 
 class ContentKind(StrEnum):

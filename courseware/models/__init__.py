@@ -8,6 +8,7 @@ from courseware.models.credentials import SigningKey, StatusEntry
 from courseware.models.grading import Grade, Moderation, Submission
 from courseware.models.learning import ModuleFeedback, ModuleRead, QuizAnswer, QuizAttempt
 from courseware.models.outbox import OutboxMessage
+from courseware.models.programs import ApiKey, Program, RosterEntry
 from courseware.models.users import (
     AccountToken,
     AuditEvent,
@@ -20,9 +21,9 @@ from courseware.models.users import (
 )
 
 __all__ = [
-    "AccountToken", "AuditEvent", "Base", "CalibrationAnswer", "CalibrationRun", "Certificate",
-    "CertificateEvidence", "ContentItem", "ContentVersion", "Grade", "LoginThrottle",
-    "Moderation", "ModuleFeedback", "ModuleRead", "OutboxMessage", "Passkey", "QuizAnswer",
-    "QuizAttempt", "RecoveryCode", "SigningKey", "StatusEntry", "Submission", "TotpSecret",
-    "UTCDateTime", "User", "UserSession",
+    "AccountToken", "ApiKey", "AuditEvent", "Base", "CalibrationAnswer", "CalibrationRun",
+    "Certificate", "CertificateEvidence", "ContentItem", "ContentVersion", "Grade",
+    "LoginThrottle", "Moderation", "ModuleFeedback", "ModuleRead", "OutboxMessage", "Passkey",
+    "Program", "QuizAnswer", "QuizAttempt", "RecoveryCode", "RosterEntry", "SigningKey",
+    "StatusEntry", "Submission", "TotpSecret", "UTCDateTime", "User", "UserSession",
 ]

@@ -35,6 +35,10 @@ class User(Base):
         CheckConstraint(sql_in("role", Role), name="role"),
         Index("ix_user_created", "created_at", "id"),  # the admin list, newest first
         Index("ix_user_role", "role"),  # counting learners
+        # program staff belong to exactly one program; nobody else belongs to one
+        CheckConstraint(f"(role = '{Role.PROGRAM}') = (program_id IS NOT NULL)",
+                        name="program"),
+        Index("ix_user_program_id", "program_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +61,8 @@ class User(Base):
     # mail the person may turn off (account mail and news about their work are always sent)
     mail_reminders: Mapped[bool] = mapped_column(default=True, server_default=true())
     mail_digests: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # for role `program`: the organisation this login acts for
+    program_id: Mapped[int | None] = mapped_column(ForeignKey("program.id"))
 
     # Flask-Login protocol, kept here so the model stays the one place that knows it
     @property

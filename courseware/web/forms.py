@@ -21,7 +21,7 @@ from wtforms import (  # type: ignore[attr-defined]  # SelectChoice: stubs 3.2 p
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from courseware.domain.statuses import PublicReason, Role
+from courseware.domain.statuses import ASSIGNABLE_ROLES, PublicReason
 from courseware.services.accounts import EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
 
 
@@ -105,7 +105,8 @@ class FeedbackForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=choices([(role.value, role.value.title()) for role in Role]))
+    role = SelectField("Role", choices=choices([(role.value, role.value.title())
+                                                  for role in ASSIGNABLE_ROLES]))
     submit = SubmitField("Change role")
 
 
