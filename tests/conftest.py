@@ -404,3 +404,25 @@ def mail_app(database_url: str, tmp_path: Path, smtp: SmtpSink,
              queue: dict[str, object]) -> Flask:
     """An app that sends mail to the test's SMTP server through its job queue."""
     return make_app(database_url, tmp_path, **MAIL_SETTINGS, MAIL_PORT=smtp.port, **queue)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass, run only what touches a database.
+
+    `make test` runs the suite twice, on SQLite and then on PostgreSQL; a test that never asks
+    for a database (rules, content, parsing, the layers) proves nothing new the second time.
+    A test touches the database when its fixtures reach `template` (the migrated database every
+    app is cloned from), or it is a browser journey (whose server has its own database), or it
+    reads TEST_DATABASE_URL itself (marked `postgres`)."""
+    if not PG_URL:
+        return
+    keep: list[pytest.Item] = []
+    skipped: list[pytest.Item] = []
+    for item in items:
+        uses_database = ("template" in getattr(item, "fixturenames", ())
+                         or "e2e" in item.path.parts
+                         or item.get_closest_marker("postgres") is not None)
+        (keep if uses_database else skipped).append(item)
+    if skipped:
+        config.hook.pytest_deselected(items=skipped)
+        items[:] = keep
