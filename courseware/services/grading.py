@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from courseware.domain import cursors, sampling
 from courseware.domain import rubric as rules
-from courseware.domain import sampling
 from courseware.domain.content.model import RoleplaySpec
 from courseware.domain.statuses import (
     OPEN_SUBMISSION_STATUSES,
@@ -288,7 +288,7 @@ def queue(session: Session, trainer: User, roleplay_slug: str | None = None, *,
     if calibration_required:
         statement = statement.where(Submission.roleplay_id.in_(
             calibration.calibrated_roleplay_ids(session, trainer)))
-    position = _queue_position(after)
+    position = cursors.decode(after, (datetime, int))
     kept: list[Submission] = []
     while len(kept) <= per_page:
         batch_statement = statement.limit(per_page + 1)
@@ -305,24 +305,7 @@ def queue(session: Session, trainer: User, roleplay_slug: str | None = None, *,
         position = (last.submitted_at, last.id)
     page = kept[:per_page]
     more = len(kept) > per_page
-    return QueuePage(page, _queue_cursor(page[-1]) if more else None)
-
-
-def _queue_cursor(submission: Submission) -> str:
-    assert submission.submitted_at is not None
-    return f"{submission.submitted_at.strftime('%Y%m%dT%H%M%S.%f')}-{submission.id}"
-
-
-def _queue_position(cursor: str | None) -> tuple[datetime, int] | None:
-    """(submitted_at, id) from a cursor; None (from the top) for anything else."""
-    if not cursor or len(cursor) > 40:
-        return None
-    moment, _, ident = cursor.partition("-")
-    try:
-        return (datetime.strptime(moment, "%Y%m%dT%H%M%S.%f").replace(tzinfo=UTC),
-                int(ident))
-    except ValueError:
-        return None
+    return QueuePage(page, cursors.encode((page[-1].submitted_at, page[-1].id)) if more else None)
 
 
 def hidden_for_calibration(session: Session, trainer: User) -> list[tuple[calibration.Standing,

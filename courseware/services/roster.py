@@ -10,9 +10,6 @@ as at page 1. The export walks the same query with a server-side cursor.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Select, Subquery, and_, case, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from courseware.domain import certify
+from courseware.domain import certify, cursors
 from courseware.domain.statuses import CertificateStatus, ContentKind, Standing
 from courseware.models import Certificate, ContentItem, ContentVersion, User
 from courseware.services import catalogue
@@ -62,7 +59,7 @@ def page(session: Session, now: datetime, *, standing: Standing | None = None,
     for rank, count in session.execute(select(best.c.rank, func.count()).group_by(best.c.rank)):
         counts[certify.STANDING_ORDER[rank]] = count
     statement = _rows(best, standing)
-    cursor = _decode(after)
+    cursor = cursors.decode(after, (int, str, int))
     if cursor is not None:
         statement = statement.where(
             tuple_(best.c.rank, best.c.sort_name, best.c.id) > tuple_(*cursor))
@@ -70,7 +67,7 @@ def page(session: Session, now: datetime, *, standing: Standing | None = None,
     entries = [_entry(row, now) for row in rows[:per_page]]
     more = len(rows) > per_page
     return RosterPage(entries, counts, standing,
-                      _encode(entries[-1].sort_key) if more and entries else None)
+                      cursors.encode(entries[-1].sort_key) if more and entries else None)
 
 
 def export(session: Session, now: datetime,
@@ -137,20 +134,3 @@ def _entry(row: Row[Any], now: datetime) -> RosterEntry:
         expires_at=row.expires_at, status=status,
         standing=certify.STANDING_ORDER[row.rank],
         sort_key=(row.rank, row.sort_name, row.certificate_id))
-
-
-def _encode(key: tuple[int, str, int]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str | None) -> tuple[int, str, int] | None:
-    """A cursor from the URL, or None when absent or not one of ours (start from the top)."""
-    if not cursor or len(cursor) > 400:
-        return None
-    try:
-        rank, name, ident = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError, binascii.Error):
-        return None
-    if not (isinstance(rank, int) and isinstance(name, str) and isinstance(ident, int)):
-        return None
-    return rank, name, ident

@@ -1,0 +1,53 @@
+"""Keyset cursors: what a list writes into its "next page" link comes back as the same key, and
+anything else (edited, truncated, of another list) reads as "from the top"."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from courseware.domain import cursors
+
+moments = st.datetimes(timezones=st.just(UTC))
+
+
+@given(st.integers(), st.text(max_size=120), st.integers(min_value=0))
+def test_a_roster_key_comes_back_unchanged(rank: int, name: str, ident: int) -> None:
+    key = (rank, name, ident)
+    assert cursors.decode(cursors.encode(key), (int, str, int)) == key
+
+
+@given(moments, st.integers(min_value=1))
+def test_a_queue_key_keeps_its_moment_to_the_microsecond(moment: datetime, ident: int) -> None:
+    decoded = cursors.decode(cursors.encode((moment, ident)), (datetime, int))
+    assert decoded == (moment, ident)
+
+
+def test_a_cursor_is_url_safe() -> None:
+    cursor = cursors.encode(("Zoë ?&=/+", 1))
+    assert cursor.replace("-", "").replace("_", "").isalnum()
+
+
+@given(st.text(max_size=60))
+def test_any_text_is_a_key_of_the_right_shape_or_none(text: str) -> None:
+    decoded = cursors.decode(text, (int, str, int))
+    assert decoded is None or [type(value) for value in decoded] == [int, str, int]
+
+
+def test_a_cursor_of_another_shape_reads_as_the_top() -> None:
+    roster = cursors.encode((1, "Ann", 2))
+    assert cursors.decode(roster, (datetime, int)) is None
+    assert cursors.decode(cursors.encode((True, "Ann", 2)), (int, str, int)) is None
+    assert cursors.decode(cursors.encode(("2026-01-01T00:00:00", 1)), (datetime, int)) is None
+    assert cursors.decode(cursors.encode(("yesterday", 1)), (datetime, int)) is None
+
+
+def test_absent_damaged_and_oversized_cursors_read_as_the_top() -> None:
+    good = cursors.encode((1, "Ann", 2))
+    assert cursors.decode(None, (int, str, int)) is None
+    assert cursors.decode("", (int, str, int)) is None
+    assert cursors.decode(good[:-3], (int, str, int)) is None
+    assert cursors.decode("%%%", (int, str, int)) is None
+    assert cursors.decode(cursors.encode((1, "x" * 600, 2)), (int, str, int)) is None
