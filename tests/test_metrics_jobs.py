@@ -11,11 +11,14 @@ shares its PROMETHEUS_MULTIPROC_DIR (tests/test_gunicorn_config.py, tests/test_t
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
 
-from courseware.domain.statuses import DeliveryStatus
+from courseware.domain import clock
+from courseware.domain.statuses import Channel, DeliveryStatus, MessageKind
+from courseware.services import outbox
 from courseware.tasks.jobs import Tasks
 from tests.conftest import MAIL_SETTINGS, make_app
 from tests.factories import Factory
@@ -143,3 +146,30 @@ def test_a_job_that_keeps_failing_counts_its_retry_and_then_its_failure(
     assert grew("courseware_jobs_queued_total", job="breaks") == 2
     assert grew("courseware_jobs_retried_total", job="breaks") == 1
     assert grew("courseware_jobs_completed_total", job="breaks") == 0
+
+
+def test_deliveries_count_per_channel_when_their_outcome_commits(app: Flask) -> None:
+    """The counting is the outbox's, whatever the channel (webhooks settle through it too)."""
+    grew = counting(app)
+    now = clock.utcnow()
+    with app.app_context(), app.extensions["courseware.db"].session() as s:
+        rows = [outbox.add(s, kind=MessageKind.PASSWORD_RESET, channel=Channel.WEBHOOK,
+                           recipient="https://programs.example/hook", subject_key=f"event-{n}",
+                           payload={"n": n}, now=now) for n in range(3)]
+        s.commit()
+        claimed = [outbox.claim(s, row.id, now, timedelta(minutes=2))
+                   for row in rows if row is not None]
+        s.commit()
+        sent, refused, rolled_back = claimed
+        assert sent is not None and refused is not None and rolled_back is not None
+        outbox.mark_sent(s, sent, now)
+        outbox.mark_failed(s, refused, "410 Gone", retry_at=None)
+        assert grew("courseware_outbox_deliveries_total", channel="webhook",
+                    result="sent") == 0  # not before the commit
+        s.commit()
+        outbox.mark_failed(s, rolled_back, "timed out", retry_at=now + timedelta(minutes=1))
+        s.rollback()  # never happened: not counted
+    assert grew("courseware_outbox_deliveries_total", channel="webhook", result="sent") == 1
+    assert grew("courseware_outbox_deliveries_total", channel="webhook", result="failed") == 1
+    assert grew("courseware_outbox_deliveries_total", channel="webhook", result="retrying") == 0
+    assert grew("courseware_outbox_deliveries_total", channel="mail", result="sent") == 0
