@@ -26,6 +26,7 @@ run: $(STAMP)
 	-$(FLASK) demo --host $(HOST)
 	@echo "Serving on http://$(HOST):$(PORT) with a job worker beside it (Ctrl-C stops both)"
 	@export BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)}; \
+	export PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/instance/metrics}; \
 	$(FLASK) jobs worker & worker=$$!; \
 	trap 'kill -INT $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	BIND=$(HOST):$(PORT) WEB_CONCURRENCY=1 GUNICORN_THREADS=8 \

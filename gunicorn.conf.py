@@ -1,8 +1,8 @@
 """gunicorn settings: `gunicorn -c gunicorn.conf.py app:app` (what `make run` and the systemd unit
 in deploy/ use). Every value can be set from the environment."""
 
+import contextlib
 import os
-import shutil
 import tempfile
 
 bind = os.environ.get("BIND", "127.0.0.1:5000")
@@ -20,13 +20,30 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
 
 
 def on_starting(server):  # noqa: ANN001, ANN201 - gunicorn's hook signature
-    """Prometheus counters shared by every worker live in one directory, emptied at start."""
+    """Prometheus counters shared by every worker live in one directory. At start it keeps only
+    the files of processes still running: a `jobs worker` on this host given the same
+    PROMETHEUS_MULTIPROC_DIR keeps counting into it across a restart of the web server; what
+    earlier servers' workers counted is dropped (a counter reset, which Prometheus expects)."""
     path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not path:
         path = tempfile.mkdtemp(prefix="courseware-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
-    shutil.rmtree(path, ignore_errors=True)
     os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        pid = name.removesuffix(".db").rpartition("_")[2]  # counter_1234.db, gauge_all_1234.db
+        if not (pid.isdigit() and _running(int(pid))):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(path, name))
+
+
+def _running(pid):  # noqa: ANN001, ANN202
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: running
+        return True
+    return True
 
 
 def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature

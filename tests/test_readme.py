@@ -13,7 +13,7 @@ import jwt
 import pytest
 from flask import Flask
 
-from courseware.infra.config import PROJECT_ROOT
+from courseware.infra.config import ENVIRONMENT, PROJECT_ROOT
 from courseware.web.openapi import STATUS_IN_SIX_LINES, VERIFY_IN_TEN_LINES
 from tests.factories import Factory
 
@@ -84,3 +84,24 @@ def test_the_readmes_lines_verify_a_credential_and_see_its_status(
         {"alg": "RS256", "typ": "JWT", "kid": "https://x.example/.well-known/keys/k"}).encode())
     with pytest.raises(ValueError, match="not ISSUER's key"):
         _run(tmp_path, monkeypatch, f"{foreign.decode().rstrip('=')}.{payload}.{signature}")
+
+
+# set for a moment by the PDF renderer (WeasyPrint reads it), never a setting
+NOT_SETTINGS = {"SOURCE_DATE_EPOCH"}
+
+
+def test_every_environment_variable_read_is_listed_and_in_the_configuration_table() -> None:
+    read: set[str] = set()
+    for path in [*(PROJECT_ROOT / "courseware").rglob("*.py"), PROJECT_ROOT / "gunicorn.conf.py"]:
+        text = path.read_text()
+        read |= set(re.findall(r'(?:os\.environ|\benv)\.get\("([A-Z_]+)"', text))
+        read |= set(re.findall(r'_env_flag\(env, "([A-Z_]+)"', text))
+    read -= NOT_SETTINGS
+    assert "PROMETHEUS_MULTIPROC_DIR" in read and "MAIL_USE_TLS" in read  # the search works
+    assert read == set(ENVIRONMENT), "courseware.infra.config.ENVIRONMENT lists what is read"
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme[readme.index("\n## Configuration"):readme.index("\n## Command line")]
+    first_cells = " ".join(line.split("|")[1] for line in section.splitlines()
+                           if line.startswith("| `"))
+    missing = sorted(name for name in read if f"`{name}`" not in first_cells)
+    assert not missing, f"README's configuration table lacks {missing}"

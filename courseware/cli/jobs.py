@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import click
 from flask import current_app
@@ -25,9 +26,10 @@ def worker(workers: int, periodic: bool) -> None:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     tasks = jobs(current_app)
+    shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     click.echo(f"jobs worker: {describe(tasks.huey)}, {workers} workers, periodic jobs "
-               f"{'on' if periodic else 'off'}, mail via {current_app.config['MAIL_BACKEND']}",
-               err=True)
+               f"{'on' if periodic else 'off'}, mail via {current_app.config['MAIL_BACKEND']}, "
+               f"metrics {'into ' + shared if shared else 'in this process only'}", err=True)
     consumer = tasks.huey.create_consumer(workers=workers, periodic=periodic,
                                           worker_type="thread", initial_delay=0.1,
                                           backoff=1.15, max_delay=1.0)

@@ -53,6 +53,17 @@ ENVIRONMENT = {
     "MAIL_GIVE_UP_HOURS": "a message still failing this long after its cause is marked failed",
     "MAIL_LEASE_SECONDS": "how long a job holds a message it is sending",
     "SWEEP_AFTER_SECONDS": "how overdue a message (or PDF) is before the sweep queues it again",
+    "SUMMARY_MAX_AGE_SECONDS": "how old the admin dashboard's counts may be",
+    "LOGIN_LIMIT": "login attempts per client address (flask-limiter notation)",
+    "VERIFY_LIMIT": "verify pages, PDFs, credentials and API calls per client address",
+    "REGISTER_LIMIT": "registrations per client address",
+    "PROMETHEUS_MULTIPROC_DIR": "where gunicorn's workers (and a jobs worker) share counters",
+    # read by gunicorn.conf.py and the command line, not by the app's configuration
+    "BIND": "gunicorn's address", "WEB_CONCURRENCY": "gunicorn worker processes",
+    "GUNICORN_THREADS": "threads per gunicorn worker",
+    "GUNICORN_TIMEOUT": "seconds before gunicorn restarts a stuck worker",
+    "GUNICORN_LOG_LEVEL": "gunicorn's own log level",
+    "HOST": "the address `demo` checks is loopback (make run passes its own)",
 }
 
 FALSE_WORDS = {"0", "false", "no", "off"}

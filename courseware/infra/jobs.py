@@ -13,17 +13,40 @@ from pathlib import Path
 from typing import Any
 
 from huey import Huey, RedisHuey, SqliteHuey
+from huey import signals as S
+from huey.api import Task
 from huey.consumer import Consumer
+
+from courseware.infra import metrics
 
 
 def make_huey(config: Mapping[str, Any]) -> Huey:
     """The app's queue. Results are not kept: jobs record what they did in the database."""
     name = str(config["JOBS_QUEUE"])
+    huey: Huey
     if config.get("REDIS_URL"):
-        return RedisHuey(name, results=False, url=config["REDIS_URL"])
-    path = Path(config["JOBS_SQLITE_PATH"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(name, results=False, filename=str(path))
+        huey = RedisHuey(name, results=False, url=config["REDIS_URL"])
+    else:
+        path = Path(config["JOBS_SQLITE_PATH"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        huey = SqliteHuey(name, results=False, filename=str(path))
+    huey.signal(S.SIGNAL_ENQUEUED, S.SIGNAL_COMPLETE, S.SIGNAL_RETRYING, S.SIGNAL_ERROR,
+                S.SIGNAL_TIMEOUT)(count_job)
+    return huey
+
+
+def count_job(signal: str, task: Task, *_args: Any) -> None:
+    """The job counters of /metrics, from huey's signals in whichever process sends them: the
+    process that queues a job counts it queued, the worker that runs it counts how it ended."""
+    job = task.name
+    if signal == S.SIGNAL_ENQUEUED:
+        metrics.JOBS_QUEUED.labels(job=job).inc()
+    elif signal == S.SIGNAL_COMPLETE:
+        metrics.JOBS_COMPLETED.labels(job=job).inc()
+    elif signal == S.SIGNAL_RETRYING:
+        metrics.JOBS_RETRIED.labels(job=job).inc()
+    elif not task.retries:  # an error or a timeout with no retry left (else: retrying follows)
+        metrics.JOBS_FAILED.labels(job=job).inc()
 
 
 def describe(huey: Huey) -> str:

@@ -1,10 +1,12 @@
 """Counters of what the system did, for Prometheus.
 
-Business events (certificates issued and revoked, verifications by result) are counted when the
-transaction that made them commits, never when a service merely flushed them: a service calls
-`count_on_commit(session, ...)`, and a listener on every session moves the pending counts to the
-counters after COMMIT (a rollback drops them). Under gunicorn the counters live in the shared
-multiprocess directory (PROMETHEUS_MULTIPROC_DIR); otherwise in this process.
+Business events (certificates issued and revoked, verifications by result, outbox deliveries)
+are counted when the transaction that made them commits, never when a service merely flushed
+them: a service calls `count_on_commit(session, ...)`, and a listener on every session moves the
+pending counts to the counters after COMMIT (a rollback drops them). Jobs are counted by the
+queue's own signals (`courseware.infra.jobs`). With PROMETHEUS_MULTIPROC_DIR set (gunicorn sets
+it; give a `jobs worker` on the same host the same one) every process writes its counters into
+that directory and `/metrics` sums them; otherwise they live in this process.
 """
 
 from __future__ import annotations
@@ -22,6 +24,23 @@ CERTIFICATE_CHANGES = Counter("courseware_certificate_changes",
                               registry=REGISTRY)
 VERIFY_LOOKUPS = Counter("courseware_verify_lookups", "Certificate lookups by result",
                          ["channel", "result"], registry=REGISTRY)
+
+# Every job put on the queue is taken off once and ends as completed, retried (it failed and
+# is scheduled again, then queued again when its delay is up) or failed (no retry left):
+# queued - completed - retried - failed is what waits or runs now.
+JOBS_QUEUED = Counter("courseware_jobs_queued", "Jobs put on the queue (new, periodic, and "
+                      "retries whose delay is up)", ["job"], registry=REGISTRY)
+JOBS_COMPLETED = Counter("courseware_jobs_completed", "Job runs that finished",
+                         ["job"], registry=REGISTRY)
+JOBS_RETRIED = Counter("courseware_jobs_retried", "Job runs that failed and will be retried",
+                       ["job"], registry=REGISTRY)
+JOBS_FAILED = Counter("courseware_jobs_failed", "Job runs that failed with no retry left",
+                      ["job"], registry=REGISTRY)
+# One per delivery attempt of an outbox message, whatever its channel: sent; failed and to be
+# tried again later (retrying); failed for good (failed).
+DELIVERIES = Counter("courseware_outbox_deliveries", "Outbox delivery attempts by channel "
+                     "(mail, webhook) and result (sent, retrying, failed)",
+                     ["channel", "result"], registry=REGISTRY)
 
 _PENDING = "courseware.metrics.pending"
 

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from courseware.domain.statuses import Channel, DeliveryStatus, MessageKind
+from courseware.infra import metrics
 from courseware.models import OutboxMessage
 from courseware.services.pages import Page, page_of
 from courseware.services.sql import rows_updated
@@ -156,6 +157,9 @@ def _settle(session: Session, claimed: Claimed, **values: Any) -> bool:
 
 
 def mark_sent(session: Session, claimed: Claimed, now: datetime) -> bool:
+    """A delivered attempt (counted in /metrics by channel once committed, even when the claim
+    had lapsed meanwhile: the message did leave)."""
+    _count(session, claimed, "sent")
     return _settle(session, claimed, status=DeliveryStatus.SENT, sent_at=now)
 
 
@@ -163,9 +167,17 @@ def mark_failed(session: Session, claimed: Claimed, error: str, *,
                 retry_at: datetime | None) -> bool:
     """A failed attempt: pending again until `retry_at`, or failed for good (None)."""
     if retry_at is None:
+        _count(session, claimed, "failed")
         return _settle(session, claimed, status=DeliveryStatus.FAILED, last_error=error[:2000])
+    _count(session, claimed, "retrying")
     return _settle(session, claimed, status=DeliveryStatus.PENDING, last_error=error[:2000],
                    next_attempt_at=retry_at)
+
+
+def _count(session: Session, claimed: Claimed, result: str) -> None:
+    """Every channel's outcomes in one counter, decided here and nowhere channel-specific."""
+    metrics.count_on_commit(session, metrics.DELIVERIES, channel=str(claimed.channel),
+                            result=result)
 
 
 def overdue(session: Session, now: datetime, grace: timedelta, limit: int = 500) -> list[int]:

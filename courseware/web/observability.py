@@ -10,7 +10,8 @@ readiness and Prometheus metrics.
 - `GET /healthz`: the process answers. `GET /readyz`: the database answers, the migrations are
   at head, Redis answers (when configured); 503 names what failed.
 - `GET /metrics`: Prometheus text format, for a bearer `METRICS_TOKEN` or, without one, for
-  clients in `METRICS_ALLOW` (loopback by default).
+  clients in `METRICS_ALLOW` (loopback by default). With PROMETHEUS_MULTIPROC_DIR set it sums
+  every process writing there: gunicorn's workers and a `jobs worker` given the same folder.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ def init_app(app: Flask) -> None:
     app.before_request(_start)
     app.after_request(_finish)
     app.teardown_request(_forget)
+    shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if shared:
+        # every process writes its counters here (gunicorn's workers, and a `jobs worker`
+        # given the same folder); the first counter made needs the folder to exist
+        os.makedirs(shared, exist_ok=True)
     registry = CollectorRegistry(auto_describe=True)
     # request latency per endpoint and status (the URL rule, never the raw path)
     PrometheusMetrics(app, path=None, registry=registry, group_by="url_rule",
