@@ -20,7 +20,8 @@ T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 REFUSED = ["127.0.0.1", "127.255.0.9", "10.0.0.1", "10.255.255.255", "172.16.0.1",
            "172.31.255.254", "192.168.1.1", "169.254.169.254", "169.254.0.1", "100.64.0.1",
-           "100.127.255.254", "0.0.0.0", "0.1.2.3", "224.0.0.1", "239.255.255.250",
+           "100.127.255.254", "0.0.0.0",  # noqa: S104 (an address refused, not bound)
+           "0.1.2.3", "224.0.0.1", "239.255.255.250",
            "255.255.255.255", "192.0.2.1", "198.18.0.1", "240.0.0.1", "::1", "::",
            "fe80::1", "fd00:ec2::254", "fc00::1", "ff02::1", "::ffff:127.0.0.1",
            "::ffff:10.0.0.1", "::ffff:169.254.169.254", "64:ff9b::a00:1", "64:ff9b::7f00:1",
@@ -54,7 +55,8 @@ def test_a_zoned_link_local_address_and_no_address_at_all_are_refused() -> None:
 def test_the_test_setting_allows_loopback_and_nothing_else_private() -> None:
     for text in ("127.0.0.1", "127.0.0.2", "::1"):
         assert ssrf.is_allowed(ssrf.parse(text), allow_loopback=True)
-    for text in ("10.0.0.1", "169.254.169.254", "192.168.0.1", "fd00::1", "0.0.0.0"):
+    for text in ("10.0.0.1", "169.254.169.254", "192.168.0.1", "fd00::1",
+                 "0.0.0.0"):  # noqa: S104 (an address refused, not bound)
         assert not ssrf.is_allowed(ssrf.parse(text), allow_loopback=True)
 
 
@@ -105,7 +107,7 @@ def test_every_address_of_the_private_and_local_ranges_is_refused(network: str,
     assert not ssrf.is_allowed(address)
 
 
-# --- URLs ------------------------------------------------------------------------------------------
+# --- URLs --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("url, words", [
     ("", "Enter the URL"),

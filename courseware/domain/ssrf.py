@@ -24,6 +24,10 @@ class RefusedAddress(ValueError):
     """An address a webhook must not be sent to; the message says why."""
 
 
+class Unresolvable(RefusedAddress):
+    """A host name with no address (mistyped, or its DNS is down)."""
+
+
 def parse(text: str) -> Address:
     """An address from its text (an IPv6 zone such as `fe80::1%eth0` is refused: it is link-local
     by definition)."""
@@ -85,7 +89,7 @@ def check_all(addresses: list[Address], *, allow_loopback: bool = False) -> list
     """Every address a host resolved to, if every one is allowed; else RefusedAddress (one bad
     answer refuses the host: a resolver may hand out any of them)."""
     if not addresses:
-        raise RefusedAddress("the host name resolves to no address")
+        raise Unresolvable("the host name resolves to no address")
     for address in addresses:
         reason = why_refused(address, allow_loopback=allow_loopback)
         if reason is not None:

@@ -33,7 +33,7 @@ def resolve(host: str, port: int) -> list[ssrf.Address]:
     try:
         answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise ssrf.RefusedAddress(f"{host} does not resolve ({exc})") from None
+        raise ssrf.Unresolvable(f"{host} does not resolve ({exc})") from None
     found: list[ssrf.Address] = []
     for _family, _type, _proto, _name, sockaddr in answers:
         address = ssrf.parse(str(sockaddr[0]))

@@ -88,6 +88,9 @@ def check_target(url: str, *, allow_http_loopback: bool,
         if resolver is not None and target.literal_address is None:
             ssrf.check_all(resolver(target.host, target.port),
                            allow_loopback=allow_http_loopback)
+    except ssrf.Unresolvable:
+        raise EndpointError(f"We could not find the host of this URL ({target.host}): check "
+                            "its spelling.", "url") from None
     except ssrf.RefusedAddress as exc:
         raise EndpointError(f"Deliveries go to public addresses only: {exc}.", "url") from None
     except rules.WebhookUrlError as exc:
@@ -98,7 +101,7 @@ def check_target(url: str, *, allow_http_loopback: bool,
 def create(session: Session, program_id: int, actor: User, *, url: str, events: list[str],
            description: str, now: datetime, allow_http_loopback: bool = False,
            resolver: Resolver | None = None) -> Created:
-    check_target(url, allow_http_loopback=allow_http_loopback, resolver=resolver)
+    check_target(url, allow_http_loopback=allow_http_loopback, resolver=None)
     try:
         chosen = rules.parse_events(events)
     except rules.WebhookUrlError as exc:
@@ -107,6 +110,8 @@ def create(session: Session, program_id: int, actor: User, *, url: str, events: 
     if len(description) > rules.DESCRIPTION_MAX:
         raise EndpointError(f"Keep the description under {rules.DESCRIPTION_MAX} characters.",
                             "description")
+    # the name's addresses last: the one check that asks the network
+    check_target(url, allow_http_loopback=allow_http_loopback, resolver=resolver)
     count = len(endpoints(session, program_id))
     if count >= ENDPOINTS_PER_PROGRAM:
         raise EndpointError(f"A program may have at most {ENDPOINTS_PER_PROGRAM} endpoints: "

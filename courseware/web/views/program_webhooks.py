@@ -28,7 +28,7 @@ from courseware.infra.webhook_http import resolve
 from courseware.models import WebhookEndpoint
 from courseware.services import webhooks
 from courseware.web import db
-from courseware.web.forms import ActionForm, add_error
+from courseware.web.forms import ActionForm, add_error, choices
 from courseware.web.security import role_required
 from courseware.web.views.common import form_int, me, now
 
@@ -48,8 +48,8 @@ EVENT_HINTS = {
 class EndpointForm(FlaskForm):
     url = URLField("Endpoint URL", validators=[Length(max=rules.URL_MAX)],
                    description="https:// only, on a public address. Redirects are not followed.")
-    events = SelectMultipleField("Events", choices=[(e.value, e.value)
-                                                    for e in SUBSCRIBABLE_EVENTS])
+    events = SelectMultipleField("Events", choices=choices([(e.value, e.value)
+                                                            for e in SUBSCRIBABLE_EVENTS]))
     description = StringField("Description (optional)",
                               validators=[Length(max=rules.DESCRIPTION_MAX)],
                               description="For your staff: what listens there.")
