@@ -568,6 +568,29 @@ def test_a_rotated_secret_signs_beside_the_old_one_for_a_day(
         assert webhooks.signing_secrets(s, row, clock.utcnow()) == [new]
 
 
+def test_the_readmes_lines_verify_a_real_delivery_and_drop_its_repeat(
+        app: Flask, programs: Programs, receiver: Receiver) -> None:
+    from courseware.infra.config import PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    [block] = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+               if "def handle(body" in b]
+    staff = programs()
+    endpoint_id, secret = add_endpoint(staff, receiver.url)
+    with consumer(app):
+        staff.client.post(f"/program/webhooks/{endpoint_id}/test")
+        [delivery] = receiver.wait_for(1)
+    namespace: dict[str, Any] = {}
+    exec(block.replace('"whsec_..."', repr(secret)), namespace)  # noqa: S102 (the README's own lines)
+    event = namespace["handle"](delivery.body, delivery.headers)
+    assert event["type"] == "webhook.test"
+    assert namespace["handle"](delivery.body, delivery.headers) is None  # the same id again
+    from standardwebhooks.webhooks import WebhookVerificationError
+
+    with pytest.raises(WebhookVerificationError):
+        namespace["handle"](delivery.body.replace(b"test", b"tost"), delivery.headers)
+
+
 # --- SSRF --------------------------------------------------------------------------------------
 
 def loopback_name() -> str:

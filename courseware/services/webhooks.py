@@ -27,7 +27,6 @@ from courseware.domain.statuses import (
     CertificateChange,
     CertificateStatus,
     Channel,
-    DeliveryStatus,
     MessageKind,
     ProgramStatus,
     WebhookEvent,
@@ -408,12 +407,6 @@ def _disabled_mail(session: Session, found: WebhookEndpoint, now: datetime,
                    "last_error": error})
 
 
-def pending_for(session: Session, endpoint_id: int) -> bool:
-    return session.scalar(select(exists().where(
-        OutboxMessage.recipient == recipient(endpoint_id),
-        OutboxMessage.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING))))) or False
-
-
 # --- the delivery log -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -450,14 +443,6 @@ def event_name(kind: MessageKind) -> str:
     `certificate.revoked`)."""
     text = kind.value
     return text[len("webhook."):] if text.startswith("webhook.certificate.") else text
-
-
-def disabled_endpoints(session: Session, limit: int = 100) -> list[WebhookEndpoint]:
-    """Endpoints turned off (not deleted), latest first: for the admins' glance."""
-    return list(session.scalars(
-        select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(False),
-                                      WebhookEndpoint.deleted_at.is_(None))
-        .order_by(WebhookEndpoint.disabled_at.desc()).limit(limit)))
 
 
 def payload_body(payload: dict[str, object]) -> bytes:
