@@ -132,6 +132,18 @@ TABLE: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("admin.roster", "GET"): (R, 403, 403, 200),
     ("admin.calibration_status", "GET"): (R, 403, 403, 200),
     ("admin.roster_csv", "GET"): (R, 403, 403, 200),
+    # program staff's webhook endpoints (a program login: see each route's comment in the
+    # README; none of these roles is program staff)
+    ("webhooks.index", "GET"): (R, 403, 403, 403),
+    ("webhooks.new", "GET"): (R, 403, 403, 403),
+    ("webhooks.new", "POST"): (R, 403, 403, 403),
+    ("webhooks.endpoint", "GET"): (R, 403, 403, 403),
+    ("webhooks.rotate", "POST"): (R, 403, 403, 403),
+    ("webhooks.enable", "POST"): (R, 403, 403, 403),
+    ("webhooks.disable", "POST"): (R, 403, 403, 403),
+    ("webhooks.delete", "POST"): (R, 403, 403, 403),
+    ("webhooks.send_test", "POST"): (R, 403, 403, 403),
+    ("webhooks.resend", "POST"): (R, 403, 403, 403),
 }
 
 
@@ -179,7 +191,8 @@ def url_values(world: World) -> dict[str, object]:
             "submission_id": world.submission_id, "user_id": world.target.id,  # type: ignore[attr-defined]
             "change": "revoke", "filename": "site.css", "run_id": world.run_id,
             "table": "trainers", "thumbprint": world.thumbprint, "purpose": "revocation",
-            "session_id": 1, "passkey_id": 1, "token": "not-a-token"}
+            "session_id": 1, "passkey_id": 1, "token": "not-a-token", "endpoint_id": 1,
+            "message_id": 1}
 
 
 def test_every_route_has_an_entry(app: Flask) -> None:

@@ -292,7 +292,10 @@ def test_every_kind_renders_with_its_one_link_to_a_page_of_the_site(
                 assert unsubscribe.strip("<>") in mail.text
             else:
                 assert unsubscribe is None, claimed.kind
-    assert seen == set(MessageKind), set(MessageKind) - seen
+    # webhook deliveries are not mail; the mail telling a program its endpoint was turned off
+    # is rendered by tests/test_webhooks.py, which makes an endpoint fail for three days
+    mail_kinds = {k for k in MessageKind if not k.startswith("webhook")}
+    assert seen == mail_kinds, mail_kinds - seen
 
 
 def test_the_unsubscribe_link_of_a_reminder_turns_reminders_off(app: Flask,

@@ -234,6 +234,37 @@ class MessageKind(StrEnum):
     # trainers
     MODERATION_NEEDED = "moderation_needed"
     GRADING_DIGEST = "grading_digest"  # a trainer may turn it off
+    # programs (issue #19): a webhook endpoint that kept failing was turned off (mail)
+    WEBHOOK_DISABLED = "webhook_disabled"
+    # webhook deliveries (channel webhook): one kind per event, see WebhookEvent
+    WEBHOOK_SUSPENDED = "webhook.certificate.suspended"
+    WEBHOOK_REINSTATED = "webhook.certificate.reinstated"
+    WEBHOOK_REVOKED = "webhook.certificate.revoked"
+    WEBHOOK_EXPIRING = "webhook.certificate.expiring"
+    WEBHOOK_EXPIRED = "webhook.certificate.expired"
+    WEBHOOK_RENEWED = "webhook.certificate.renewed"
+    WEBHOOK_TEST = "webhook.test"
+
+
+class WebhookEvent(StrEnum):
+    """What a program's webhook endpoint may subscribe to (Standard Webhooks' `type`)."""
+
+    SUSPENDED = "certificate.suspended"
+    REINSTATED = "certificate.reinstated"
+    REVOKED = "certificate.revoked"
+    EXPIRING = "certificate.expiring"  # 30 days before expiry
+    EXPIRED = "certificate.expired"
+    RENEWED = "certificate.renewed"
+    # sent only when program staff ask for it ("send a test event"); nobody subscribes to it
+    TEST = "webhook.test"
+
+    @property
+    def message_kind(self) -> MessageKind:
+        return MessageKind(f"webhook.{self.value}" if self is not WebhookEvent.TEST
+                           else self.value)
+
+
+SUBSCRIBABLE_EVENTS = tuple(e for e in WebhookEvent if e is not WebhookEvent.TEST)
 
 
 class MailTopic(StrEnum):
@@ -261,7 +292,7 @@ TEMPLATE_ENUMS: tuple[type[StrEnum], ...] = (
     Role, ContentKind, QuestionKind, SubmissionStatus, SubmissionMode, LiveFormat, GradeKind,
     Outcome, ModerationDecision, ModerationCause, CalibrationStatus, CertificateStatus,
     CertificateChange, PublicReason, Standing, StatusPurpose, CheckOutcome, Channel,
-    MessageKind, MailTopic, DeliveryStatus,
+    MessageKind, MailTopic, DeliveryStatus, WebhookEvent,
 )
 
 

@@ -64,9 +64,17 @@ ENVIRONMENT = {
     "GUNICORN_TIMEOUT": "seconds before gunicorn restarts a stuck worker",
     "GUNICORN_LOG_LEVEL": "gunicorn's own log level",
     "HOST": "the address `demo` checks is loopback (make run passes its own)",
+    "WEBHOOK_TIMEOUT_SECONDS": "seconds a webhook receiver has to connect and answer (5)",
+    "WEBHOOK_RETRY_SCHEDULE": "seconds to wait after each failed webhook attempt, by commas",
+    "WEBHOOK_DISABLE_AFTER_HOURS": "an endpoint failing every attempt this long is turned off",
+    "WEBHOOK_ALLOW_HTTP_LOOPBACK": "tests only: webhooks to http://127.0.0.1 (never in production)",
 }
 
 FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+class UnsafeSetting(ValueError):
+    """A setting meant for tests, found in a production configuration."""
 
 
 def _percent(value: str) -> float:
@@ -149,6 +157,13 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "MAIL_GIVE_UP_HOURS": float(env.get("MAIL_GIVE_UP_HOURS", "72")),
         "MAIL_LEASE_SECONDS": float(env.get("MAIL_LEASE_SECONDS", "120")),
         "SWEEP_AFTER_SECONDS": float(env.get("SWEEP_AFTER_SECONDS", "180")),
+        # program webhooks (see courseware.domain.webhooks for the defaults' reasons)
+        "WEBHOOK_TIMEOUT_SECONDS": float(env.get("WEBHOOK_TIMEOUT_SECONDS", "5")),
+        "WEBHOOK_RETRY_SCHEDULE": env.get("WEBHOOK_RETRY_SCHEDULE",
+                                          "5,300,1800,7200,18000,36000,36000"),
+        "WEBHOOK_DISABLE_AFTER_HOURS": float(env.get("WEBHOOK_DISABLE_AFTER_HOURS", "72")),
+        # the test suite's receivers listen on loopback over plain http; nothing else may
+        "WEBHOOK_ALLOW_HTTP_LOOPBACK": _env_flag(env, "WEBHOOK_ALLOW_HTTP_LOOPBACK"),
         "SESSION_COOKIE_NAME": "courseware_session",
         "DEVICE_COOKIE_NAME": "courseware_device",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -184,6 +199,10 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
     config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=config["SESSION_MAX_HOURS"]))
     config["HTTPS"] = str(config["BASE_URL"]).startswith("https://")
     config["PRODUCTION"] = config["HTTPS"] or config["COURSEWARE_ENV"] == "production"
+    if config["PRODUCTION"] and config["WEBHOOK_ALLOW_HTTP_LOOPBACK"]:
+        raise UnsafeSetting("WEBHOOK_ALLOW_HTTP_LOOPBACK is for the test suite only: a "
+                            "production configuration refuses to start with it on (it lets "
+                            "webhooks reach this host's own services)")
     if not config.get("RATELIMIT_STORAGE_URI"):
         # one Redis for the queue and the rate limits, unless the limits are pointed elsewhere
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"] or "memory://"

@@ -19,6 +19,7 @@ from courseware.models.users import (
     User,
     UserSession,
 )
+from courseware.models.webhooks import WebhookAttempt, WebhookEndpoint
 
 __all__ = [
     "AccountToken", "ApiKey", "AuditEvent", "Base", "CalibrationAnswer", "CalibrationRun",
@@ -26,4 +27,5 @@ __all__ = [
     "LoginThrottle", "Moderation", "ModuleFeedback", "ModuleRead", "OutboxMessage", "Passkey",
     "Program", "QuizAnswer", "QuizAttempt", "RecoveryCode", "RosterEntry", "SigningKey",
     "StatusEntry", "Submission", "TotpSecret", "UTCDateTime", "User", "UserSession",
+    "WebhookAttempt", "WebhookEndpoint",
 ]

@@ -31,7 +31,15 @@ from courseware.models import (
     QuizAttempt,
     User,
 )
-from courseware.services import audit, catalogue, grading, notifications, outbox, status_lists
+from courseware.services import (
+    audit,
+    catalogue,
+    grading,
+    notifications,
+    outbox,
+    status_lists,
+    webhooks,
+)
 from courseware.services.pages import Page, page_of
 from courseware.services.sql import rows_updated
 
@@ -238,6 +246,8 @@ def _issue(session: Session, user: User, current: catalogue.Current, spec: Track
         # the PDF is rendered by a job once this commits (or on demand, if asked for first)
         outbox.after_commit(session, outbox.RENDER_PDF, cert.id)
         notifications.certificate_issued(session, cert, now)
+        if previous is not None:  # the programs following the one it renews follow it now
+            webhooks.certificate_renewed(session, cert, previous, now)
         session.flush()
         return cert
     raise CertificateError("Could not allocate a certificate code.")
@@ -345,6 +355,7 @@ def change_state(session: Session, actor: audit.Actor, cert: Certificate,
             suspend(session, actor, cert, note, now, public)
     status_lists.record_state(session, cert)
     notifications.certificate_changed(session, cert, change, note, now)
+    webhooks.certificate_changed(session, cert, change, now)
 
 
 PUBLIC_TEXT_MAX = 300

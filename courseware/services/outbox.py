@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -99,6 +99,53 @@ def add(session: Session, *, kind: MessageKind, recipient: str, subject_key: str
         return None
     after_commit(session, DELIVER, message.id)
     return message
+
+
+def add_many(session: Session, *, kind: MessageKind, recipients: list[str], subject_key: str,
+             payload: dict[str, Any], now: datetime, channel: Channel = Channel.MAIL
+             ) -> list[int]:
+    """One message to each recipient, with one payload (a webhook event fanned out to every
+    endpoint that wants it): two statements whatever the number of recipients. The ids of
+    the rows recorded now; recipients that had this (kind, subject) already are skipped."""
+    if not recipients:
+        return []
+    known = set(session.scalars(select(OutboxMessage.recipient).where(
+        OutboxMessage.recipient.in_(recipients), OutboxMessage.kind == kind,
+        OutboxMessage.subject_key == subject_key[:160])))
+    fresh = [r for r in dict.fromkeys(recipients) if r not in known]
+    if not fresh:
+        return []
+    sealed = _sealer(session).seal(json.dumps(payload).encode())
+    rows = [{"channel": channel, "kind": kind, "recipient": recipient,
+             "subject_key": subject_key[:160], "user_id": None, "payload": sealed,
+             "status": DeliveryStatus.PENDING, "attempts": 0, "created_at": now,
+             "next_attempt_at": now} for recipient in fresh]
+    try:
+        with session.begin_nested():
+            ids = list(session.scalars(insert(OutboxMessage).returning(OutboxMessage.id), rows))
+    except IntegrityError:  # a concurrent transaction recorded some of them: one at a time
+        made = [add(session, kind=kind, recipient=r, subject_key=subject_key, payload=payload,
+                    now=now, channel=channel) for r in fresh]
+        return [m.id for m in made if m is not None]
+    for ident in ids:
+        after_commit(session, DELIVER, ident)
+    return ids
+
+
+def requeue(session: Session, message_id: int, now: datetime) -> bool:
+    """Deliver a sent or failed message again, as it was (same id, same subject): pending now,
+    queued after commit. False while it is still pending or being sent."""
+    changed = rows_updated(
+        session,
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id,
+               OutboxMessage.status.in_((DeliveryStatus.SENT, DeliveryStatus.FAILED)))
+        .values(status=DeliveryStatus.PENDING, sent_at=None, lease_until=None,
+                next_attempt_at=now)
+        .execution_options(synchronize_session=False))
+    if changed == 1:
+        after_commit(session, DELIVER, message_id)
+    return changed == 1
 
 
 # --- delivering -----------------------------------------------------------------------------

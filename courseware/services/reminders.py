@@ -22,14 +22,17 @@ from courseware.domain.statuses import (
     SubmissionStatus,
 )
 from courseware.models import Certificate, User
-from courseware.services import catalogue, grading, notifications, outbox
+from courseware.services import catalogue, grading, notifications, outbox, webhooks
 
 DIGEST_LIMIT = 5000  # a digest counts at most this many waiting submissions
 
 
 def certificate_reminders(session: Session, now: datetime) -> int:
     """Record each certificate's due reminder (renewal window open, 30 and 7 days before expiry,
-    expired); how many were recorded. Revoked, suspended and renewed certificates get none."""
+    expired); how many were recorded. Revoked, suspended and renewed certificates get none.
+    The programs following a certificate hear of its expiry by webhook in the same transaction
+    (services.webhooks.expiry_events)."""
+    webhooks.expiry_events(session, now)
     windows = [catalogue.track_spec(c.version).renewal for c in
                catalogue.items(session, ContentKind.TRACK)]
     horizon = max([SOON, *(timedelta(days=r.window_days) for r in windows if r)])

@@ -25,6 +25,7 @@ from courseware.models import Certificate
 from courseware.services import account_email, certificates, outbox, reminders
 from courseware.tasks.environment import JobEnvironment
 from courseware.tasks.mail import compose
+from courseware.tasks.webhooks import send_webhook
 
 log = logging.getLogger("courseware.jobs")
 
@@ -36,9 +37,10 @@ def deliver(env: JobEnvironment, message_id: int) -> None:
         session.commit()
     if claimed is None:  # sent already, failed for good, or another worker holds it
         return
+    if claimed.channel is Channel.WEBHOOK:
+        send_webhook(env, claimed)  # its own attempt log, schedule and disable rule
+        return
     try:
-        if claimed.channel is not Channel.MAIL:
-            raise NotImplementedError(f"no delivery for the {claimed.channel} channel yet")
         env.sender.send(compose(env, claimed))
     except Exception as exc:
         now = clock.utcnow()

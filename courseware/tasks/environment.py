@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from courseware.domain.webhooks import RETRY_SCHEDULE, parse_schedule
 from courseware.infra.config import mail_domain
 from courseware.infra.db import Database
 from courseware.infra.mail import MailSender, MailTemplates
@@ -25,6 +26,11 @@ class JobSettings:
     give_up: timedelta
     lease: timedelta
     sweep_after: timedelta
+    # webhooks (courseware.tasks.webhooks)
+    webhook_timeout: float = 5.0
+    webhook_retry_schedule: tuple[float, ...] = RETRY_SCHEDULE
+    webhook_disable_after: timedelta = timedelta(days=3)
+    webhook_allow_http_loopback: bool = False
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> JobSettings:
@@ -37,6 +43,10 @@ class JobSettings:
             give_up=timedelta(hours=float(config["MAIL_GIVE_UP_HOURS"])),
             lease=timedelta(seconds=float(config["MAIL_LEASE_SECONDS"])),
             sweep_after=timedelta(seconds=float(config["SWEEP_AFTER_SECONDS"])),
+            webhook_timeout=float(config["WEBHOOK_TIMEOUT_SECONDS"]),
+            webhook_retry_schedule=parse_schedule(str(config["WEBHOOK_RETRY_SCHEDULE"])),
+            webhook_disable_after=timedelta(hours=float(config["WEBHOOK_DISABLE_AFTER_HOURS"])),
+            webhook_allow_http_loopback=bool(config["WEBHOOK_ALLOW_HTTP_LOOPBACK"]),
         )
 
 

@@ -15,10 +15,12 @@ def register_blueprints(app: Flask) -> None:
         calibrate,
         grade,
         learn,
+        program_webhooks,
         reliability,
         verify,
     )
 
     del account_email  # its routes live on account's blueprint
-    for module in (auth, account, learn, grade, calibrate, reliability, verify, admin, api):
+    for module in (auth, account, learn, grade, calibrate, reliability, verify, admin, api,
+                   program_webhooks):
         app.register_blueprint(module.bp)
