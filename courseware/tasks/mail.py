@@ -31,6 +31,7 @@ LINKS: dict[MessageKind, Callable[[Payload], str]] = {
     MessageKind.CERTIFICATE_EXPIRED: lambda p: "/profile",
     MessageKind.MODERATION_NEEDED: lambda p: f"/grade/submissions/{p['submission_id']}",
     MessageKind.GRADING_DIGEST: lambda p: "/grade/",
+    MessageKind.PROGRAM_WELCOME: lambda p: f"/account/reset/{p['token']}",
 }
 
 
