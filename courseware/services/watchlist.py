@@ -203,11 +203,13 @@ def _conditions(now: datetime,
 
 def _rows(program_id: int, which: WatchFilter | None, eligible: ColumnElement[bool],
           expiring: ColumnElement[bool]) -> Select[Any]:
-    statement: Select[Any] = (
-        select(RosterEntry.id.label("entry_id"), RosterEntry.added_at, Certificate.code,
-               Certificate.holder_name, ContentItem.slug.label("track_slug"),
-               ContentItem.title.label("track_title"), Certificate.expires_at,
-               Certificate.revoked_at, Certificate.suspended_at, Certificate.track_version_id)
+    columns: list[Any] = [
+        RosterEntry.id.label("entry_id"), RosterEntry.added_at, Certificate.code,
+        Certificate.holder_name, ContentItem.slug.label("track_slug"),
+        ContentItem.title.label("track_title"), Certificate.expires_at, Certificate.revoked_at,
+        Certificate.suspended_at, Certificate.track_version_id]
+    statement = (
+        select(*columns)
         .join(Certificate, Certificate.id == RosterEntry.certificate_id)
         .join(ContentItem, ContentItem.id == Certificate.track_id)
         .where(RosterEntry.program_id == program_id)
