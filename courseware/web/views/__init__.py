@@ -10,15 +10,18 @@ def register_blueprints(app: Flask) -> None:
         account,
         account_email,
         admin,
+        admin_programs,
         api,
         auth,
         calibrate,
         grade,
         learn,
+        program,
         reliability,
         verify,
     )
 
-    del account_email  # its routes live on account's blueprint
-    for module in (auth, account, learn, grade, calibrate, reliability, verify, admin, api):
+    del account_email, admin_programs  # their routes live on account's and admin's blueprints
+    for module in (auth, account, learn, grade, calibrate, reliability, verify, admin, api,
+                   program):
         app.register_blueprint(module.bp)
