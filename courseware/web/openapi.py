@@ -41,7 +41,7 @@ _ERROR: dict[str, Any] = {
 _TIME = {"type": "string", "format": "date-time"}
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 
-_CERTIFICATE = {
+_CERTIFICATE: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["code", "status", "eligible", "holder", "track", "issued_at", "expires_at",
@@ -335,8 +335,8 @@ _ROSTER_REPORT = {
     },
 }
 
-KEY_SECURITY = [{"apiKey": []}]
-OPTIONAL_KEY_SECURITY = [{}, {"apiKey": []}]
+KEY_SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}]
+OPTIONAL_KEY_SECURITY: list[dict[str, list[str]]] = [{}, {"apiKey": []}]
 
 
 def _key_responses(error: str) -> dict[str, Any]:
