@@ -80,7 +80,7 @@ def authenticate(session: Session, presented: str, now: datetime) -> Authenticat
                           .where(ApiKey.key_hash == apikeys.key_hash(presented))).first()
     if row is None:
         return Authenticated(KeyCheck.UNKNOWN)
-    key, program = row.tuple()
+    key, program = row
     result = apikeys.check(now=now, expires_at=key.expires_at, revoked_at=key.revoked_at)
     if result is KeyCheck.VALID and program.status is not ProgramStatus.ACTIVE:
         result = KeyCheck.REVOKED

@@ -198,7 +198,7 @@ def listing(session: Session) -> Sequence[ProgramRow]:
         func.lower(Program.name))).all()
     counts = dict(session.execute(
         select(User.program_id, func.count()).where(User.program_id.is_not(None))
-        .group_by(User.program_id)).tuples().all())
+        .group_by(User.program_id)).all())
     return [ProgramRow(p, int(counts.get(p.id, 0))) for p in programs]
 
 

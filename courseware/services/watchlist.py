@@ -66,9 +66,10 @@ def add(session: Session, program: Program, rows: Sequence[CodeRow], *, actor: a
     flush however many codes (at most watchlist.MAX_CODES)."""
     pending = [row for row in rows if row.outcome is None and row.code is not None]
     codes = [row.code for row in pending if row.code is not None]
-    found: dict[str, int] = dict(session.execute(
-        select(Certificate.code, Certificate.id).where(Certificate.code.in_(codes))).tuples()
-        .all()) if codes else {}
+    found: dict[str, int] = {}
+    if codes:
+        found = {code: ident for code, ident in session.execute(
+            select(Certificate.code, Certificate.id).where(Certificate.code.in_(codes)))}
     following = set(session.scalars(select(RosterEntry.certificate_id).where(
         RosterEntry.program_id == program.id,
         RosterEntry.certificate_id.in_(list(found.values()))))) if found else set()
