@@ -301,6 +301,12 @@ class Factory:
                 country=country, staff_name="", actor=COMMAND_LINE, now=clock.utcnow())
             return self._detached(s, program)
 
+    def program_of(self, staff: User) -> Program:
+        with self.session() as s:
+            held = s.get(Program, staff.program_id)
+            assert held is not None
+            return self._detached(s, held)
+
     def program_staff(self, program: Program, *, email: str | None = None,
                       password: str = PASSWORD) -> User:
         """Another staff login of the program, whose password is `password` (as if they had
