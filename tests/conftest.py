@@ -319,6 +319,12 @@ def admin(make_user: UserFactory) -> User:
 
 
 @pytest.fixture
+def program(factory: Factory) -> User:
+    """A staff login (role program) of the program "Northside Mentoring" (its `program_id`)."""
+    return factory.program_staff(factory.program("Northside Mentoring"))
+
+
+@pytest.fixture
 def clients(app: Flask, learner: User, trainer: User,
             factory: Factory) -> tuple[FlaskClient, FlaskClient]:
     """A learner's and a (calibrated) trainer's logged-in clients on the same app."""
@@ -332,7 +338,11 @@ def clients(app: Flask, learner: User, trainer: User,
 # What only the command line does; anything else recorded as done there is a misattribution.
 COMMAND_LINE_ACTIONS = {"user.create", "content.sync", "certificate.issue", "certificate.revoke",
                         "certificate.suspend", "certificate.reinstate", "second_factor.reset",
-                        "audit.prune"}
+                        "audit.prune", "program.create", "program.staff_add",
+                        "program.approve", "program.decline", "api_key.create",
+                        "api_key.revoke"}
+# What a program's integration does with one of its API keys (the actor is the key).
+API_KEY_ACTIONS = {"watchlist.add", "watchlist.remove"}
 # What someone not (yet) logged in can cause: a failed login, a delay, a refusal.
 VISITOR_ACTIONS = {"login.failed", "login.throttled", "login.second_factor_failed",
                    "access.denied"}
@@ -353,6 +363,8 @@ def assert_audit_events_name_their_actor(url: str) -> None:
         assert label, f"{where} has no actor"
         if actor_id is None and label == "visitor (not logged in)":
             assert action in VISITOR_ACTIONS, f"{where} recorded as a visitor's"
+        elif actor_id is None and label.startswith("API key cwk_"):
+            assert action in API_KEY_ACTIONS, f"{where} recorded as an API key's"
         elif actor_id is None:
             assert label == "command line", f"{where}: no account, yet '{label}'"
             assert action in COMMAND_LINE_ACTIONS, f"{where} recorded as the command line's"

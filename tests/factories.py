@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import Flask
@@ -20,22 +20,36 @@ from sqlalchemy.orm import Session
 
 from courseware.domain import clock, sampling
 from courseware.domain.statuses import (
+    ApiScope,
     CertificateChange,
     ContentKind,
     ModerationDecision,
     Role,
     SubmissionStatus,
 )
-from courseware.models import CalibrationRun, Certificate, Grade, QuizAttempt, Submission, User
+from courseware.domain.watchlist import CodeRow, rows_from_values
+from courseware.models import (
+    ApiKey,
+    CalibrationRun,
+    Certificate,
+    Grade,
+    Program,
+    QuizAttempt,
+    Submission,
+    User,
+)
 from courseware.services import (
     account_email,
     accounts,
+    api_keys,
     attempts,
     calibration,
     catalogue,
     certificates,
     grading,
     learning,
+    programs,
+    watchlist,
 )
 from courseware.services.audit import COMMAND_LINE
 
@@ -274,6 +288,57 @@ class Factory:
             held = s.get(Certificate, cert.id)
             assert held is not None
             certificates.change_state(s, COMMAND_LINE, held, change, reason, clock.utcnow())
+
+    # --- programs -----------------------------------------------------------------------------
+
+    def program(self, name: str | None = None, *, country: str = "GB") -> Program:
+        """An active program made at the command line, with its first staff login (for its
+        contact address, mailed a link: see program_staff for a login with a known password)."""
+        n = next(self.numbers)
+        with self.session() as s:
+            program, _staff = programs.create(
+                s, name=name or f"Program {n}", contact_email=f"contact{n}@program.example",
+                country=country, staff_name="", actor=COMMAND_LINE, now=clock.utcnow())
+            return self._detached(s, program)
+
+    def program_of(self, staff: User) -> Program:
+        with self.session() as s:
+            held = s.get(Program, staff.program_id)
+            assert held is not None
+            return self._detached(s, held)
+
+    def program_staff(self, program: Program, *, email: str | None = None,
+                      password: str = PASSWORD) -> User:
+        """Another staff login of the program, whose password is `password` (as if they had
+        followed the mailed link and chosen it)."""
+        n = next(self.numbers)
+        with self.session() as s:
+            held = s.get(Program, program.id)
+            assert held is not None
+            user = programs.add_staff(s, held, email=email or f"staff{n}@program.example",
+                                      name=f"Staff {n}", actor=COMMAND_LINE,
+                                      now=clock.utcnow())
+            user.password_hash = accounts.hasher(True).hash(password)
+            return self._detached(s, user)
+
+    def api_key(self, program: Program, *scopes: str, expires_at: datetime | None = None,
+                name: str = "test key") -> tuple[ApiKey, str]:
+        """A key of the program (default scopes: every one) and the key itself."""
+        with self.session() as s:
+            held = s.get(Program, program.id)
+            assert held is not None
+            key, plaintext = api_keys.create(
+                s, held, name=name, scopes=scopes or [scope.value for scope in ApiScope],
+                expires_at=expires_at, actor=COMMAND_LINE, now=clock.utcnow())
+            return self._detached(s, key), plaintext
+
+    def follow(self, program: Program, staff: User, *codes: str) -> list[CodeRow]:
+        """Add codes to the program's watch list as its staff login does."""
+        with self.session() as s:
+            held, user = s.get(Program, program.id), s.get(User, staff.id)
+            assert held is not None and user is not None
+            return watchlist.add(s, held, rows_from_values(enumerate(codes, start=1)),
+                                 actor=user, now=clock.utcnow())
 
     # --- mail ---------------------------------------------------------------------------------
 

@@ -17,133 +17,153 @@ from tests import helpers
 from tests.conftest import Auth, UserFactory, make_app
 from tests.factories import Factory
 
-ROLES = ("anonymous", "learner", "trainer", "admin")
+ROLES = ("anonymous", "learner", "trainer", "admin", "program")
 R = 302  # redirect (to the login page for anonymous users)
 
-# (endpoint, method): expected status for anonymous, learner, trainer, admin
-TABLE: dict[tuple[str, str], tuple[int, int, int, int]] = {
-    ("learn.home", "GET"): (200, 200, 200, 200),
-    ("learn.module", "GET"): (R, 200, 200, 200),
-    ("learn.mark_read", "POST"): (R, R, R, R),
-    ("learn.feedback", "GET"): (R, 200, 200, 200),
-    ("learn.feedback", "POST"): (R, 422, 422, 422),
-    ("learn.profile", "GET"): (R, 200, 200, 200),
-    ("learn.quiz", "GET"): (R, 200, 200, 200),
+# (endpoint, method): expected status for anonymous, learner, trainer, admin, program staff
+TABLE: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
+    ("learn.home", "GET"): (200, 200, 200, 200, 200),
+    ("learn.module", "GET"): (R, 200, 200, 200, 200),
+    ("learn.mark_read", "POST"): (R, R, R, R, R),
+    ("learn.feedback", "GET"): (R, 200, 200, 200, 200),
+    ("learn.feedback", "POST"): (R, 422, 422, 422, 422),
+    ("learn.profile", "GET"): (R, 200, 200, 200, 200),
+    ("learn.quiz", "GET"): (R, 200, 200, 200, 200),
     # by then every role has marked the module read (mark_read is walked first)
-    ("learn.start_quiz", "POST"): (R, R, R, R),
-    ("learn.attempt", "GET"): (R, 200, 404, 404),
-    ("learn.submit_attempt", "POST"): (R, 200, 404, 404),
-    ("learn.roleplay", "GET"): (R, 200, 200, 200),
-    ("learn.start_roleplay", "POST"): (R, R, R, R),
-    ("learn.submission", "GET"): (R, 200, R, 200),
-    ("learn.save_submission", "POST"): (R, 422, 403, 403),
-    ("auth.register", "GET"): (200, R, R, R),
-    ("auth.register", "POST"): (422, R, R, R),
-    ("auth.login", "GET"): (200, R, R, R),
-    ("auth.login", "POST"): (422, R, R, R),
-    ("auth.logout", "POST"): (R, R, R, R),
-    ("auth.change_password", "GET"): (R, 200, 200, 200),
-    ("account.index", "GET"): (R, 200, 200, 200),
+    ("learn.start_quiz", "POST"): (R, R, R, R, R),
+    ("learn.attempt", "GET"): (R, 200, 404, 404, 404),
+    ("learn.submit_attempt", "POST"): (R, 200, 404, 404, 404),
+    ("learn.roleplay", "GET"): (R, 200, 200, 200, 200),
+    ("learn.start_roleplay", "POST"): (R, R, R, R, R),
+    ("learn.submission", "GET"): (R, 200, R, 200, 404),
+    ("learn.save_submission", "POST"): (R, 422, 403, 403, 404),
+    ("auth.register", "GET"): (200, R, R, R, R),
+    ("auth.register", "POST"): (422, R, R, R, R),
+    ("auth.login", "GET"): (200, R, R, R, R),
+    ("auth.login", "POST"): (422, R, R, R, R),
+    ("auth.logout", "POST"): (R, R, R, R, R),
+    ("auth.change_password", "GET"): (R, 200, 200, 200, 200),
+    ("account.index", "GET"): (R, 200, 200, 200, 200),
     # the second step of a login opens only while a password check waits for it
-    ("auth.second_factor_page", "GET"): (R, R, R, R),
-    ("auth.second_factor_page", "POST"): (R, R, R, R),
-    ("auth.passkey_options", "POST"): (401, 401, 401, 401),
-    ("auth.passkey_login", "POST"): (401, 401, 401, 401),
-    ("account.second_factor_page", "GET"): (R, 200, 200, 200),
-    ("account.totp", "GET"): (R, 200, 200, 200),
-    ("account.totp", "POST"): (R, 422, 422, 422),
-    ("account.remove_totp", "POST"): (R, R, R, R),
-    ("account.passkey_options", "POST"): (R, 200, 200, 200),
-    ("account.add_passkey", "POST"): (R, 415, 415, 415),  # JSON only
-    ("account.remove_passkey", "POST"): (R, R, R, R),
-    ("account.recovery_codes", "GET"): (R, 200, 200, 200),
-    ("account.recovery_codes", "POST"): (R, R, R, R),
+    ("auth.second_factor_page", "GET"): (R, R, R, R, R),
+    ("auth.second_factor_page", "POST"): (R, R, R, R, R),
+    ("auth.passkey_options", "POST"): (401, 401, 401, 401, 401),
+    ("auth.passkey_login", "POST"): (401, 401, 401, 401, 401),
+    ("account.second_factor_page", "GET"): (R, 200, 200, 200, 200),
+    ("account.totp", "GET"): (R, 200, 200, 200, 200),
+    ("account.totp", "POST"): (R, 422, 422, 422, 422),
+    ("account.remove_totp", "POST"): (R, R, R, R, R),
+    ("account.passkey_options", "POST"): (R, 200, 200, 200, 200),
+    ("account.add_passkey", "POST"): (R, 415, 415, 415, 415),  # JSON only
+    ("account.remove_passkey", "POST"): (R, R, R, R, R),
+    ("account.recovery_codes", "GET"): (R, 200, 200, 200, 200),
+    ("account.recovery_codes", "POST"): (R, R, R, R, R),
     # another person's session: nothing to sign out, back to the account page
-    ("account.revoke_session", "POST"): (R, R, R, R),
-    ("account.revoke_others", "POST"): (R, R, R, R),
-    ("auth.change_password", "POST"): (R, 422, 422, 422),
-    ("account.reset_request", "GET"): (200, 200, 200, 200),
-    ("account.reset_request", "POST"): (422, 422, 422, 422),
+    ("account.revoke_session", "POST"): (R, R, R, R, R),
+    ("account.revoke_others", "POST"): (R, R, R, R, R),
+    ("auth.change_password", "POST"): (R, 422, 422, 422, 422),
+    ("account.reset_request", "GET"): (200, 200, 200, 200, 200),
+    ("account.reset_request", "POST"): (422, 422, 422, 422, 422),
     # an unknown link: gone, whoever follows it
-    ("account.reset", "GET"): (410, 410, 410, 410),
-    ("account.reset", "POST"): (410, 410, 410, 410),
-    ("account.confirm", "GET"): (410, 410, 410, 410),
-    ("account.confirm", "POST"): (410, 410, 410, 410),
-    ("account.resend_confirmation", "POST"): (R, R, R, R),
-    ("account.change_email", "GET"): (R, 200, 200, 200),
-    ("account.change_email", "POST"): (R, 422, 422, 422),
-    ("account.preferences", "POST"): (R, R, R, R),
-    ("account.unsubscribe", "GET"): (404, 404, 404, 404),
-    ("account.unsubscribe", "POST"): (404, 404, 404, 404),
-    ("grade.queue", "GET"): (R, 403, 200, 200),
-    ("grade.claim", "POST"): (R, 403, R, R),
-    ("grade.release", "POST"): (R, 403, R, R),
-    ("grade.grade", "GET"): (R, 403, 200, 200),
-    ("grade.save_grade", "POST"): (R, 403, 422, 422),
-    ("grade.live", "GET"): (R, 403, 200, 200),
-    ("grade.live", "POST"): (R, 403, 422, 422),
-    ("grade.reports_index", "GET"): (R, 403, R, R),
-    ("grade.reports", "GET"): (R, 403, 200, 200),
-    ("grade.results_csv", "GET"): (R, 403, 200, 200),
-    ("grade.items_csv", "GET"): (R, 403, 200, 200),
-    ("ops.healthz", "GET"): (200, 200, 200, 200),
-    ("ops.readyz", "GET"): (200, 200, 200, 200),
-    ("ops.metrics_page", "GET"): (200, 200, 200, 200),  # loopback; 404 elsewhere without a token
+    ("account.reset", "GET"): (410, 410, 410, 410, 410),
+    ("account.reset", "POST"): (410, 410, 410, 410, 410),
+    ("account.confirm", "GET"): (410, 410, 410, 410, 410),
+    ("account.confirm", "POST"): (410, 410, 410, 410, 410),
+    ("account.resend_confirmation", "POST"): (R, R, R, R, R),
+    ("account.change_email", "GET"): (R, 200, 200, 200, 200),
+    ("account.change_email", "POST"): (R, 422, 422, 422, 422),
+    ("account.preferences", "POST"): (R, R, R, R, R),
+    ("account.unsubscribe", "GET"): (404, 404, 404, 404, 404),
+    ("account.unsubscribe", "POST"): (404, 404, 404, 404, 404),
+    ("grade.queue", "GET"): (R, 403, 200, 200, 403),
+    ("grade.claim", "POST"): (R, 403, R, R, 403),
+    ("grade.release", "POST"): (R, 403, R, R, 403),
+    ("grade.grade", "GET"): (R, 403, 200, 200, 403),
+    ("grade.save_grade", "POST"): (R, 403, 422, 422, 403),
+    ("grade.live", "GET"): (R, 403, 200, 200, 403),
+    ("grade.live", "POST"): (R, 403, 422, 422, 403),
+    ("grade.reports_index", "GET"): (R, 403, R, R, 403),
+    ("grade.reports", "GET"): (R, 403, 200, 200, 403),
+    ("grade.results_csv", "GET"): (R, 403, 200, 200, 403),
+    ("grade.items_csv", "GET"): (R, 403, 200, 200, 403),
+    ("ops.healthz", "GET"): (200, 200, 200, 200, 200),
+    ("ops.readyz", "GET"): (200, 200, 200, 200, 200),
+    # loopback; 404 elsewhere without a token
+    ("ops.metrics_page", "GET"): (200, 200, 200, 200, 200),
     # nothing waits for a decision in the world: a flash and a redirect
-    ("grade.decide", "POST"): (R, 403, R, R),
-    ("calibrate.index", "GET"): (R, 403, 200, 200),
+    ("grade.decide", "POST"): (R, 403, R, R, 403),
+    ("calibrate.index", "GET"): (R, 403, 200, 200, 403),
     # the slug is a module's, not a role-play's: refused with a flash and a redirect
-    ("calibrate.start", "POST"): (R, 403, R, R),
+    ("calibrate.start", "POST"): (R, 403, R, R, 403),
     # the world's run is the trainer's, completed: an admin may read it, not answer it
-    ("calibrate.run", "GET"): (R, 403, 200, 200),
-    ("calibrate.answer", "POST"): (R, 403, R, 404),
-    ("reliability.report", "GET"): (R, 403, 200, 200),
-    ("reliability.csv", "GET"): (R, 403, 200, 200),
-    ("verify.form", "GET"): (200, 200, 200, 200),
+    ("calibrate.run", "GET"): (R, 403, 200, 200, 403),
+    ("calibrate.answer", "POST"): (R, 403, R, 404, 403),
+    ("reliability.report", "GET"): (R, 403, 200, 200, 403),
+    ("reliability.csv", "GET"): (R, 403, 200, 200, 403),
+    ("verify.form", "GET"): (200, 200, 200, 200, 200),
     # nothing pasted, nothing chosen: the form again with what is missing
-    ("verify.check", "POST"): (422, 422, 422, 422),
-    ("verify.result", "GET"): (200, 200, 200, 200),
-    ("verify.pdf", "GET"): (200, 200, 200, 200),
-    ("verify.credential", "GET"): (200, 200, 200, 200),
-    ("verify.jwks", "GET"): (200, 200, 200, 200),
-    ("verify.key", "GET"): (200, 200, 200, 200),
-    ("verify.status_list", "GET"): (200, 200, 200, 200),
-    ("verify.issuer_profile", "GET"): (200, 200, 200, 200),
-    ("verify.track", "GET"): (200, 200, 200, 200),
-    ("api.certificate", "GET"): (200, 200, 200, 200),
-    ("api.eligibility", "POST"): (415, 415, 415, 415),
-    ("api.openapi", "GET"): (200, 200, 200, 200),
-    ("admin.index", "GET"): (R, 403, 403, 200),
-    ("admin.users", "GET"): (R, 403, 403, 200),
-    ("admin.set_role", "POST"): (R, 403, 403, R),
-    ("admin.set_active", "POST"): (R, 403, 403, R),
-    ("admin.reset_second_factor", "POST"): (R, 403, 403, R),
-    ("admin.send_reset", "POST"): (R, 403, 403, R),
-    ("admin.mail_log", "GET"): (R, 403, 403, 200),
-    ("admin.content", "GET"): (R, 403, 403, 200),
-    ("admin.sync", "POST"): (R, 403, 403, R),
-    ("admin.feedback", "GET"): (R, 403, 403, 200),
-    ("admin.audit_log", "GET"): (R, 403, 403, 200),
-    ("admin.certificates_list", "GET"): (R, 403, 403, 200),
-    ("admin.certificate", "GET"): (R, 403, 403, 200),
-    ("admin.change_certificate", "POST"): (R, 403, 403, 422),
-    ("admin.manual_issue", "GET"): (R, 403, 403, 200),
-    ("admin.manual_issue", "POST"): (R, 403, 403, 422),
-    ("admin.roster", "GET"): (R, 403, 403, 200),
-    ("admin.calibration_status", "GET"): (R, 403, 403, 200),
-    ("admin.roster_csv", "GET"): (R, 403, 403, 200),
-    # program staff's webhook endpoints (a program login: see each route's comment in the
-    # README; none of these roles is program staff)
-    ("webhooks.index", "GET"): (R, 403, 403, 403),
-    ("webhooks.new", "GET"): (R, 403, 403, 403),
-    ("webhooks.new", "POST"): (R, 403, 403, 403),
-    ("webhooks.endpoint", "GET"): (R, 403, 403, 403),
-    ("webhooks.rotate", "POST"): (R, 403, 403, 403),
-    ("webhooks.enable", "POST"): (R, 403, 403, 403),
-    ("webhooks.disable", "POST"): (R, 403, 403, 403),
-    ("webhooks.delete", "POST"): (R, 403, 403, 403),
-    ("webhooks.send_test", "POST"): (R, 403, 403, 403),
-    ("webhooks.resend", "POST"): (R, 403, 403, 403),
+    ("verify.check", "POST"): (422, 422, 422, 422, 422),
+    ("verify.result", "GET"): (200, 200, 200, 200, 200),
+    ("verify.pdf", "GET"): (200, 200, 200, 200, 200),
+    ("verify.credential", "GET"): (200, 200, 200, 200, 200),
+    ("verify.jwks", "GET"): (200, 200, 200, 200, 200),
+    ("verify.key", "GET"): (200, 200, 200, 200, 200),
+    ("verify.status_list", "GET"): (200, 200, 200, 200, 200),
+    ("verify.issuer_profile", "GET"): (200, 200, 200, 200, 200),
+    ("verify.track", "GET"): (200, 200, 200, 200, 200),
+    ("api.certificate", "GET"): (200, 200, 200, 200, 200),
+    ("api.eligibility", "POST"): (415, 415, 415, 415, 415),
+    ("api.openapi", "GET"): (200, 200, 200, 200, 200),
+    ("admin.index", "GET"): (R, 403, 403, 200, 403),
+    ("admin.users", "GET"): (R, 403, 403, 200, 403),
+    ("admin.set_role", "POST"): (R, 403, 403, R, 403),
+    ("admin.set_active", "POST"): (R, 403, 403, R, 403),
+    ("admin.reset_second_factor", "POST"): (R, 403, 403, R, 403),
+    ("admin.send_reset", "POST"): (R, 403, 403, R, 403),
+    ("admin.mail_log", "GET"): (R, 403, 403, 200, 403),
+    ("admin.content", "GET"): (R, 403, 403, 200, 403),
+    ("admin.sync", "POST"): (R, 403, 403, R, 403),
+    ("admin.feedback", "GET"): (R, 403, 403, 200, 403),
+    ("admin.audit_log", "GET"): (R, 403, 403, 200, 403),
+    ("admin.certificates_list", "GET"): (R, 403, 403, 200, 403),
+    ("admin.certificate", "GET"): (R, 403, 403, 200, 403),
+    ("admin.change_certificate", "POST"): (R, 403, 403, 422, 403),
+    ("admin.manual_issue", "GET"): (R, 403, 403, 200, 403),
+    ("admin.manual_issue", "POST"): (R, 403, 403, 422, 403),
+    ("admin.roster", "GET"): (R, 403, 403, 200, 403),
+    ("admin.calibration_status", "GET"): (R, 403, 403, 200, 403),
+    ("admin.roster_csv", "GET"): (R, 403, 403, 200, 403),
+    ("admin.programs_list", "GET"): (R, 403, 403, 200, 403),
+    ("admin.create_program", "POST"): (R, 403, 403, 422, 403),
+    ("admin.program_detail", "GET"): (R, 403, 403, 200, 403),
+    # the world's program is active already: nothing to decide (a flash and a redirect)
+    ("admin.decide_program", "POST"): (R, 403, 403, R, 403),
+    ("admin.add_program_staff", "POST"): (R, 403, 403, 422, 403),
+    ("program.watchlist_page", "GET"): (R, 403, 403, 403, 200),
+    ("program.add_codes", "POST"): (R, 403, 403, 403, 422),
+    # the world's certificate is not on the program's list
+    ("program.remove_code", "POST"): (R, 403, 403, 403, 404),
+    ("program.watchlist_csv", "GET"): (R, 403, 403, 403, 200),
+    ("program.keys", "GET"): (R, 403, 403, 403, 200),
+    ("program.create_key", "POST"): (R, 403, 403, 403, 422),
+    ("program.revoke_key", "POST"): (R, 403, 403, 403, R),
+    ("program.request_form", "GET"): (200, 200, 200, 200, 200),
+    ("program.request_form", "POST"): (422, 422, 422, 422, 422),
+    # no key presented: the roster is a program's integration's, never a browser session's
+    ("api.roster", "GET"): (401, 401, 401, 401, 401),
+    ("api.roster_add", "POST"): (401, 401, 401, 401, 401),
+    ("api.roster_remove", "DELETE"): (401, 401, 401, 401, 401),
+    # program staff's webhook endpoints (the world has no endpoint 1: 404 within the program)
+    ("webhooks.index", "GET"): (R, 403, 403, 403, 200),
+    ("webhooks.new", "GET"): (R, 403, 403, 403, 200),
+    ("webhooks.new", "POST"): (R, 403, 403, 403, 422),
+    ("webhooks.endpoint", "GET"): (R, 403, 403, 403, 404),
+    ("webhooks.rotate", "POST"): (R, 403, 403, 403, 404),
+    ("webhooks.enable", "POST"): (R, 403, 403, 403, 404),
+    ("webhooks.disable", "POST"): (R, 403, 403, 403, 404),
+    ("webhooks.delete", "POST"): (R, 403, 403, 403, 404),
+    ("webhooks.send_test", "POST"): (R, 403, 403, 403, 404),
+    ("webhooks.resend", "POST"): (R, 403, 403, 403, 404),
 }
 
 
@@ -156,11 +176,17 @@ class World:
     submission_id: int
     run_id: int
     thumbprint: str
+    program_id: int
+    key_id: int
 
 
 def build_world(app: Flask, make_user: UserFactory) -> tuple[World, dict[str, object]]:
     learner = make_user("learner")
-    users = {"learner": learner, "trainer": make_user("trainer"), "admin": make_user("admin")}
+    factory = Factory(app)
+    program = factory.program("World Mentoring")
+    key, _plaintext = factory.api_key(program)
+    users = {"learner": learner, "trainer": make_user("trainer"), "admin": make_user("admin"),
+             "program": factory.program_staff(program)}
     target = make_user("learner", name="Target Person")
     client = app.test_client()
     Auth(client).login(learner)
@@ -178,12 +204,11 @@ def build_world(app: Flask, make_user: UserFactory) -> tuple[World, dict[str, ob
         s.commit()
         code = cert.code
     # the staff are calibrated on the world's role-play (calibration has its own tests)
-    factory = Factory(app)
     [run] = factory.calibrate(users["trainer"], "active-listening")
     factory.calibrate(users["admin"], "active-listening")
     kid = app.test_client().get("/.well-known/jwks.json").get_json()["keys"][0]["kid"]
     return World(learner, target, code, attempt_id, submission_id, run.id,
-                 kid.rsplit("/", 1)[1]), users
+                 kid.rsplit("/", 1)[1], program.id, key.id), users
 
 
 def url_values(world: World) -> dict[str, object]:
@@ -192,7 +217,8 @@ def url_values(world: World) -> dict[str, object]:
             "change": "revoke", "filename": "site.css", "run_id": world.run_id,
             "table": "trainers", "thumbprint": world.thumbprint, "purpose": "revocation",
             "session_id": 1, "passkey_id": 1, "token": "not-a-token", "endpoint_id": 1,
-            "message_id": 1}
+            "message_id": 1, "program_id": world.program_id, "key_id": world.key_id,
+            "decision": "approve"}
 
 
 def test_every_route_has_an_entry(app: Flask) -> None:

@@ -16,15 +16,17 @@ import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+from sqlalchemy import select
 
 from courseware.domain.clock import utcnow
 from courseware.domain.statuses import CertificateChange
 from courseware.infra.config import PROJECT_ROOT
-from courseware.models import User
+from courseware.models import Certificate, User
 from courseware.services import certificates
 from courseware.services.audit import COMMAND_LINE
 from courseware.web.openapi import openapi_document
 from tests.conftest import UserFactory
+from tests.factories import Factory
 
 
 @pytest.fixture
@@ -38,29 +40,48 @@ def api_schema(app: Flask, make_user: UserFactory):  # type: ignore[no-untyped-d
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
 
 
-def test_api_conforms_to_its_openapi_description(api_schema) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def api_key(app: Flask) -> str:
+    """A program's key with every scope, its list holding the schema holder's certificate."""
+    factory = Factory(app)
+    program = factory.program("Schema Program")
+    with app.app_context(), app.extensions["courseware.db"].session() as s:
+        codes = list(s.scalars(select(Certificate.code)))
+    factory.follow(program, factory.program_staff(program), *codes)
+    return factory.api_key(program)[1]
+
+
+def test_api_conforms_to_its_openapi_description(api_schema, api_key: str) -> None:  # type: ignore[no-untyped-def]
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert {op.label for op in operations} == {
         "GET /certificates/{code}", "POST /eligibility",
+        "GET /roster", "POST /roster", "DELETE /roster/{code}",
         # what a verifier of a signed credential reads, at the site's own address
         "GET /certificates/{code}/credential.jwt", "GET /.well-known/jwks.json",
         "GET /.well-known/keys/{thumbprint}", "GET /status/{purpose}", "GET /issuer",
         "GET /tracks/{slug}"}
     # the JSON API is fuzzed here; the site's own addresses (not under /api/v1, which
     # schemathesis's WSGI runner would prefix) are held to the document by the test below
-    for operation in (op for op in operations if op.path in ("/certificates/{code}",
-                                                             "/eligibility")):
+    api_paths = ("/certificates/{code}", "/eligibility", "/roster", "/roster/{code}")
+    for operation in (op for op in operations if op.path in api_paths):
+        # anonymous where the route allows it, and with a valid key on every route
+        keyed = [True] if operation.path.startswith("/roster") else [False, True]
+        for with_key in keyed:
+            fuzz(operation, {"Authorization": f"Bearer {api_key}"} if with_key else {})
 
-        @settings(max_examples=60, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
-        @given(case=operation.as_strategy())
-        def check(case) -> None:  # type: ignore[no-untyped-def]
-            # A string can match the code pattern and still fail the mod-37 check symbol,
-            # which JSON Schema cannot express: such codes answer the documented 400
-            # malformed_code, so "schema-valid data must be accepted" does not apply.
-            case.call_and_validate(excluded_checks=[positive_data_acceptance])
 
-        check()
+def fuzz(operation, headers: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    @settings(max_examples=40, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy())
+    def check(case) -> None:  # type: ignore[no-untyped-def]
+        # A string can match the code pattern and still fail the mod-37 check symbol, which
+        # JSON Schema cannot express: such codes answer the documented 400 malformed_code (and
+        # an opaque cursor may be one this API never gave), so "schema-valid data must be
+        # accepted" does not apply.
+        case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
+
+    check()
 
 
 def test_what_a_credential_verifier_reads_matches_the_document(app: Flask,
@@ -82,7 +103,7 @@ def test_what_a_credential_verifier_reads_matches_the_document(app: Flask,
         jsonschema.Draft202012Validator(schema).validate(body)
 
     paths = document["paths"]
-    site = set(paths) - {"/certificates/{code}", "/eligibility"}
+    site = set(paths) - {"/certificates/{code}", "/eligibility", "/roster", "/roster/{code}"}
     assert len(site) == 6
     assert all(paths[p]["servers"] == [{"url": "http://localhost"}] for p in site)
     token = client.get(f"/certificates/{code}/credential.jwt")

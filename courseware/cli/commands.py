@@ -209,8 +209,9 @@ def is_loopback(host: str) -> bool:
 def register_cli(app: Flask) -> None:
     from courseware.cli.certificates import certificates_cli, keys_cli
     from courseware.cli.jobs import jobs_cli
+    from courseware.cli.programs import programs_cli
 
     for group in (db_cli, content_cli, users_cli, keys_cli, certificates_cli, audit_cli,
-                  jobs_cli):
+                  jobs_cli, programs_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)

@@ -39,6 +39,33 @@ class ApiScope(StrEnum):
     WEBHOOKS = "webhooks"
 
 
+class KeyCheck(StrEnum):
+    """What presenting an API key gives: only a valid key acts."""
+
+    VALID = "valid"
+    UNKNOWN = "unknown"  # not well formed, or no key has this hash
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class WatchOutcome(StrEnum):
+    """What adding one code to a program's watch list did (the per-row report)."""
+
+    ADDED = "added"
+    ALREADY = "already"  # on the list before
+    DUPLICATE = "duplicate"  # repeated earlier in the same list or upload
+    NOT_FOUND = "not_found"  # well formed, but no certificate has it
+    MALFORMED = "malformed"  # not a code (a typo the check symbol catches, or not one at all)
+
+
+class WatchFilter(StrEnum):
+    """The watch list's filters: eligible now, eligible but expiring within 30 days, not."""
+
+    ELIGIBLE = "eligible"
+    EXPIRING = "expiring"
+    NOT_ELIGIBLE = "not_eligible"
+
+
 class ContentKind(StrEnum):
     MODULE = "module"
     QUIZ = "quiz"
@@ -236,6 +263,8 @@ class MessageKind(StrEnum):
     GRADING_DIGEST = "grading_digest"  # a trainer may turn it off
     # programs (issue #19): a webhook endpoint that kept failing was turned off (mail)
     WEBHOOK_DISABLED = "webhook_disabled"
+    # programs: a new staff login chooses its password
+    PROGRAM_WELCOME = "program_welcome"
     # webhook deliveries (channel webhook): one kind per event, see WebhookEvent
     WEBHOOK_SUSPENDED = "webhook.certificate.suspended"
     WEBHOOK_REINSTATED = "webhook.certificate.reinstated"
@@ -292,7 +321,8 @@ TEMPLATE_ENUMS: tuple[type[StrEnum], ...] = (
     Role, ContentKind, QuestionKind, SubmissionStatus, SubmissionMode, LiveFormat, GradeKind,
     Outcome, ModerationDecision, ModerationCause, CalibrationStatus, CertificateStatus,
     CertificateChange, PublicReason, Standing, StatusPurpose, CheckOutcome, Channel,
-    MessageKind, MailTopic, DeliveryStatus, WebhookEvent,
+    MessageKind, MailTopic, DeliveryStatus, WebhookEvent, ProgramStatus, ApiScope,
+    WatchFilter, WatchOutcome,
 )
 
 

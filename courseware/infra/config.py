@@ -64,6 +64,9 @@ ENVIRONMENT = {
     "GUNICORN_TIMEOUT": "seconds before gunicorn restarts a stuck worker",
     "GUNICORN_LOG_LEVEL": "gunicorn's own log level",
     "HOST": "the address `demo` checks is loopback (make run passes its own)",
+    "API_KEY_RATE_LIMIT": "calls one program API key may make (flask-limiter notation)",
+    "API_KEY_DAILY_QUOTA": "one program API key's calls per day",
+    "PROGRAM_REQUEST_LIMIT": "requests for a program account per client address",
     "WEBHOOK_TIMEOUT_SECONDS": "seconds a webhook receiver has to connect and answer (5)",
     "WEBHOOK_RETRY_SCHEDULE": "seconds to wait after each failed webhook attempt, by commas",
     "WEBHOOK_DISABLE_AFTER_HOURS": "an endpoint failing every attempt this long is turned off",
@@ -181,6 +184,13 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "LOGIN_LIMIT": env.get("LOGIN_LIMIT", "20 per 5 minutes"),
         "VERIFY_LIMIT": env.get("VERIFY_LIMIT", "60 per minute"),
         "REGISTER_LIMIT": env.get("REGISTER_LIMIT", "10 per hour"),
+        # the public form that asks for a program account, per client IP
+        "PROGRAM_REQUEST_LIMIT": env.get("PROGRAM_REQUEST_LIMIT", "5 per hour"),
+        # per API key, instead of the per-IP limits, on every route a key is presented to
+        "API_KEY_RATE_LIMIT": env.get("API_KEY_RATE_LIMIT", "600 per minute"),
+        "API_KEY_DAILY_QUOTA": env.get("API_KEY_DAILY_QUOTA", "50000 per day"),
+        # a watch list's JSON body: 1,000 hyphenated codes take about 36 KiB
+        "API_ROSTER_MAX_BODY_BYTES": 64 * 1024,
         # failed password checks: free tries per scope, then a delay that doubles each time
         "LOGIN_FREE_FAILURES": 5,          # per account and client (or known device)
         "LOGIN_CLIENT_FREE_FAILURES": 20,  # per client, whatever the account

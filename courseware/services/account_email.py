@@ -33,13 +33,13 @@ class LinkInvalid(Exception):
 
 
 def _issue_token(session: Session, user: User, purpose: TokenPurpose, email: str,
-                 now: datetime) -> tuple[AccountToken, str]:
+                 now: datetime, ttl: timedelta | None = None) -> tuple[AccountToken, str]:
     raw, digest = tokens.new_token()
     token = AccountToken(
         user_id=user.id, purpose=purpose, token_hash=digest, email=email,
         password_fingerprint=(tokens.password_fingerprint(user.password_hash)
                               if purpose is TokenPurpose.RESET else None),
-        created_at=now, expires_at=now + TTL[purpose],
+        created_at=now, expires_at=now + (ttl or TTL[purpose]),
     )
     session.add(token)
     session.flush()  # generate token.id: the message's subject
@@ -88,6 +88,20 @@ def send_reset(session: Session, user: User, now: datetime, *,
     if actor is not None:
         audit.record(session, actor=actor, action="user.reset_link", target_type="user",
                      target_id=user.id, target_label=user.email)
+
+
+# a new program login's first link: the person may not read their mail within the hour
+WELCOME_TTL = timedelta(days=7)
+
+
+def send_welcome(session: Session, user: User, program_name: str, now: datetime) -> None:
+    """Mail a new program staff login a link to choose its password (a reset link that lives
+    a week; it dies, like any, once used or once the password is set another way)."""
+    token, raw = _issue_token(session, user, TokenPurpose.RESET, user.email, now, WELCOME_TTL)
+    outbox.add(session, kind=MessageKind.PROGRAM_WELCOME, recipient=user.email,
+               subject_key=f"welcome:{token.id}", user_id=user.id, now=now, payload={
+                   "name": user.name, "token": raw, "program": program_name,
+                   "expires_at": token.expires_at.isoformat()})
 
 
 def request_reset(session: Session, email: str, now: datetime) -> None:

@@ -123,7 +123,7 @@ def search(session: Session, text: str, page: int) -> Page[User]:
 
 def create_user(
     session: Session, *, email: str, name: str, password: str, role: str = Role.LEARNER,
-    fast_hash: bool = False, confirmed: bool = True,
+    fast_hash: bool = False, confirmed: bool = True, program_id: int | None = None,
 ) -> User:
     """An account. One an operator or admin makes is `confirmed` (they vouch for the address);
     self-registration (services.account_email.register) makes it unconfirmed."""
@@ -137,6 +137,7 @@ def create_user(
         role=Role(role),
         created_at=moment,
         email_confirmed_at=moment if confirmed else None,
+        program_id=program_id,
     )
     try:
         with session.begin_nested():
@@ -286,6 +287,10 @@ def set_role(session: Session, admin: audit.Actor, user: User, role: str, *,
         raise AccountError(f"Role must be one of {', '.join(Role)}.", "role")
     if admin is user and role != Role.ADMIN:
         raise AccountError("You cannot remove your own admin role.", "role")
+    if Role.PROGRAM in (user.role, role):
+        # a program login acts for its organisation: it is made (and ended) on the programs page
+        raise AccountError("A program's staff login keeps its role: it belongs to its program. "
+                           "Deactivate it instead, or give the person another account.", "role")
     if user.role == role:
         return
     old, user.role = user.role, Role(role)

@@ -37,22 +37,35 @@ class Visitor:
 
 VISITOR = Visitor()
 
+
+@dataclass(frozen=True)
+class ApiClient:
+    """A program's integration, acting with one of its API keys: no person, but a known key
+    (its visible prefix) of a known program, so the log says which key did what."""
+
+    key_id: int
+    label: str
+
+    @classmethod
+    def of(cls, key_id: int, prefix: str, program_name: str) -> ApiClient:
+        return cls(key_id, f"API key {prefix} of {program_name}"[:300])
+
 # Who caused an event. There is no default: every caller names its actor, so nothing done on the
 # web can be recorded as done at the command line (or by nobody).
-Actor = User | CommandLine | Visitor
+Actor = User | CommandLine | Visitor | ApiClient
 
 # where a request session's events come from: the web layer sets it when it opens the session
 CLIENT_ADDRESS = "client_address"
 
 
 def actor_label(actor: Actor) -> str:
-    if isinstance(actor, CommandLine | Visitor):
+    if isinstance(actor, CommandLine | Visitor | ApiClient):
         return actor.label
     return f"{actor.name} <{actor.email}>"
 
 
 def actor_id(actor: Actor) -> int | None:
-    return None if isinstance(actor, CommandLine | Visitor) else actor.id
+    return None if isinstance(actor, CommandLine | Visitor | ApiClient) else actor.id
 
 
 def record(

@@ -53,7 +53,7 @@ class RosterPage:
 def page(session: Session, now: datetime, *, standing: Standing | None = None,
          after: str | None = None, per_page: int = PER_PAGE) -> RosterPage:
     """One page of the roster, optionally of one standing, after `after` (a cursor)."""
-    versions = _eligible_track_versions(session)
+    versions = eligible_track_versions(session)
     best = _best_per_person(now, versions)
     counts = {s: 0 for s in Standing}
     for rank, count in session.execute(select(best.c.rank, func.count()).group_by(best.c.rank)):
@@ -73,13 +73,13 @@ def page(session: Session, now: datetime, *, standing: Standing | None = None,
 def export(session: Session, now: datetime,
            standing: Standing | None = None) -> Iterator[RosterEntry]:
     """Every roster entry, streamed from a server-side cursor in batches (constant memory)."""
-    best = _best_per_person(now, _eligible_track_versions(session))
+    best = _best_per_person(now, eligible_track_versions(session))
     result = session.execute(_rows(best, standing), execution_options={"yield_per": 500})
     for row in result:
         yield _entry(row, now)
 
 
-def _eligible_track_versions(session: Session) -> list[int]:
+def eligible_track_versions(session: Session) -> list[int]:
     """Ids of every stored track version that grants eligibility (a handful of rows)."""
     rows = session.execute(
         select(ContentVersion.id, ContentVersion.content_hash)

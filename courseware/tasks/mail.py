@@ -32,6 +32,7 @@ LINKS: dict[MessageKind, Callable[[Payload], str]] = {
     MessageKind.MODERATION_NEEDED: lambda p: f"/grade/submissions/{p['submission_id']}",
     MessageKind.GRADING_DIGEST: lambda p: "/grade/",
     MessageKind.WEBHOOK_DISABLED: lambda p: f"/program/webhooks/{p['endpoint_id']}",
+    MessageKind.PROGRAM_WELCOME: lambda p: f"/account/reset/{p['token']}",
 }
 
 

@@ -13,6 +13,8 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf import CSRFProtect
 
+from courseware.web.apikeys import keyed_request, limit_key
+
 csrf = CSRFProtect()
 login_manager = LoginManager()
 
@@ -31,7 +33,13 @@ RATE_LIMITS = (
     ("api.eligibility", "VERIFY_LIMIT", None, "verify"),
     ("account.reset_request", "RESET_LIMIT", ["POST"], "reset"),
     ("account.reset", "RESET_LIMIT", ["POST"], "reset"),
+    ("program.request_form", "PROGRAM_REQUEST_LIMIT", ["POST"], None),
 )
+
+# Routes a program's API key may be presented to: a keyed request counts against the key's
+# limits (API_KEY_RATE_LIMIT and API_KEY_DAILY_QUOTA), not against the per-IP ones.
+KEYED_ENDPOINTS = ("api.certificate", "api.eligibility", "api.roster", "api.roster_add",
+                   "api.roster_remove")
 
 # Forms that mail an address a visitor names, limited per address too (whatever the IP), so
 # nobody can flood one mailbox; counted only when a message was asked for (a redirect).
@@ -47,7 +55,10 @@ def init_limiter(app: Flask) -> Limiter:
         def value(key: str = key) -> str:
             return str(app.config[key])
 
-        decorator = (limiter.shared_limit(value, scope=scope, methods=methods) if scope
+        # a keyed API request draws on its key's limits instead (below)
+        exempt = keyed_request if endpoint in KEYED_ENDPOINTS else None
+        decorator = (limiter.shared_limit(value, scope=scope, methods=methods,
+                                          exempt_when=exempt) if scope
                      else limiter.limit(value, methods=methods))
         # the limiter's decorator is typed for async views too; ours are plain functions
         app.view_functions[endpoint] = cast(RouteCallable, decorator(view))
@@ -57,6 +68,12 @@ def init_limiter(app: Flask) -> Limiter:
     for endpoint in ADDRESS_LIMITS:
         app.view_functions[endpoint] = cast(RouteCallable,
                                             per_address(app.view_functions[endpoint]))
+    per_key = limiter.shared_limit(
+        lambda: f"{app.config['API_KEY_RATE_LIMIT']};{app.config['API_KEY_DAILY_QUOTA']}",
+        scope="api-key", key_func=limit_key, exempt_when=lambda: not keyed_request())
+    for endpoint in KEYED_ENDPOINTS:
+        app.view_functions[endpoint] = cast(RouteCallable,
+                                            per_key(app.view_functions[endpoint]))
     app.extensions["courseware.limiter"] = limiter
     return limiter
 

@@ -231,3 +231,74 @@ class DeliveryFilterForm(FlaskForm):
     status = SelectField("Status", choices=[])
     kind = SelectField("Kind", choices=[])
     recipient = StringField("Recipient", validators=[Optional(), Length(max=100)])
+
+
+# --- programs ----------------------------------------------------------------------------------
+
+class ProgramRequestForm(FlaskForm):
+    """The public form that asks for a program account (an admin decides)."""
+
+    name = StringField("Program name", validators=[DataRequired("Enter the program's name."),
+                                                   Length(max=120)],
+                       description="The organisation or service, as mentors and mentees know it.")
+    contact_email = EmailField(
+        "Contact email", validators=[DataRequired("Enter a contact address."),
+                                     Length(max=EMAIL_MAX)],
+        description="Where we write about the account; its first login is made for it.")
+    country = StringField("Country code", validators=[DataRequired("Enter the country code."),
+                                                      Length(max=2)],
+                          description="Two letters, for example GB, DE or KE.")
+    requester_name = StringField("Your name", validators=[DataRequired("Enter your name."),
+                                                          Length(max=NAME_MAX)])
+    note = TextAreaField("What your program runs",
+                         validators=[DataRequired("Say what your program runs."),
+                                     Length(max=2000)],
+                         description="Who you mentor, where, and how many mentors you have.")
+    submit = SubmitField("Send the request")
+
+
+class ProgramCreateForm(FlaskForm):
+    name = StringField("Program name", validators=[DataRequired("Enter the program's name."),
+                                                   Length(max=120)])
+    contact_email = EmailField(
+        "Contact email", validators=[DataRequired("Enter a contact address."),
+                                     Length(max=EMAIL_MAX)],
+        description="Its first staff login is made for this address, which is mailed a link "
+                    "to choose a password.")
+    country = StringField("Country code", validators=[DataRequired("Enter the country code."),
+                                                      Length(max=2)],
+                          description="Two letters, for example GB.")
+    staff_name = StringField("Contact person's name", validators=[Optional(),
+                                                                  Length(max=NAME_MAX)],
+                             description="Optional: the login is named after the program "
+                                         "otherwise.")
+    submit = SubmitField("Create the program")
+
+
+class StaffForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Enter the address."),
+                                            Length(max=EMAIL_MAX)],
+                       description="Mailed a link to choose a password.")
+    name = StringField("Name", validators=[DataRequired("Enter the person's name."),
+                                           Length(max=NAME_MAX)])
+    submit = SubmitField("Add the staff login")
+
+
+class ApiKeyForm(FlaskForm):
+    """A new key: its name and expiry here; the scopes are checkboxes the view reads."""
+
+    name = StringField("Key name", validators=[DataRequired("Name the key."), Length(max=80)],
+                       description="What uses it, for example “CRM sync”.")
+    expires_on = DateField("Expires on (optional)", validators=[Optional()],
+                           description="Leave empty for a key that lasts until you revoke it.")
+    submit = SubmitField("Create the key")
+
+
+class WatchAddForm(FlaskForm):
+    codes = TextAreaField("Certificate codes", validators=[Optional(), Length(max=60_000)],
+                          description="One code per line (or separated by commas), at most "
+                                      "1,000. Case, spaces and hyphens do not matter.")
+    file = FileField("Or upload a CSV file",
+                     description="A column headed “code” (or the first column), at most "
+                                 "256 KiB and 1,000 rows.")
+    submit = SubmitField("Add to the list")

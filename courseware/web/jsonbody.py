@@ -16,12 +16,13 @@ from courseware.domain.jsonlimits import too_deep
 from courseware.web.errors import api_error
 
 
-def json_body() -> tuple[Any, Response | None]:
-    """The request's JSON body, or the JSON error to answer instead."""
+def json_body(max_bytes: int | None = None) -> tuple[Any, Response | None]:
+    """The request's JSON body, or the JSON error to answer instead (past `max_bytes`, by
+    default API_MAX_BODY_BYTES, 413)."""
     if not request.is_json:
         return None, api_error(415, "unsupported_media_type",
                                "Send a JSON body with Content-Type: application/json.")
-    limit = int(current_app.config["API_MAX_BODY_BYTES"])
+    limit = max_bytes or int(current_app.config["API_MAX_BODY_BYTES"])
     request.max_content_length = limit  # past it, reading the body raises 413 (JSON here)
     data = request.get_data(as_text=False)
     depth = int(current_app.config["API_MAX_JSON_DEPTH"])

@@ -41,7 +41,7 @@ _ERROR: dict[str, Any] = {
 _TIME = {"type": "string", "format": "date-time"}
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 
-_CERTIFICATE = {
+_CERTIFICATE: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["code", "status", "eligible", "holder", "track", "issued_at", "expires_at",
@@ -274,6 +274,151 @@ def _credential_schemas(base_url: str) -> dict[str, Any]:
     }
 
 
+_ROSTER_ITEM = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["code", "holder", "track", "status", "eligible", "expires_at", "days_left",
+                 "added_at", "verify_url"],
+    "properties": {
+        "code": _CERTIFICATE["properties"]["code"],
+        "holder": _CERTIFICATE["properties"]["holder"],
+        "track": _CERTIFICATE["properties"]["track"],
+        "status": _CERTIFICATE["properties"]["status"],
+        "eligible": _CERTIFICATE["properties"]["eligible"],
+        "expires_at": _TIME,
+        "days_left": {"type": "integer", "minimum": 0,
+                      "description": "Whole days until expiry; 0 once expired."},
+        "added_at": _TIME,
+        "verify_url": {"type": "string", "format": "uri"},
+    },
+}
+
+_FILTERS = ["eligible", "expiring", "not_eligible"]
+_OUTCOMES = ["added", "already", "duplicate", "not_found", "malformed"]
+
+_ROSTER_PAGE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["items", "next_cursor", "counts"],
+    "properties": {
+        "items": {"type": "array", "items": {"$ref": "#/components/schemas/RosterItem"}},
+        "next_cursor": {"type": ["string", "null"],
+                        "description": "Pass as ?cursor= for the next page; null on the last."},
+        "counts": {"type": "object", "additionalProperties": False,
+                   "required": ["all", *_FILTERS],
+                   "properties": {name: {"type": "integer", "minimum": 0}
+                                  for name in ["all", *_FILTERS]}},
+    },
+}
+
+_ROSTER_REPORT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["results", "counts"],
+    "properties": {
+        "results": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["input", "code", "outcome", "message"],
+            "properties": {
+                "input": {"type": ["string", "null"], "description": "The code as sent."},
+                "code": {"type": ["string", "null"],
+                         "description": "The canonical code, when well formed."},
+                "outcome": {"type": "string", "enum": _OUTCOMES,
+                            "description": "added; already on the list; duplicate (repeats an "
+                                           "earlier code of this request); not_found; "
+                                           "malformed."},
+                "message": {"type": "string"},
+            }}},
+        "counts": {"type": "object", "additionalProperties": False, "required": _OUTCOMES,
+                   "properties": {name: {"type": "integer", "minimum": 0}
+                                  for name in _OUTCOMES}},
+    },
+}
+
+KEY_SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}]
+OPTIONAL_KEY_SECURITY: list[dict[str, list[str]]] = [{}, {"apiKey": []}]
+
+
+def _key_responses(error: str) -> dict[str, Any]:
+    return {"401": _json(error, "The API key is not valid, has expired or was revoked "
+                                "(invalid_key, expired_key, revoked_key), or is missing "
+                                "(missing_key). The WWW-Authenticate header says Bearer."),
+            "403": _json(error, "The key lacks this route's scope (insufficient_scope).")}
+
+
+def _roster_paths(error: str, rate_limited: dict[str, Any]) -> dict[str, Any]:
+    keyed = {**_key_responses(error), "429": rate_limited}
+    return {
+        "/roster": {
+            "get": {
+                "operationId": "listRoster",
+                "summary": "Your program's followed certificates, a page at a time",
+                "security": KEY_SECURITY,
+                "parameters": [
+                    {"name": "status", "in": "query", "required": False,
+                     "description": "eligible (may mentor now), expiring (eligible, expiring "
+                                    "within 30 days), not_eligible.",
+                     "schema": {"type": "string", "enum": _FILTERS}},
+                    {"name": "cursor", "in": "query", "required": False,
+                     "description": "The next_cursor of the previous page.",
+                     "schema": {"type": "string", "maxLength": 40}},
+                    {"name": "limit", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 200,
+                                "default": 50}},
+                ],
+                "responses": {
+                    "200": _json("#/components/schemas/RosterPage", "One page, in the order "
+                                 "the certificates were added."),
+                    "400": _json(error, "A parameter is not valid (invalid_request, "
+                                        "invalid_cursor)."),
+                    **keyed,
+                },
+            },
+            "post": {
+                "operationId": "addToRoster",
+                "summary": "Follow certificates by code (up to 1,000 at once)",
+                "security": KEY_SECURITY,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {
+                        "type": "object", "additionalProperties": False, "required": ["codes"],
+                        "properties": {"codes": {"type": "array", "minItems": 1,
+                                                 "maxItems": 1000, "items": {"type": "string"}}},
+                    }}},
+                },
+                "responses": {
+                    "200": _json("#/components/schemas/RosterReport", "What happened to each "
+                                 "code, in order. Adding a code twice is harmless."),
+                    "400": _json(error, "The body is not of the required shape, not JSON, or "
+                                        "nests more than 8 levels deep."),
+                    "413": _json(error, "The body is larger than 64 KiB."),
+                    "415": _json(error, "The body is not JSON."),
+                    **keyed,
+                },
+            },
+        },
+        "/roster/{code}": {
+            "delete": {
+                "operationId": "removeFromRoster",
+                "summary": "Stop following a certificate",
+                "security": KEY_SECURITY,
+                "parameters": [{
+                    "name": "code", "in": "path", "required": True,
+                    "schema": {"type": "string", "maxLength": 200,
+                               "pattern": r"^[\s-]*([0-9A-Za-z*~$=][\s-]*){27}$"},
+                }],
+                "responses": {
+                    "204": {"description": "Removed."},
+                    "400": _json(error, "The code is malformed (malformed_code)."),
+                    "404": _json(error, "This certificate is not on your program's roster "
+                                        "(not_found)."),
+                    **keyed,
+                },
+            },
+        },
+    }
+
+
 def openapi_document(base_url: str) -> dict[str, Any]:
     error = "#/components/schemas/Error"
     rate_limited = _json(error, "Too many requests; see the Retry-After header.")
@@ -283,7 +428,10 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "title": "Peer mentor certificate verification",
             "version": "1.0.0",
             "description": "Check whether a person holds a valid peer mentor certificate and "
-                           "may mentor now. No authentication; rate limited per IP address.\n\n"
+                           "may mentor now. Anonymous calls are rate limited per IP address; "
+                           "a program's API key (`Authorization: Bearer <key>`, made by its "
+                           "staff) has limits of its own and a daily quota, and with scope "
+                           "`roster` keeps the program's list of followed certificates.\n\n"
                            "A holder may also give you their signed credential "
                            "(`/certificates/{code}/credential.jwt`): an Open Badges 3.0 "
                            "OpenBadgeCredential as a VC-JWT signed RS256, whose `kid` is a URL "
@@ -302,6 +450,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 "get": {
                     "operationId": "getCertificate",
                     "summary": "One certificate by its code",
+                    "security": OPTIONAL_KEY_SECURITY,
                     "parameters": [{
                         "name": "code", "in": "path", "required": True,
                         "description": "27 symbols: case-insensitive; spaces and hyphens "
@@ -314,6 +463,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "200": _json("#/components/schemas/Certificate", "The certificate."),
                         "400": _json(error, "The code is malformed (error code malformed_code)."),
                         "404": _json(error, "No certificate has this code (not_found)."),
+                        **_key_responses(error),
                         "429": rate_limited,
                     },
                 }
@@ -322,6 +472,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 "post": {
                     "operationId": "checkEligibility",
                     "summary": "Up to 100 codes at once",
+                    "security": OPTIONAL_KEY_SECURITY,
                     "requestBody": {
                         "required": True,
                         "content": {"application/json": {"schema": {
@@ -350,12 +501,22 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "413": _json(error, "The body is larger than 32 KiB "
                                             "(payload_too_large)."),
                         "415": _json(error, "The body is not JSON."),
+                        **_key_responses(error),
                         "429": rate_limited,
                     },
                 }
             },
+            **_roster_paths(error, rate_limited),
         },
-        "components": {"schemas": {"Certificate": _CERTIFICATE, "Error": _ERROR,
-                                   "BatchError": _BATCH_ERROR,
-                                   **_credential_schemas(base_url)}},
+        "components": {
+            "schemas": {"Certificate": _CERTIFICATE, "Error": _ERROR,
+                        "BatchError": _BATCH_ERROR, "RosterItem": _ROSTER_ITEM,
+                        "RosterPage": _ROSTER_PAGE, "RosterReport": _ROSTER_REPORT,
+                        **_credential_schemas(base_url)},
+            "securitySchemes": {"apiKey": {
+                "type": "http", "scheme": "bearer",
+                "description": "A program's API key, `cwk_` and 60 more characters, made by "
+                               "its staff at /program/keys and shown once. Scopes: verify, "
+                               "roster, webhooks."}},
+        },
     }

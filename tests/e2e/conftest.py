@@ -62,7 +62,11 @@ ACCOUNTS = (
     ("learner@example.org", "Lena Learner", "learner", "e2e-learner-password"),
     # a learner of their own for the password-reset journey, which changes the password
     ("reset@example.org", "Rita Reset", "learner", "e2e-reset-password"),
+    # a certificate holder whom the program journey follows
+    ("holder@example.org", "Holly Holder", "learner", "e2e-holder-password"),
 )
+# a program made at the command line; its contact's login chooses its password from the mail
+PROGRAM = ("E2E Mentoring", "team@e2e-mentoring.example")
 TRAINER3 = (ACCOUNTS[3][0], ACCOUNTS[3][1], ACCOUNTS[3][3])  # (email, name, password)
 
 
@@ -177,6 +181,9 @@ def server() -> Iterator[Server]:
         for email, name, role, password in ACCOUNTS:
             _run(env, "users", "create", email, "--name", name, "--role", role,
                  "--password-stdin", stdin=password + "\n")
+        _run(env, "certificates", "issue", "holder@example.org", "--track",
+             "certified-peer-mentor", "--reason", "Seeded for the program journey")
+        _run(env, "programs", "create", PROGRAM[0], "--contact", PROGRAM[1])
         with log.open("wb") as out:
             process = subprocess.Popen(
                 [str(BIN / "gunicorn"), "--workers", "1", "--threads", "4",

@@ -10,17 +10,19 @@ def register_blueprints(app: Flask) -> None:
         account,
         account_email,
         admin,
+        admin_programs,
         api,
         auth,
         calibrate,
         grade,
         learn,
+        program,
         program_webhooks,
         reliability,
         verify,
     )
 
-    del account_email  # its routes live on account's blueprint
+    del account_email, admin_programs  # their routes live on account's and admin's blueprints
     for module in (auth, account, learn, grade, calibrate, reliability, verify, admin, api,
-                   program_webhooks):
+                   program, program_webhooks):
         app.register_blueprint(module.bp)

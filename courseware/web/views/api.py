@@ -1,16 +1,20 @@
-"""The public JSON API (v1): verify certificates one by one or in a batch."""
+"""The JSON API (v1): verify certificates one by one or in a batch (anonymous, or with a
+program's key of scope `verify`), and a program's watch list (`/roster`, scope `roster`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from courseware.domain import watchlist as rules
 from courseware.domain.codes import MalformedCode, parse_code
+from courseware.domain.statuses import ApiScope, WatchFilter
 from courseware.infra import metrics
-from courseware.services import certificates
+from courseware.services import certificates, watchlist
 from courseware.web import db
+from courseware.web.apikeys import api_key_required, current_key, current_program, key_actor
 from courseware.web.errors import api_error
 from courseware.web.extensions import csrf
 from courseware.web.jsonbody import json_body
@@ -44,6 +48,7 @@ def _counted(status: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
 
 
 @bp.route("/certificates/<path:code>")
+@api_key_required(ApiScope.VERIFY, optional=True)
 def certificate(code: str) -> ResponseReturnValue:
     status, body = _lookup(code)
     if status != 200:
@@ -52,6 +57,7 @@ def certificate(code: str) -> ResponseReturnValue:
 
 
 @bp.route("/eligibility", methods=["POST"])
+@api_key_required(ApiScope.VERIFY, optional=True)
 def eligibility() -> ResponseReturnValue:
     body, problem = json_body()
     if problem is not None:
@@ -77,3 +83,81 @@ def eligibility() -> ResponseReturnValue:
 @bp.route("/openapi.json")
 def openapi() -> ResponseReturnValue:
     return jsonify(openapi_document(current_app.config["BASE_URL"]))
+
+
+# --- a program's watch list ("roster") --------------------------------------------------------
+
+def _item(item: watchlist.WatchItem) -> dict[str, Any]:
+    base = current_app.config["BASE_URL"]
+    return {"code": item.code, "holder": {"name": item.holder},
+            "track": {"slug": item.track_slug, "title": item.track_title},
+            "status": item.status.value, "eligible": item.eligible,
+            "expires_at": certificates.iso(item.expires_at), "days_left": item.days_left,
+            "added_at": certificates.iso(item.added_at),
+            "verify_url": f"{base}/verify/{item.code}"}
+
+
+@bp.route("/roster")
+@api_key_required(ApiScope.ROSTER)
+def roster() -> ResponseReturnValue:
+    status = request.args.get("status")
+    which = None
+    if status:
+        try:
+            which = WatchFilter(status)
+        except ValueError:
+            return api_error(400, "invalid_request", "status must be one of "
+                             f"{', '.join(f.value for f in WatchFilter)}.")
+    raw_limit = request.args.get("limit", str(watchlist.PER_PAGE))
+    if not raw_limit.isdecimal() or not 1 <= int(raw_limit) <= watchlist.MAX_PER_PAGE:
+        return api_error(400, "invalid_request",
+                         f"limit must be a whole number from 1 to {watchlist.MAX_PER_PAGE}.")
+    cursor = request.args.get("cursor")
+    if cursor is not None and watchlist.decode_cursor(cursor) is None:
+        return api_error(400, "invalid_cursor", "cursor must be a next_cursor this API gave.")
+    found = watchlist.page(db.session(), current_program().id, now(), which=which,
+                           after=cursor, per_page=int(raw_limit))
+    return jsonify({"items": [_item(item) for item in found.items],
+                    "next_cursor": found.next_cursor, "counts": found.counts})
+
+
+@bp.route("/roster", methods=["POST"])
+@api_key_required(ApiScope.ROSTER)
+def roster_add() -> ResponseReturnValue:
+    body, problem = json_body(int(current_app.config["API_ROSTER_MAX_BODY_BYTES"]))
+    if problem is not None:
+        return problem
+    if not isinstance(body, dict) or set(body) != {"codes"}:
+        return api_error(400, "invalid_request", 'The body must be {"codes": [...]} and '
+                         "nothing else.")
+    codes = body["codes"]
+    if not isinstance(codes, list) or not codes:
+        return api_error(400, "invalid_request", '"codes" must be a non-empty list of strings.')
+    if len(codes) > rules.MAX_CODES:
+        return api_error(400, "too_many_codes", f"Send at most {rules.MAX_CODES} codes at a time.")
+    s = db.session()
+    key = current_key()
+    report = watchlist.add(s, current_program(), rules.parse_api_codes(codes),
+                           actor=key_actor(), now=now(), key_id=key.id if key else None)
+    s.commit()
+    return jsonify({
+        "results": [{"input": codes[row.line - 1] if isinstance(codes[row.line - 1], str)
+                     else None, "code": row.code,
+                     "outcome": row.outcome.value if row.outcome else None,
+                     "message": row.message} for row in report],
+        "counts": {outcome.value: n for outcome, n in rules.counts(report).items()}})
+
+
+@bp.route("/roster/<path:code>", methods=["DELETE"])
+@api_key_required(ApiScope.ROSTER)
+def roster_remove(code: str) -> ResponseReturnValue:
+    try:
+        canonical = parse_code(code)
+    except MalformedCode as exc:
+        return api_error(400, "malformed_code", str(exc))
+    s = db.session()
+    if not watchlist.remove(s, current_program(), canonical, actor=key_actor()):
+        s.rollback()
+        return api_error(404, "not_found", "This certificate is not on your program's roster.")
+    s.commit()
+    return Response(status=204)

@@ -28,6 +28,14 @@ def me() -> User:
     return user
 
 
+def my_program_id() -> int:
+    """The program the logged-in staff login acts for (views behind role_required(PROGRAM))."""
+    program_id = me().program_id
+    if program_id is None:
+        abort(403)
+    return program_id
+
+
 def issue_context() -> IssueContext:
     return IssueContext.from_config(current_app.config)
 

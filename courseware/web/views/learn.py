@@ -15,7 +15,7 @@ from courseware.domain.credential import linkedin_add_url
 from courseware.domain.quiz import AnswerError
 from courseware.domain.statuses import CertificateStatus
 from courseware.models import Certificate, QuizAttempt, Submission
-from courseware.services import attempts, catalogue, certificates, grading, learning
+from courseware.services import attempts, catalogue, certificates, grading, learning, watchlist
 from courseware.web import db
 from courseware.web.content_filters import FillKey, fill_key
 from courseware.web.forms import ActionForm, FeedbackForm, PreferencesForm
@@ -170,7 +170,7 @@ def profile() -> ResponseReturnValue:
         eligible=eligible, missing=missing, now=moment,
         renewal_warning=timedelta(days=90), learner_status=grading.learner_status,
         prefs_form=PreferencesForm(reminders=user.mail_reminders, digests=user.mail_digests),
-        action=ActionForm(),
+        action=ActionForm(), followers=watchlist.followers(s, [c.id for c in certs]),
     )
 
 

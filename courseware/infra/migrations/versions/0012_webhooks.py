@@ -7,7 +7,7 @@
   tells a program its endpoint was turned off.
 
 Revision ID: 0012_webhooks
-Revises: 0010_programs
+Revises: 0011_programs_more
 """
 import sqlalchemy as sa
 from alembic import op
@@ -15,7 +15,7 @@ from alembic import op
 import courseware.models.base
 
 revision = "0012_webhooks"
-down_revision = "0010_programs"
+down_revision = "0011_programs_more"
 branch_labels = None
 depends_on = None
 
@@ -25,7 +25,7 @@ MAIL_KINDS = ("password_reset", "confirm_address", "address_taken", "address_cha
               "roleplay_graded", "certificate_issued", "certificate_suspended",
               "certificate_reinstated", "certificate_revoked", "renewal_open",
               "expires_in_30_days", "expires_in_7_days", "certificate_expired",
-              "moderation_needed", "grading_digest")
+              "moderation_needed", "grading_digest", "program_welcome")
 NEW_KINDS = ("webhook_disabled", "webhook.certificate.suspended",
              "webhook.certificate.reinstated", "webhook.certificate.revoked",
              "webhook.certificate.expiring", "webhook.certificate.expired",
