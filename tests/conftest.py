@@ -342,7 +342,8 @@ COMMAND_LINE_ACTIONS = {"user.create", "content.sync", "certificate.issue", "cer
                         "program.approve", "program.decline", "api_key.create",
                         "api_key.revoke"}
 # What a program's integration does with one of its API keys (the actor is the key).
-API_KEY_ACTIONS = {"watchlist.add", "watchlist.remove"}
+API_KEY_ACTIONS = {"watchlist.add", "watchlist.remove", "webhook.create", "webhook.rotate_secret",
+                   "webhook.delete"}
 # What someone not (yet) logged in can cause: a failed login, a delay, a refusal.
 VISITOR_ACTIONS = {"login.failed", "login.throttled", "login.second_factor_failed",
                    "access.denied"}

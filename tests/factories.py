@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from courseware.domain import clock, sampling
 from courseware.domain.statuses import (
+    SUBSCRIBABLE_EVENTS,
     ApiScope,
     CertificateChange,
     ContentKind,
@@ -37,6 +38,7 @@ from courseware.models import (
     QuizAttempt,
     Submission,
     User,
+    WebhookEndpoint,
 )
 from courseware.services import (
     account_email,
@@ -50,6 +52,7 @@ from courseware.services import (
     learning,
     programs,
     watchlist,
+    webhooks,
 )
 from courseware.services.audit import COMMAND_LINE
 
@@ -339,6 +342,20 @@ class Factory:
             assert held is not None and user is not None
             return watchlist.add(s, held, rows_from_values(enumerate(codes, start=1)),
                                  actor=user, now=clock.utcnow())
+
+    def webhook_endpoint(self, program: Program, staff: User,
+                         url: str = "https://hooks.example.org/courseware",
+                         events: tuple[str, ...] = tuple(e.value for e in SUBSCRIBABLE_EVENTS)
+                         ) -> tuple[WebhookEndpoint, str]:
+        """An endpoint of the program as its staff register it (no DNS look-up: the delivery
+        job checks the address before each attempt), and its secret."""
+        with self.session() as s:
+            user = s.get(User, staff.id)
+            assert user is not None
+            made = webhooks.create(s, program.id, user, url=url, events=list(events),
+                                   description="", now=clock.utcnow(),
+                                   allow_http_loopback=True)
+            return self._detached(s, made.endpoint), made.secret
 
     # --- mail ---------------------------------------------------------------------------------
 

@@ -153,6 +153,12 @@ TABLE: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("api.roster", "GET"): (401, 401, 401, 401, 401),
     ("api.roster_add", "POST"): (401, 401, 401, 401, 401),
     ("api.roster_remove", "DELETE"): (401, 401, 401, 401, 401),
+    ("api.webhook_endpoints", "GET"): (401, 401, 401, 401, 401),
+    ("api.webhook_create", "POST"): (401, 401, 401, 401, 401),
+    ("api.webhook_endpoint", "GET"): (401, 401, 401, 401, 401),
+    ("api.webhook_delete", "DELETE"): (401, 401, 401, 401, 401),
+    ("api.webhook_rotate", "POST"): (401, 401, 401, 401, 401),
+    ("api.webhook_test", "POST"): (401, 401, 401, 401, 401),
     # program staff's webhook endpoints (the world has no endpoint 1: 404 within the program)
     ("webhooks.index", "GET"): (R, 403, 403, 403, 200),
     ("webhooks.new", "GET"): (R, 403, 403, 403, 200),

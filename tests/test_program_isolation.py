@@ -1,6 +1,7 @@
 """One program never reads or changes another's data: programs A and B, each with a staff
-login, keys and a watch list; every program route (pages and API) is walked with A's login
-and A's key against B's entries, keys and ids, and B's data is the same afterwards."""
+login, keys, a watch list and a webhook endpoint; every program route (pages and API) is walked
+with A's login and A's key against B's entries, keys, endpoints and ids, and B's data is the
+same afterwards."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from courseware.domain.codes import format_code
-from courseware.models import ApiKey, Program, RosterEntry, User
+from courseware.models import ApiKey, OutboxMessage, Program, RosterEntry, User, WebhookEndpoint
+from courseware.services.webhooks import recipient
 from tests.conftest import Auth
 from tests.factories import Factory
 
@@ -31,6 +33,14 @@ def snapshot(app: Flask, program_id: int) -> tuple[object, ...]:
             tuple(s.execute(select(RosterEntry.id, RosterEntry.certificate_id)
                             .where(RosterEntry.program_id == program_id)
                             .order_by(RosterEntry.id)).all()),
+            endpoints := tuple(s.execute(
+                select(WebhookEndpoint.id, WebhookEndpoint.url, WebhookEndpoint.events,
+                       WebhookEndpoint.enabled, WebhookEndpoint.secret,
+                       WebhookEndpoint.previous_secret, WebhookEndpoint.deleted_at)
+                .where(WebhookEndpoint.program_id == program_id)
+                .order_by(WebhookEndpoint.id)).all()),
+            tuple(s.scalars(select(OutboxMessage.id).where(OutboxMessage.recipient.in_(
+                [recipient(row.id) for row in endpoints])))),
         )
 
 
@@ -44,6 +54,8 @@ def test_a_program_cannot_read_or_change_another_programs_data(app: Flask) -> No
     only_b = factory.manual_certificate(factory.user(name="Bravo Only Mentor")).code
     factory.follow(b, staff_b, shared, only_b)
     factory.follow(a, staff_a, shared)
+    hook_b, _secret = factory.webhook_endpoint(b, staff_b, "https://hooks.b.example/in")
+    factory.webhook_endpoint(a, staff_a, "https://hooks.a.example/in")
     before = snapshot(app, b.id)
 
     page_client = app.test_client()
@@ -91,6 +103,16 @@ def test_a_program_cannot_read_or_change_another_programs_data(app: Flask) -> No
              data={"email": "mole@a.example", "name": "Mole", "contact_email": "x@a.example",
                    "country": "GB"})
 
+    hooks = page("webhooks.index", "GET", "/program/webhooks", 200)
+    assert "hooks.a.example" in hooks and "hooks.b.example" not in hooks
+    page("webhooks.new", "GET", "/program/webhooks/new", 200)
+    page("webhooks.new", "POST", "/program/webhooks/new", 422, data={"url": "ftp://x"})
+    page("webhooks.endpoint", "GET", f"/program/webhooks/{hook_b.id}", 404)
+    for action in ("rotate", "enable", "disable", "delete", "test"):
+        page(f"webhooks.{'send_test' if action == 'test' else action}", "POST",
+             f"/program/webhooks/{hook_b.id}/{action}", 404)
+    page("webhooks.resend", "POST", f"/program/webhooks/{hook_b.id}/deliveries/1/resend", 404)
+
     # --- the API, with A's key
     body = call("api.roster", "GET", "/api/v1/roster", 200)
     assert "Bravo Only" not in body and "Shared Mentor" in body
@@ -112,7 +134,16 @@ def test_a_program_cannot_read_or_change_another_programs_data(app: Flask) -> No
     assert sorted(i["holder"]["name"] for i in b_view["items"]) == [
         "Bravo Only Mentor", "Shared Mentor"]
 
+    listed = call("api.webhook_endpoints", "GET", "/api/v1/webhooks", 200)
+    assert "hooks.a.example" in listed and "hooks.b.example" not in listed
+    call("api.webhook_endpoint", "GET", f"/api/v1/webhooks/{hook_b.id}", 404)
+    call("api.webhook_delete", "DELETE", f"/api/v1/webhooks/{hook_b.id}", 404)
+    call("api.webhook_rotate", "POST", f"/api/v1/webhooks/{hook_b.id}/rotate", 404)
+    call("api.webhook_test", "POST", f"/api/v1/webhooks/{hook_b.id}/test", 404)
+    call("api.webhook_create", "POST", "/api/v1/webhooks", 422,
+         json={"url": "https://10.0.0.8/in", "events": ["certificate.revoked"]})
+
     assert snapshot(app, b.id) == before
     routes = {rule.endpoint for rule in app.url_map.iter_rules()
-              if rule.endpoint.startswith("program.") or rule.endpoint.startswith("api.roster")}
+              if rule.endpoint.startswith(("program.", "webhooks.", "api.roster", "api.webhook"))}
     assert routes <= walked, f"walk these program routes too: {routes - walked}"

@@ -41,6 +41,7 @@ from courseware.domain.statuses import (
 from courseware.infra import webhook_http
 from courseware.infra.config import UnsafeSetting, build_config
 from courseware.models import (
+    AuditEvent,
     Certificate,
     OutboxMessage,
     Program,
@@ -734,3 +735,57 @@ def test_an_empty_form_says_what_is_missing(app: Flask, programs: Programs) -> N
     assert "Choose at least one event" in response.get_data(as_text=True)
     assert staff.client.get("/program/webhooks/new").status_code == 200
     assert "No endpoints yet" in staff.client.get("/program/webhooks").get_data(as_text=True)
+
+
+def test_a_webhooks_key_manages_endpoints_through_the_api(
+        app: Flask, receiver: Receiver) -> None:
+    """The API under scope `webhooks`: make an endpoint (its secret once), list and read it, a
+    test event the receiver verifies with that secret, a rotation, deletion; a key without
+    the scope is refused and nothing changes."""
+    factory = Factory(app)
+    program = factory.program("Hooks by API")
+    _row, key = factory.api_key(program, "webhooks")
+    _row, roster_only = factory.api_key(program, "roster", name="roster only")
+    api = app.test_client()
+    bearer = {"Authorization": f"Bearer {key}"}
+
+    refused = api.post("/api/v1/webhooks", headers={"Authorization": f"Bearer {roster_only}"},
+                       json={"url": receiver.url, "events": ["certificate.revoked"]})
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["code"] == "insufficient_scope"
+    for body in ({"url": receiver.url}, {"url": 5, "events": []}, ["x"],
+                 {"url": receiver.url, "events": ["certificate.revoked"], "extra": 1}):
+        assert api.post("/api/v1/webhooks", headers=bearer, json=body).status_code == 400
+    bad = api.post("/api/v1/webhooks", headers=bearer,
+                   json={"url": receiver.url, "events": ["certificate.eaten"]})
+    assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "invalid_endpoint"
+    assert api.get("/api/v1/webhooks", headers=bearer).get_json() == {"items": []}
+
+    made = api.post("/api/v1/webhooks", headers=bearer, json={
+        "url": receiver.url, "events": ["certificate.revoked", "certificate.suspended"],
+        "description": "HR system"})
+    assert made.status_code == 201 and made.headers["Cache-Control"] == "no-store"
+    endpoint = made.get_json()
+    secret = endpoint.pop("secret")
+    assert secret.startswith("whsec_") and endpoint["enabled"] is True
+    assert sorted(endpoint["events"]) == ["certificate.revoked", "certificate.suspended"]
+    assert api.get("/api/v1/webhooks", headers=bearer).get_json() == {"items": [endpoint]}
+    path = f"/api/v1/webhooks/{endpoint['id']}"
+    assert api.get(path, headers=bearer).get_json() == endpoint
+
+    receiver.secrets.append(secret)
+    with consumer(app):
+        assert api.post(f"{path}/test", headers=bearer).status_code == 202
+        [test] = receiver.wait_for(1)
+    assert test.verified is not None and test.verified["type"] == "webhook.test"
+
+    rotated = api.post(f"{path}/rotate", headers=bearer).get_json()
+    assert rotated["secret"].startswith("whsec_") and rotated["secret"] != secret
+    assert api.delete(path, headers=bearer).status_code == 204
+    assert api.get(path, headers=bearer).status_code == 404
+    assert api.delete(path, headers=bearer).status_code == 404
+    assert api.get("/api/v1/webhooks", headers=bearer).get_json() == {"items": []}
+    with app.app_context(), app.extensions["courseware.db"].session(write=False) as s:
+        labels = list(s.scalars(select(AuditEvent.actor_label).where(
+            AuditEvent.action.like("webhook.%")).order_by(AuditEvent.id)))
+    assert len(labels) == 3 and all(label.startswith("API key cwk_") for label in labels)

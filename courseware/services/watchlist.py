@@ -10,8 +10,6 @@ entries were added): stable while entries are added, and as cheap far down as at
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +19,7 @@ from sqlalchemy import ColumnElement, Row, Select, and_, delete, func, not_, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from courseware.domain import certify, watchlist
+from courseware.domain import certify, cursors, watchlist
 from courseware.domain.statuses import CertificateStatus, WatchFilter, WatchOutcome
 from courseware.domain.watchlist import CodeRow
 from courseware.models import Certificate, ContentItem, Program, RosterEntry, User
@@ -161,7 +159,7 @@ def page(session: Session, program_id: int, now: datetime, *,
     rows = session.execute(statement.limit(per_page + 1)).all()
     items = [_item(row, now, versions) for row in rows[:per_page]]
     more = len(rows) > per_page and items
-    return WatchPage(items, counts, which, encode_cursor(items[-1].entry_id) if more else None)
+    return WatchPage(items, counts, which, cursors.encode((items[-1].entry_id,)) if more else None)
 
 
 def export(session: Session, program_id: int, now: datetime,
@@ -235,18 +233,7 @@ def _item(row: Row[Any], now: datetime, versions: list[int]) -> WatchItem:
         added_at=row.added_at)
 
 
-def encode_cursor(entry_id: int) -> str:
-    return base64.urlsafe_b64encode(f"e{entry_id}".encode()).decode().rstrip("=")
-
-
 def decode_cursor(cursor: str | None) -> int | None:
-    """A cursor from the URL, or None when absent or not one of ours."""
-    if not cursor or len(cursor) > 40:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return None
-    if not text.startswith("e") or not text[1:].isdecimal() or len(text) > 12:
-        return None
-    return int(text[1:])
+    """The entry id a cursor from the URL names, or None when absent or not one of ours."""
+    key = cursors.decode(cursor, (int,))
+    return key[0] if key is not None else None

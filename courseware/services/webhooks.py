@@ -97,7 +97,7 @@ def check_target(url: str, *, allow_http_loopback: bool,
     return target
 
 
-def create(session: Session, program_id: int, actor: User, *, url: str, events: list[str],
+def create(session: Session, program_id: int, actor: audit.Actor, *, url: str, events: list[str],
            description: str, now: datetime, allow_http_loopback: bool = False,
            resolver: Resolver | None = None) -> Created:
     check_target(url, allow_http_loopback=allow_http_loopback, resolver=None)
@@ -119,7 +119,7 @@ def create(session: Session, program_id: int, actor: User, *, url: str, events: 
     endpoint = WebhookEndpoint(
         program_id=program_id, url=url.strip(), description=description or None,
         events=rules.events_text(chosen), secret=_seal(session, secret), created_at=now,
-        created_by_id=actor.id, enabled=True)
+        created_by_id=audit.actor_id(actor), enabled=True)
     session.add(endpoint)
     session.flush()  # its id, for the audit event
     _audit(session, actor, "webhook.create", endpoint,
@@ -143,7 +143,8 @@ def endpoint(session: Session, program_id: int, endpoint_id: int) -> WebhookEndp
                                       WebhookEndpoint.deleted_at.is_(None)))
 
 
-def rotate_secret(session: Session, found: WebhookEndpoint, actor: User, now: datetime) -> str:
+def rotate_secret(session: Session, found: WebhookEndpoint, actor: audit.Actor,
+                  now: datetime) -> str:
     """A new secret (returned, to show once); the old one still signs, as a second signature,
     for 24 hours, so the receiver can switch without losing a delivery."""
     secret = rules.new_secret()
@@ -154,7 +155,7 @@ def rotate_secret(session: Session, found: WebhookEndpoint, actor: User, now: da
     return secret
 
 
-def set_enabled(session: Session, found: WebhookEndpoint, enabled: bool, actor: User,
+def set_enabled(session: Session, found: WebhookEndpoint, enabled: bool, actor: audit.Actor,
                 now: datetime) -> None:
     """Turn deliveries on or off. Turning on starts afresh (no failure is held against it)."""
     if found.enabled == enabled:
@@ -163,12 +164,13 @@ def set_enabled(session: Session, found: WebhookEndpoint, enabled: bool, actor: 
     if enabled:
         found.disabled_at = found.disabled_reason = found.failing_since = None
     else:
-        found.disabled_at, found.disabled_reason = now, f"Turned off by {actor.name}"
+        who = actor.name if isinstance(actor, User) else audit.actor_label(actor)
+        found.disabled_at, found.disabled_reason = now, f"Turned off by {who}"
     session.flush()
     _audit(session, actor, "webhook.enable" if enabled else "webhook.disable", found, {})
 
 
-def delete(session: Session, found: WebhookEndpoint, actor: User, now: datetime) -> None:
+def delete(session: Session, found: WebhookEndpoint, actor: audit.Actor, now: datetime) -> None:
     """Gone for its program: nothing more is sent to it (its log stays for the record)."""
     found.deleted_at = now
     found.enabled = False
@@ -178,7 +180,7 @@ def delete(session: Session, found: WebhookEndpoint, actor: User, now: datetime)
     _audit(session, actor, "webhook.delete", found, {"url": found.url})
 
 
-def _audit(session: Session, actor: User, action: str, found: WebhookEndpoint,
+def _audit(session: Session, actor: audit.Actor, action: str, found: WebhookEndpoint,
            details: dict[str, object]) -> None:
     audit.record(session, actor=actor, action=action, target_type="webhook_endpoint",
                  target_id=found.id, target_label=found.url[:200],

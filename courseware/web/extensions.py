@@ -39,7 +39,9 @@ RATE_LIMITS = (
 # Routes a program's API key may be presented to: a keyed request counts against the key's
 # limits (API_KEY_RATE_LIMIT and API_KEY_DAILY_QUOTA), not against the per-IP ones.
 KEYED_ENDPOINTS = ("api.certificate", "api.eligibility", "api.roster", "api.roster_add",
-                   "api.roster_remove")
+                   "api.roster_remove", "api.webhook_endpoints", "api.webhook_create",
+                   "api.webhook_endpoint", "api.webhook_delete", "api.webhook_rotate",
+                   "api.webhook_test")
 
 # Forms that mail an address a visitor names, limited per address too (whatever the IP), so
 # nobody can flood one mailbox; counted only when a message was asked for (a redirect).

@@ -23,7 +23,7 @@ from courseware.domain.credential import (
     rubric_results,
 )
 from courseware.domain.rubric import CriterionSpec, LevelSpec, RubricSpec
-from courseware.domain.statuses import PublicReason, StatusPurpose
+from courseware.domain.statuses import SUBSCRIBABLE_EVENTS, PublicReason, StatusPurpose
 
 _ERROR_OBJECT: dict[str, Any] = {
     "type": "object",
@@ -419,6 +419,129 @@ def _roster_paths(error: str, rate_limited: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_EVENTS = [event.value for event in SUBSCRIBABLE_EVENTS]
+
+_WEBHOOK_ENDPOINT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "url", "description", "events", "enabled", "disabled_reason",
+                 "failing_since", "last_attempt_at", "last_status", "created_at"],
+    "properties": {
+        "id": {"type": "integer"},
+        "url": {"type": "string", "description": "https://, on a public address."},
+        "description": {"type": ["string", "null"]},
+        "events": {"type": "array", "items": {"type": "string", "enum": _EVENTS}},
+        "enabled": {"type": "boolean",
+                    "description": "false once turned off, by staff or after three days of "
+                                   "failed deliveries (disabled_reason says which)."},
+        "disabled_reason": {"type": ["string", "null"]},
+        "failing_since": {"type": ["string", "null"], "format": "date-time"},
+        "last_attempt_at": {"type": ["string", "null"], "format": "date-time"},
+        "last_status": {"type": ["integer", "null"],
+                        "description": "The HTTP status of the last attempt, if it answered."},
+        "created_at": {"type": "string", "format": "date-time"},
+        "secret": {"type": "string", "pattern": "^whsec_",
+                   "description": "Only when the endpoint is made or its secret rotated: "
+                                  "the Standard Webhooks signing secret, never shown again."},
+    },
+}
+
+
+def _webhook_paths(error: str, rate_limited: dict[str, Any]) -> dict[str, Any]:
+    keyed = {**_key_responses(error), "429": rate_limited}
+    endpoint = "#/components/schemas/WebhookEndpoint"
+    missing = _json(error, "Your program has no webhook endpoint with this id (not_found).")
+    ident = [{"name": "endpoint_id", "in": "path", "required": True,
+              "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}]
+    return {
+        "/webhooks": {
+            "get": {
+                "operationId": "listWebhookEndpoints",
+                "summary": "Your program's webhook endpoints",
+                "security": KEY_SECURITY,
+                "responses": {
+                    "200": {"description": "Every endpoint, oldest first.",
+                            "content": {"application/json": {"schema": {
+                                "type": "object", "additionalProperties": False,
+                                "required": ["items"],
+                                "properties": {"items": {"type": "array",
+                                                         "items": {"$ref": endpoint}}}}}}},
+                    **keyed,
+                },
+            },
+            "post": {
+                "operationId": "createWebhookEndpoint",
+                "summary": "Register an HTTPS endpoint for signed events (Standard Webhooks)",
+                "security": KEY_SECURITY,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "additionalProperties": False,
+                    "required": ["url", "events"],
+                    "properties": {
+                        "url": {"type": "string", "maxLength": 2000},
+                        "events": {"type": "array", "minItems": 1,
+                                   "items": {"type": "string", "enum": _EVENTS}},
+                        "description": {"type": "string", "maxLength": 200},
+                    }}}}},
+                "responses": {
+                    "201": _json(endpoint, "Made: the answer carries its `secret`, once."),
+                    "400": _json(error, "The body is not of the required shape "
+                                        "(invalid_request)."),
+                    "413": _json(error, "The body is larger than 32 KiB."),
+                    "415": _json(error, "The body is not JSON."),
+                    "422": _json(error, "The URL or events cannot be used: not https, not a "
+                                        "public address, an unknown event, too many "
+                                        "endpoints (invalid_endpoint)."),
+                    **keyed,
+                },
+            },
+        },
+        "/webhooks/{endpoint_id}": {
+            "get": {
+                "operationId": "getWebhookEndpoint",
+                "summary": "One endpoint",
+                "security": KEY_SECURITY,
+                "parameters": ident,
+                "responses": {"200": _json(endpoint, "The endpoint."), "404": missing,
+                              **keyed},
+            },
+            "delete": {
+                "operationId": "deleteWebhookEndpoint",
+                "summary": "Delete an endpoint: nothing more is sent to it",
+                "security": KEY_SECURITY,
+                "parameters": ident,
+                "responses": {"204": {"description": "Deleted."}, "404": missing, **keyed},
+            },
+        },
+        "/webhooks/{endpoint_id}/rotate": {
+            "post": {
+                "operationId": "rotateWebhookSecret",
+                "summary": "A new signing secret (the old one also signs for 24 hours)",
+                "security": KEY_SECURITY,
+                "parameters": ident,
+                "responses": {"200": _json(endpoint, "The endpoint with its new `secret`, "
+                                                     "shown once."),
+                              "404": missing, **keyed},
+            },
+        },
+        "/webhooks/{endpoint_id}/test": {
+            "post": {
+                "operationId": "sendWebhookTest",
+                "summary": "Send a `webhook.test` event to the endpoint",
+                "security": KEY_SECURITY,
+                "parameters": ident,
+                "responses": {
+                    "202": {"description": "Queued; its attempt appears in the delivery log.",
+                            "content": {"application/json": {"schema": {
+                                "type": "object", "additionalProperties": False,
+                                "required": ["queued"],
+                                "properties": {"queued": {"const": True}}}}}},
+                    "404": missing, **keyed,
+                },
+            },
+        },
+    }
+
+
 def openapi_document(base_url: str) -> dict[str, Any]:
     error = "#/components/schemas/Error"
     rate_limited = _json(error, "Too many requests; see the Retry-After header.")
@@ -431,7 +554,8 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                            "may mentor now. Anonymous calls are rate limited per IP address; "
                            "a program's API key (`Authorization: Bearer <key>`, made by its "
                            "staff) has limits of its own and a daily quota, and with scope "
-                           "`roster` keeps the program's list of followed certificates.\n\n"
+                           "`roster` keeps the program's list of followed certificates; with scope "
+                           "`webhooks` it registers endpoints for signed events.\n\n"
                            "A holder may also give you their signed credential "
                            "(`/certificates/{code}/credential.jwt`): an Open Badges 3.0 "
                            "OpenBadgeCredential as a VC-JWT signed RS256, whose `kid` is a URL "
@@ -507,11 +631,13 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 }
             },
             **_roster_paths(error, rate_limited),
+            **_webhook_paths(error, rate_limited),
         },
         "components": {
             "schemas": {"Certificate": _CERTIFICATE, "Error": _ERROR,
                         "BatchError": _BATCH_ERROR, "RosterItem": _ROSTER_ITEM,
                         "RosterPage": _ROSTER_PAGE, "RosterReport": _ROSTER_REPORT,
+                        "WebhookEndpoint": _WEBHOOK_ENDPOINT,
                         **_credential_schemas(base_url)},
             "securitySchemes": {"apiKey": {
                 "type": "http", "scheme": "bearer",

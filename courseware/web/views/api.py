@@ -1,5 +1,6 @@
 """The JSON API (v1): verify certificates one by one or in a batch (anonymous, or with a
-program's key of scope `verify`), and a program's watch list (`/roster`, scope `roster`)."""
+program's key of scope `verify`), a program's watch list (`/roster`, scope `roster`) and its
+webhook endpoints (`/webhooks`, scope `webhooks`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from courseware.domain import watchlist as rules
 from courseware.domain.codes import MalformedCode, parse_code
 from courseware.domain.statuses import ApiScope, WatchFilter
 from courseware.infra import metrics
-from courseware.services import certificates, watchlist
+from courseware.infra.webhook_http import resolve
+from courseware.models import WebhookEndpoint
+from courseware.services import certificates, watchlist, webhooks
 from courseware.web import db
 from courseware.web.apikeys import api_key_required, current_key, current_program, key_actor
 from courseware.web.errors import api_error
@@ -161,3 +164,107 @@ def roster_remove(code: str) -> ResponseReturnValue:
         return api_error(404, "not_found", "This certificate is not on your program's roster.")
     s.commit()
     return Response(status=204)
+
+
+# --- a program's webhook endpoints (scope `webhooks`) -------------------------------------------
+
+def _endpoint(found: WebhookEndpoint) -> dict[str, Any]:
+    return {"id": found.id, "url": found.url, "description": found.description,
+            "events": found.events.split(), "enabled": found.enabled,
+            "disabled_reason": found.disabled_reason,
+            "failing_since": certificates.iso(found.failing_since),
+            "last_attempt_at": certificates.iso(found.last_attempt_at),
+            "last_status": found.last_status,
+            "created_at": certificates.iso(found.created_at)}
+
+
+def _endpoint_or_none(endpoint_id: int) -> WebhookEndpoint | None:
+    return webhooks.endpoint(db.session(), current_program().id, endpoint_id)
+
+
+def _no_endpoint() -> ResponseReturnValue:
+    return api_error(404, "not_found", "Your program has no webhook endpoint with this id.")
+
+
+@bp.route("/webhooks")
+@api_key_required(ApiScope.WEBHOOKS)
+def webhook_endpoints() -> ResponseReturnValue:
+    found = webhooks.endpoints(db.session(), current_program().id)
+    return jsonify({"items": [_endpoint(item) for item in found]})
+
+
+@bp.route("/webhooks", methods=["POST"])
+@api_key_required(ApiScope.WEBHOOKS)
+def webhook_create() -> ResponseReturnValue:
+    body, problem = json_body()
+    if problem is not None:
+        return problem
+    if (not isinstance(body, dict) or not {"url", "events"} <= set(body)
+            or not set(body) <= {"url", "events", "description"}):
+        return api_error(400, "invalid_request", 'The body must be {"url": ..., "events": '
+                         '[...]} with an optional "description".')
+    url, events, description = body["url"], body["events"], body.get("description") or ""
+    if (not isinstance(url, str) or not isinstance(description, str)
+            or not isinstance(events, list) or not all(isinstance(e, str) for e in events)):
+        return api_error(400, "invalid_request", '"url" and "description" are strings, '
+                         '"events" a list of event names.')
+    s = db.session()
+    try:
+        created = webhooks.create(
+            s, current_program().id, key_actor(), url=url, events=events,
+            description=description, now=now(),
+            allow_http_loopback=bool(current_app.config["WEBHOOK_ALLOW_HTTP_LOOPBACK"]),
+            resolver=resolve)
+    except webhooks.EndpointError as exc:
+        s.rollback()
+        return api_error(422, "invalid_endpoint", str(exc))
+    s.commit()
+    answer = jsonify({**_endpoint(created.endpoint), "secret": created.secret})
+    answer.status_code = 201
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
+
+
+@bp.route("/webhooks/<id:endpoint_id>")
+@api_key_required(ApiScope.WEBHOOKS)
+def webhook_endpoint(endpoint_id: int) -> ResponseReturnValue:
+    found = _endpoint_or_none(endpoint_id)
+    return _no_endpoint() if found is None else jsonify(_endpoint(found))
+
+
+@bp.route("/webhooks/<id:endpoint_id>", methods=["DELETE"])
+@api_key_required(ApiScope.WEBHOOKS)
+def webhook_delete(endpoint_id: int) -> ResponseReturnValue:
+    found = _endpoint_or_none(endpoint_id)
+    if found is None:
+        return _no_endpoint()
+    s = db.session()
+    webhooks.delete(s, found, key_actor(), now())
+    s.commit()
+    return Response(status=204)
+
+
+@bp.route("/webhooks/<id:endpoint_id>/rotate", methods=["POST"])
+@api_key_required(ApiScope.WEBHOOKS)
+def webhook_rotate(endpoint_id: int) -> ResponseReturnValue:
+    found = _endpoint_or_none(endpoint_id)
+    if found is None:
+        return _no_endpoint()
+    s = db.session()
+    secret = webhooks.rotate_secret(s, found, key_actor(), now())
+    s.commit()
+    answer = jsonify({**_endpoint(found), "secret": secret})
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
+
+
+@bp.route("/webhooks/<id:endpoint_id>/test", methods=["POST"])
+@api_key_required(ApiScope.WEBHOOKS)
+def webhook_test(endpoint_id: int) -> ResponseReturnValue:
+    found = _endpoint_or_none(endpoint_id)
+    if found is None:
+        return _no_endpoint()
+    s = db.session()
+    webhooks.send_test(s, found, now())
+    s.commit()
+    return jsonify({"queued": True}), 202

@@ -30,7 +30,7 @@ from courseware.services import webhooks
 from courseware.web import db
 from courseware.web.forms import ActionForm, add_error, choices
 from courseware.web.security import role_required
-from courseware.web.views.common import form_int, me, now
+from courseware.web.views.common import form_int, me, my_program_id, now
 
 bp = Blueprint("webhooks", __name__, url_prefix="/program/webhooks")
 program_only = role_required(Role.PROGRAM)
@@ -53,14 +53,6 @@ class EndpointForm(FlaskForm):
     description = StringField("Description (optional)",
                               validators=[Length(max=rules.DESCRIPTION_MAX)],
                               description="For your staff: what listens there.")
-
-
-def my_program_id() -> int:
-    """The program of the logged-in staff member (role program always has one)."""
-    program_id = me().program_id
-    if program_id is None:
-        abort(403)
-    return program_id
 
 
 def _endpoint_or_404(endpoint_id: int) -> WebhookEndpoint:
