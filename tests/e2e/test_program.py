@@ -87,6 +87,25 @@ def test_program_staff_follow_a_mentor_and_make_a_key(people: People, server: Se
     expect(page.get_by_role("table", name="API keys")).to_contain_text(key[:12])
     expect(page.get_by_role("table", name="API keys")).not_to_contain_text(key)
 
+    nav(page, "Webhooks")
+    expect(_h1(page)).to_have_text("Webhooks")
+    axe_check(page, "program webhooks, none yet")
+    page.get_by_role("link", name="Add an endpoint").click()
+    axe_check(page, "webhook endpoint form")
+    url = page.get_by_label("Endpoint URL")
+    url.fill("http://10.0.0.7/hooks")  # refused: not https, not public; what was typed stays
+    page.get_by_role("button", name="Add the endpoint").click()
+    expect(url).to_have_value("http://10.0.0.7/hooks")
+    axe_check(page, "webhook endpoint form with an error")
+    url.fill("https://1.1.1.1/courseware")  # a public address: no look-up needed
+    page.get_by_role("button", name="Add the endpoint").click()
+    expect(_h1(page)).to_have_text("Endpoint added: its signing secret")
+    assert page.locator("#secret").inner_text().startswith("whsec_")
+    axe_check(page, "webhook secret shown once")
+    page.get_by_role("link", name="Go to the endpoint, and send a test event").click()
+    expect(_h1(page)).to_have_text("Webhook endpoint")
+    axe_check(page, "webhook endpoint and its delivery log")
+
 
 def test_a_visitor_asks_for_a_program_account(people: People) -> None:
     page = people.new()
