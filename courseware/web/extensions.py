@@ -1,17 +1,16 @@
-"""Flask extensions. CSRF and login are app-independent; the rate limiter is made per app."""
+"""Flask extensions. CSRF and login are app-independent; the rate limits are made per app
+(courseware.web.ratelimit)."""
 
 from __future__ import annotations
 
 import hashlib
 import unicodedata
-from typing import cast
 
-from flask import Flask, Response, current_app, request
-from flask.typing import RouteCallable
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from flask import Flask, Response, request
 from flask_login import LoginManager, current_user
 from flask_wtf import CSRFProtect
+
+from courseware.web.ratelimit import RateLimiter, Rule, client_address
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -39,24 +38,18 @@ ADDRESS_LIMITS = ("auth.register", "account.reset_request", "account.change_emai
                   "account.resend_confirmation")
 
 
-def init_limiter(app: Flask) -> Limiter:
-    """A limiter bound to this app alone, so two apps in one process never share settings."""
-    limiter = Limiter(key_func=get_remote_address, app=app, default_limits=[])
+def init_limiter(app: Flask) -> RateLimiter:
+    """The limits bound to this app alone, so two apps in one process never share settings."""
+    limiter = RateLimiter(app)
     for endpoint, key, methods, scope in RATE_LIMITS:
-        view = app.view_functions[endpoint]
         def value(key: str = key) -> str:
             return str(app.config[key])
 
-        decorator = (limiter.shared_limit(value, scope=scope, methods=methods) if scope
-                     else limiter.limit(value, methods=methods))
-        # the limiter's decorator is typed for async views too; ours are plain functions
-        app.view_functions[endpoint] = cast(RouteCallable, decorator(view))
-    per_address = limiter.shared_limit(lambda: str(app.config["MAIL_ADDRESS_LIMIT"]),
-                                       scope="mail-address", key_func=_address_key,
-                                       methods=["POST"], deduct_when=_asked_for_mail)
-    for endpoint in ADDRESS_LIMITS:
-        app.view_functions[endpoint] = cast(RouteCallable,
-                                            per_address(app.view_functions[endpoint]))
+        limiter.add([endpoint], Rule(limit=value, scope=scope or endpoint, key=client_address,
+                                     methods=frozenset(methods) if methods else None))
+    limiter.add(ADDRESS_LIMITS, Rule(limit=lambda: str(app.config["MAIL_ADDRESS_LIMIT"]),
+                                     scope="mail-address", key=_address_key,
+                                     methods=frozenset({"POST"}), deduct_when=_asked_for_mail))
     app.extensions["courseware.limiter"] = limiter
     return limiter
 
@@ -74,7 +67,3 @@ def _address_key() -> str:
 def _asked_for_mail(response: Response) -> bool:
     return response.status_code == 302
 
-
-def current_limiter() -> Limiter:
-    limiter: Limiter = current_app.extensions["courseware.limiter"]
-    return limiter
