@@ -1,6 +1,6 @@
 """Per-client rate limits on the routes that declare one, over the `limits` library (the engine
-flask-limiter is built on): fixed windows, kept in `RATELIMIT_STORAGE_URI` (memory:// in one
-process, redis:// when several share them).
+flask-limiter is built on): fixed windows, kept in `RATELIMIT_STORAGE_URI` (memory://: this
+process's own counters, LocalWindows; redis://: shared by every process).
 
 Only routes with a limit pay for it: a request to any other route costs one dictionary lookup.
 A limited request costs one counter increment in the store (plus one read of the window for the
@@ -11,13 +11,15 @@ the API's JSON error).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 from flask import Flask, Response, g, request
-from limits import RateLimitItem, parse
+from limits import RateLimitItem, WindowStats, parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
@@ -52,6 +54,54 @@ def client_address() -> str:
     return request.remote_addr or "127.0.0.1"
 
 
+class Windows(Protocol):
+    """Fixed-window counters: limits' FixedWindowRateLimiter, or LocalWindows."""
+
+    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool: ...
+
+    def test(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool: ...
+
+    def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats: ...
+
+
+class LocalWindows:
+    """memory://: the fixed windows of limits' FixedWindowRateLimiter kept in this process's
+    own dictionary. (limits' MemoryStorage expires keys from a timer thread it starts anew
+    every 10 ms while any key lives: under steady traffic that alone cost more than the rest
+    of a limited request.) A window ends when its time is up, checked when next touched;
+    ended windows are swept once the table grows past SWEEP_AT keys."""
+
+    SWEEP_AT = 10_000
+
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[float, int]] = {}  # key: (ends at, count)
+        self._lock = threading.Lock()
+
+    def _current(self, key: str, item: RateLimitItem, now: float) -> tuple[float, int]:
+        ends, count = self._windows.get(key, (0.0, 0))
+        return (ends, count) if ends > now else (now + item.get_expiry(), 0)
+
+    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        key, now = item.key_for(*identifiers), time.time()
+        with self._lock:
+            ends, count = self._current(key, item, now)
+            count += cost  # counted even past the limit, as limits' fixed window does
+            self._windows[key] = (ends, count)
+            if len(self._windows) > self.SWEEP_AT:
+                self._windows = {k: w for k, w in self._windows.items() if w[0] > now}
+        return count <= item.amount
+
+    def test(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        with self._lock:
+            _ends, count = self._current(item.key_for(*identifiers), item, time.time())
+        return count + cost <= item.amount
+
+    def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
+        with self._lock:
+            ends, count = self._current(item.key_for(*identifiers), item, time.time())
+        return WindowStats(ends, max(0, item.amount - count))
+
+
 class RateLimiter:
     """The app's limits: `add(endpoint, rule)` before the first request."""
 
@@ -60,8 +110,9 @@ class RateLimiter:
         self.headers = bool(app.config.get("RATELIMIT_HEADERS_ENABLED", False))
         prefix = str(app.config.get("RATELIMIT_KEY_PREFIX") or "")
         self._prefix: tuple[str, ...] = (prefix,) if prefix else ()
-        self.storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"])
-        self.strategy = FixedWindowRateLimiter(self.storage)
+        uri = str(app.config["RATELIMIT_STORAGE_URI"])
+        self.strategy: Windows = (LocalWindows() if uri.startswith("memory://") else
+                                  FixedWindowRateLimiter(storage_from_string(uri)))
         self._rules: dict[str, list[Rule]] = {}
         self._endpoints = app.view_functions
         app.before_request(self._check)
