@@ -7,13 +7,14 @@ import hashlib
 import unicodedata
 
 from flask import Flask, Response, request
-from flask_login import LoginManager, current_user
+from flask_login import current_user
 from flask_wtf import CSRFProtect
 
 from courseware.web.ratelimit import RateLimiter, Rule, client_address
+from courseware.web.security import Logins
 
 csrf = CSRFProtect()
-login_manager = LoginManager()
+login_manager = Logins()
 
 # (endpoint, config key holding the limit, methods, shared scope); limits are per client IP.
 # Every way of looking up a certificate draws on one "verify" budget, page or API alike, so

@@ -7,7 +7,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, g, redirect, request, session, url_for
+from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
@@ -87,12 +87,24 @@ def _account_steps_first() -> ResponseReturnValue | None:
 
 
 def surely_anonymous() -> bool:
-    """No session cookie came and no login started one: nobody is logged in, and finding that
-    out through Flask-Login is skipped (an anonymous API call, the verify pages, a first
-    visit). Only the session cookie names a user here: there is no remember-me cookie and no
-    request or header loader."""
-    return (current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
-            and "_user_id" not in session)
+    """No session cookie came: nobody is logged in, and finding that out through Flask-Login
+    (or even reading the session, which answers `Vary: Cookie`) is skipped: an anonymous API
+    call, the verify pages, a first visit. Only the session cookie names a user here (no
+    remember-me cookie, no request loader), and a login itself always arrives with one: the
+    form's CSRF token, or the pending second step, lives in it."""
+    return current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
+
+
+class Logins(LoginManager):
+    """Flask-Login, minus its remember-me bookkeeping after a request that brought no session
+    cookie (it read the session on every response, which alone answers `Vary: Cookie`). This
+    app sets no remember-me cookie; a logout, the one thing that asks for it to be cleared,
+    always comes with a session."""
+
+    def _update_remember_cookie(self, response: Response) -> Response:
+        if surely_anonymous():
+            return response
+        return super()._update_remember_cookie(response)
 
 
 class CookieSessions(SecureCookieSessionInterface):
