@@ -130,7 +130,9 @@ def complete(folder: str, learners: int = 8) -> dict[str, Any]:
     app = create_app({"DATABASE_URL": f"sqlite:///{root / 'complete.db'}",
                       "INSTANCE_PATH": str(root / "instance"), "FAST_PASSWORD_HASH": True,
                       "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
-                      "BASE_URL": "http://127.0.0.1:5000", "MAIL_BACKEND": "dummy"})
+                      "BASE_URL": "http://127.0.0.1:5000", "MAIL_BACKEND": "dummy",
+                      # the synthetic trainer grades at once (no enrolment, no calibration)
+                      "SECOND_FACTOR_REQUIRED_FOR_STAFF": False, "CALIBRATION_REQUIRED": False})
     database = app.extensions["courseware.db"]
     upgrade(database.engine)
     with database.session() as s:
@@ -176,10 +178,11 @@ def complete(folder: str, learners: int = 8) -> dict[str, Any]:
                 if index == len(roleplays) - 1:
                     last_submissions.append(draft.id)
                     break
-                grading.claim(s, grader, draft, now, timedelta(hours=2))
+                grading.claim(s, grader, draft, now, timedelta(hours=2),
+                              calibration_required=False)
                 grading.save_grade(s, grader, draft, grading.GradeInput(
                     {c.id: c.max_score for c in spec.rubric.criteria}, {}, "Clear and warm.",
-                    grading.next_grade_number(draft)), now)
+                    grading.next_grade_number(draft)), now, calibration_required=False)
             s.commit()
     client = app.test_client()
     assert client.post("/login", data={"email": "trainer@bench.example",

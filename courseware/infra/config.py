@@ -20,7 +20,7 @@ ENVIRONMENT = {
     "DATABASE_URL": "SQLAlchemy URL; default sqlite:///<instance>/courseware.db",
     "SECRET_KEY": "signs sessions and CSRF tokens; default generated once into instance/",
     "BASE_URL": "public address used in certificates, QR codes and credentials",
-    "RATELIMIT_STORAGE_URI": "flask-limiter storage; memory:// (one process) or redis://...",
+    "RATELIMIT_STORAGE_URI": "where rate limits count: memory:// (one process) or redis://...",
     "CONTENT_ROOT": "folder holding modules/, quizzes/ and certificates/",
     "ISSUER_NAME": "the organisation named on certificates and credentials",
     "CLAIM_LAPSE_MINUTES": "how long a trainer's claim on a submission lasts",
@@ -151,7 +151,7 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "API_MAX_JSON_DEPTH": 8,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "RATELIMIT_HEADERS_ENABLED": True,
-        # per client IP (flask-limiter's notation); an operator may tune them
+        # per client IP (the limits notation: "60 per minute"); an operator may tune them
         "LOGIN_LIMIT": env.get("LOGIN_LIMIT", "20 per 5 minutes"),
         "VERIFY_LIMIT": env.get("VERIFY_LIMIT", "60 per minute"),
         "REGISTER_LIMIT": env.get("REGISTER_LIMIT", "10 per hour"),
