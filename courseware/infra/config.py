@@ -171,6 +171,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
     config.update(overrides)
     # the cookie expires with the session's absolute lifetime (the server enforces both)
     config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=config["SESSION_MAX_HOURS"]))
+    # the cookie expires when the server-side session's absolute lifetime ends (set at login):
+    # re-signing and re-sending it on every response only moved that date, never the server's
+    config.setdefault("SESSION_REFRESH_EACH_REQUEST", False)
     config["HTTPS"] = str(config["BASE_URL"]).startswith("https://")
     config["PRODUCTION"] = config["HTTPS"] or config["COURSEWARE_ENV"] == "production"
     if not config.get("RATELIMIT_STORAGE_URI"):
