@@ -18,6 +18,8 @@ Cell = str | int | float | bool | None
 
 def safe_cell(value: Cell) -> str | int | float:
     """The value as the spreadsheet must see it: text that could start a formula is quoted."""
+    if type(value) is str:  # the common case first: every export is mostly text
+        return f"'{value}" if value.startswith(FORMULA_LEADERS) else value
     if value is None:
         return ""
     if isinstance(value, bool):

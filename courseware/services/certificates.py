@@ -476,7 +476,8 @@ def publication(cert: CertificateFacts, status: CertificateStatus) -> Publicatio
 
 
 def iso(moment: datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+    """UTC to the second, "2026-01-15T10:30:00Z" (isoformat: a C fast path, unlike strftime)."""
+    return moment.isoformat(timespec="seconds")[:19] + "Z" if moment else None
 
 
 _TABLE = Certificate.__table__
