@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import given
@@ -20,7 +22,7 @@ from courseware.domain.jsonlimits import too_deep
 from courseware.domain.statuses import CertificateChange, CertificateStatus, PublicReason
 from courseware.services import certificates
 from courseware.services.audit import COMMAND_LINE
-from courseware.web.ratelimit import LocalWindows
+from courseware.web.ratelimit import Windows, windows_for
 from courseware.web.security import CSP, HEADERS
 from tests.conftest import make_app
 
@@ -126,15 +128,32 @@ def test_verify_calls_draw_on_one_budget_shown_in_headers(database_url: str,
         app.extensions["courseware.db"].engine.dispose()
 
 
-def test_local_windows_count_like_a_fixed_window() -> None:
-    windows, item = LocalWindows(), parse("2 per second")
-    assert windows.test(item, "a") and windows.hit(item, "a") and windows.hit(item, "a")
-    assert not windows.test(item, "a") and not windows.hit(item, "a")
-    assert windows.hit(item, "b")  # another key, another window
-    stats = windows.get_window_stats(item, "a")
-    assert stats.remaining == 0 and 0 < stats.reset_time - time.time() <= 1
-    time.sleep(1.05)
-    assert windows.hit(item, "a") and windows.get_window_stats(item, "a").remaining == 1
+@pytest.fixture(params=["memory", "redis"])
+def windows(request: pytest.FixtureRequest, redis_url: str | None) -> Windows:
+    if request.param == "memory":
+        return windows_for("memory://")
+    if redis_url is None:
+        pytest.skip("redis-server is not installed (apt-get install -y redis-server)")
+    return windows_for(redis_url)
+
+
+def test_windows_count_like_a_fixed_window(windows: Windows) -> None:
+    """Memory and Redis alike: the window starts at the first hit and lasts the period; past
+    the limit requests are still counted; `peek` counts nothing; each key has its own."""
+    item, key = parse("2 per second"), f"test-{uuid.uuid4().hex}"
+    assert windows.peek(item, key).hits == 0
+    first = windows.hit(item, key)
+    assert first.hits == 1 and 0 < first.ends - time.time() <= 1.01
+    assert [windows.hit(item, key).hits for _ in range(2)] == [2, 3]
+    assert windows.peek(item, key).hits == 3
+    assert windows.hit(item, key + "-other").hits == 1
+    time.sleep(max(0.0, first.ends - time.time()) + 0.05)
+    assert windows.peek(item, key).hits == 0 and windows.hit(item, key).hits == 1
+
+
+def test_an_unknown_limit_store_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="memory:// or redis://"):
+        windows_for("memcached://127.0.0.1:11211")
 
 
 def test_an_anonymous_verify_call_is_one_lookup_with_every_header(app: Flask, learner: Any,

@@ -1,10 +1,11 @@
-"""Per-client rate limits on the routes that declare one, over the `limits` library (the engine
-flask-limiter is built on): fixed windows, kept in `RATELIMIT_STORAGE_URI` (memory://: this
-process's own counters, LocalWindows; redis://: shared by every process).
+"""Per-client rate limits on the routes that declare one: limits written in the `limits`
+library's notation ("60 per minute", the notation flask-limiter used), counted in fixed windows
+kept in `RATELIMIT_STORAGE_URI` (memory://: this process's own counters, LocalWindows;
+redis://: shared by every process, RedisWindows).
 
 Only routes with a limit pay for it: a request to any other route costs one dictionary lookup.
-A limited request costs one counter increment in the store (plus one read of the window for the
-`X-RateLimit-*` headers when RATELIMIT_HEADERS_ENABLED). Past a limit the request is refused
+A limited request costs one count in the store, which also answers the `X-RateLimit-*`
+headers (one round trip to Redis). Past a limit the request is refused
 with 429 and `Retry-After` (the error pages in courseware.web.errors answer it, as HTML or as
 the API's JSON error).
 """
@@ -16,12 +17,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from flask import Flask, Response, g, request
-from limits import RateLimitItem, WindowStats, parse
-from limits.storage import storage_from_string
-from limits.strategies import FixedWindowRateLimiter
+from limits import RateLimitItem, parse
 from werkzeug.exceptions import TooManyRequests
 
 
@@ -54,52 +53,96 @@ def client_address() -> str:
     return request.remote_addr or "127.0.0.1"
 
 
+class Window(NamedTuple):
+    hits: int  # requests counted in the window so far
+    ends: float  # when it ends (epoch seconds)
+
+
 class Windows(Protocol):
-    """Fixed-window counters: limits' FixedWindowRateLimiter, or LocalWindows."""
+    """Fixed-window counters: a window starts at the first request counted under a key and
+    lasts the limit's period (the fixed window of the limits library)."""
 
-    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool: ...
+    def hit(self, item: RateLimitItem, key: str, cost: int = 1) -> Window:
+        """Count `cost` requests; the window after counting them."""
 
-    def test(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool: ...
-
-    def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats: ...
+    def peek(self, item: RateLimitItem, key: str) -> Window:
+        """The window as it stands, counting nothing."""
 
 
 class LocalWindows:
-    """memory://: the fixed windows of limits' FixedWindowRateLimiter kept in this process's
-    own dictionary. (limits' MemoryStorage expires keys from a timer thread it starts anew
-    every 10 ms while any key lives: under steady traffic that alone cost more than the rest
-    of a limited request.) A window ends when its time is up, checked when next touched;
-    ended windows are swept once the table grows past SWEEP_AT keys."""
+    """memory://: the windows in this process's own dictionary. (limits' MemoryStorage expires
+    keys from a timer thread it starts anew every 10 ms while any key lives: under steady
+    traffic that alone cost more than the rest of a limited request.) A window ends when its
+    time is up, checked when next touched; ended windows are swept once the table grows past
+    SWEEP_AT keys."""
 
     SWEEP_AT = 10_000
 
     def __init__(self) -> None:
-        self._windows: dict[str, tuple[float, int]] = {}  # key: (ends at, count)
+        self._windows: dict[str, Window] = {}
         self._lock = threading.Lock()
 
-    def _current(self, key: str, item: RateLimitItem, now: float) -> tuple[float, int]:
-        ends, count = self._windows.get(key, (0.0, 0))
-        return (ends, count) if ends > now else (now + item.get_expiry(), 0)
+    def _current(self, item: RateLimitItem, key: str, now: float) -> Window:
+        window = self._windows.get(key)
+        return window if window is not None and window.ends > now else \
+            Window(0, now + item.get_expiry())
 
-    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
-        key, now = item.key_for(*identifiers), time.time()
+    def hit(self, item: RateLimitItem, key: str, cost: int = 1) -> Window:
+        now = time.time()
         with self._lock:
-            ends, count = self._current(key, item, now)
-            count += cost  # counted even past the limit, as limits' fixed window does
-            self._windows[key] = (ends, count)
+            count, ends = self._current(item, key, now)
+            # counted even past the limit, as the limits library's fixed window does
+            window = self._windows[key] = Window(count + cost, ends)
             if len(self._windows) > self.SWEEP_AT:
-                self._windows = {k: w for k, w in self._windows.items() if w[0] > now}
-        return count <= item.amount
+                self._windows = {k: w for k, w in self._windows.items() if w.ends > now}
+        return window
 
-    def test(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+    def peek(self, item: RateLimitItem, key: str) -> Window:
         with self._lock:
-            _ends, count = self._current(item.key_for(*identifiers), item, time.time())
-        return count + cost <= item.amount
+            return self._current(item, key, time.time())
 
-    def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
-        with self._lock:
-            ends, count = self._current(item.key_for(*identifiers), item, time.time())
-        return WindowStats(ends, max(0, item.amount - count))
+
+# count, start the window's clock on the first request, and read its time left: one round trip
+_HIT = """
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
+if count == tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('PTTL', KEYS[1])}
+"""
+
+
+class RedisWindows:
+    """redis://: the windows shared by every process, one round trip per count (the limits
+    library's strategy took three: count, then the time left and the count for the headers)."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self._client = redis.Redis.from_url(url)
+        self._hit = self._client.register_script(_HIT)
+
+    @staticmethod
+    def _window(item: RateLimitItem, count: int, ttl_ms: int) -> Window:
+        left = ttl_ms / 1000 if ttl_ms > 0 else item.get_expiry()
+        return Window(count, time.time() + left)
+
+    def hit(self, item: RateLimitItem, key: str, cost: int = 1) -> Window:
+        count, ttl = self._hit(keys=[key], args=[item.get_expiry(), cost])
+        return self._window(item, int(count), int(ttl))
+
+    def peek(self, item: RateLimitItem, key: str) -> Window:
+        pipe = self._client.pipeline(transaction=False)
+        pipe.get(key)
+        pipe.pttl(key)
+        count, ttl = pipe.execute()
+        return self._window(item, int(count or 0), int(ttl))
+
+
+def windows_for(uri: str) -> Windows:
+    if uri.startswith("memory://"):
+        return LocalWindows()
+    if uri.startswith(("redis://", "rediss://", "unix://")):
+        return RedisWindows(uri)
+    raise ValueError(f"RATELIMIT_STORAGE_URI must be memory:// or redis://..., not {uri!r}")
 
 
 class RateLimiter:
@@ -110,9 +153,7 @@ class RateLimiter:
         self.headers = bool(app.config.get("RATELIMIT_HEADERS_ENABLED", False))
         prefix = str(app.config.get("RATELIMIT_KEY_PREFIX") or "")
         self._prefix: tuple[str, ...] = (prefix,) if prefix else ()
-        uri = str(app.config["RATELIMIT_STORAGE_URI"])
-        self.strategy: Windows = (LocalWindows() if uri.startswith("memory://") else
-                                  FixedWindowRateLimiter(storage_from_string(uri)))
+        self.windows = windows_for(str(app.config["RATELIMIT_STORAGE_URI"]))
         self._rules: dict[str, list[Rule]] = {}
         self._endpoints = app.view_functions
         app.before_request(self._check)
@@ -128,38 +169,35 @@ class RateLimiter:
         rules = self._rules.get(request.endpoint or "")
         if not rules or not self.enabled:
             return
-        shown: tuple[RateLimitItem, tuple[str, ...]] | None = None
+        shown: tuple[RateLimitItem, Window] | None = None
         for rule in rules:
             if rule.methods is not None and request.method not in rule.methods:
                 continue
             item = _item(rule.limit())
-            args = (*self._prefix, rule.key(), rule.scope)
+            key = item.key_for(*self._prefix, rule.key(), rule.scope)
             if rule.deduct_when is not None:
-                g.setdefault("ratelimit_deferred", []).append((rule, item, args))
-                allowed = self.strategy.test(item, *args)
+                g.setdefault("ratelimit_deferred", []).append((rule, item, key))
+                window = self.windows.peek(item, key)
+                allowed = window.hits + 1 <= item.amount
             else:
-                allowed = self.strategy.hit(item, *args)
+                window = self.windows.hit(item, key)
+                allowed = window.hits <= item.amount
             if not allowed:
-                g.ratelimit_shown = (item, args)
-                raise RateLimited(self._retry_after(item, args))
+                g.ratelimit_shown = (item, window)
+                raise RateLimited(max(1, int(int(window.ends + 1) - time.time())))
             if shown is None:
-                shown = (item, args)
+                shown = (item, window)
         g.ratelimit_shown = shown
 
-    def _retry_after(self, item: RateLimitItem, args: tuple[str, ...]) -> int:
-        reset_at = int(self.strategy.get_window_stats(item, *args).reset_time + 1)
-        return max(1, int(reset_at - time.time()))
-
     def _finish(self, response: Response) -> Response:
-        for rule, item, args in g.get("ratelimit_deferred", ()):
+        for rule, item, key in g.get("ratelimit_deferred", ()):
             assert rule.deduct_when is not None
             if rule.deduct_when(response):
-                self.strategy.hit(item, *args)
+                self.windows.hit(item, key)
         shown = g.get("ratelimit_shown")
         if shown is not None and self.headers:
-            item, args = shown
-            stats = self.strategy.get_window_stats(item, *args)
+            item, window = shown
             response.headers["X-RateLimit-Limit"] = str(item.amount)
-            response.headers["X-RateLimit-Remaining"] = str(stats.remaining)
-            response.headers["X-RateLimit-Reset"] = str(int(stats.reset_time + 1))
+            response.headers["X-RateLimit-Remaining"] = str(max(0, item.amount - window.hits))
+            response.headers["X-RateLimit-Reset"] = str(int(window.ends + 1))
         return response
