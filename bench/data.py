@@ -3,9 +3,10 @@
 A database holds the real content (migrations + sync, as `flask db upgrade` and `courseware
 sync` would), a few users, and N certificates (one track, HOLDERS holders, cycles 1..N/HOLDERS
 so the (user, track, cycle) constraint holds) with random codes in the real format. The large
-one also holds 1 M submitted quiz attempts of ATTEMPT_USERS synthetic learners over every quiz,
-each with a real `presented` draw. Rows go in with one executemany in one transaction on
-SQLite and with COPY on PostgreSQL; users (a few thousand) through SQLAlchemy Core.
+one also holds 1 M submitted quiz attempts of the same learners over every quiz, each with a
+real `presented` draw, PENDING written role-plays waiting for a grade, and one trainer and one
+admin (the large-data pages). Rows go in with one executemany in one transaction on
+SQLite and with COPY on PostgreSQL; users (100k) through SQLAlchemy Core in chunks.
 
 SQLite files are kept in bench/data/ between runs and reused while the migrations and this
 generator are unchanged (GENERATOR_VERSION, fingerprint()); PostgreSQL clusters are throwaway,
@@ -40,11 +41,12 @@ from courseware.services.content_sync import sync_catalogue
 
 from .codes import fast_codes
 
-GENERATOR_VERSION = 2  # 2: every certificate has evidence the size of a real one
+GENERATOR_VERSION = 3  # 3: 100k holders, 10k pending submissions, a trainer and an admin
 DATA_DIR = PROJECT_ROOT / "bench" / "data"
 PASSWORD = "bench-password-not-secret"  # noqa: S105 - synthetic accounts on a throwaway DB
-HOLDERS = 1000  # certificate holders; 1 M certificates = 1000 cycles each
-ATTEMPT_USERS = 20_000  # learners owning the 1 M stored quiz attempts (50 each)
+HOLDERS = 100_000  # learners holding the certificates; 1 M certificates = 10 cycles each
+PENDING = 10_000  # written role-plays waiting for a grade on the large database
+SMALL_PENDING = 100  # ... and on the small one (the statement counts are compared)
 READERS = 16  # learners the page load generator logs in as (one per client thread)
 VARIANTS = 32  # distinct `presented` draws per quiz reused across stored attempts
 EMAIL_DOMAIN = "bench.example.org"
@@ -112,6 +114,7 @@ class _Ids:
     module_ids: dict[str, int]
     quiz_slugs: dict[int, str]  # quiz item id: slug
     roleplays: dict[str, int]  # slug: current version id
+    roleplay_items: list[tuple[int, int]]  # (item id, current version id) of each role-play
 
 
 def build(url: str, certificates: int, attempts: int, log: Any) -> float:
@@ -124,10 +127,11 @@ def build(url: str, certificates: int, attempts: int, log: Any) -> float:
             sync_catalogue(s, load_catalogue(PROJECT_ROOT), actor=COMMAND_LINE)
             s.commit()
         ids = _content_ids(engine)
-        holders = create_users(engine, "holder", HOLDERS)
+        holders = create_users(engine, "holder", min(HOLDERS, certificates))
         create_users(engine, "reader", READERS)
-        learners = create_users(engine, "learner", ATTEMPT_USERS) if attempts else []
-        log(f"  schema, content and {HOLDERS + READERS + len(learners)} users: "
+        create_users(engine, "trainer", 1, role="trainer")
+        create_users(engine, "admin", 1, role="admin")
+        log(f"  schema, content and {len(holders) + READERS + 2:,} users: "
             f"{time.perf_counter() - start:.1f} s")
         t = time.perf_counter()
         _bulk(engine, "certificate", CERT_COLUMNS, certificate_rows(certificates, holders, ids))
@@ -136,8 +140,13 @@ def build(url: str, certificates: int, attempts: int, log: Any) -> float:
         log(f"  {certificates:,} certificates: {time.perf_counter() - t:.1f} s")
         if attempts:
             t = time.perf_counter()
-            _bulk(engine, "quiz_attempt", ATTEMPT_COLUMNS, attempt_rows(attempts, learners, ids))
+            _bulk(engine, "quiz_attempt", ATTEMPT_COLUMNS, attempt_rows(attempts, holders, ids))
             log(f"  {attempts:,} quiz attempts: {time.perf_counter() - t:.1f} s")
+
+        pending = PENDING if attempts else SMALL_PENDING
+        t = time.perf_counter()
+        _bulk(engine, "submission", SUBMISSION_COLUMNS, submission_rows(pending, holders, ids))
+        log(f"  {pending:,} pending submissions: {time.perf_counter() - t:.1f} s")
         if engine.dialect.name == "postgresql":
             t = time.perf_counter()
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -178,6 +187,8 @@ def _content_ids(engine: Engine) -> _Ids:
         quiz_slugs={ident: slug for (kind, slug), (ident, _v) in items.items() if kind == "quiz"},
         roleplays={slug: version for (kind, slug), (_i, version) in items.items()
                    if kind == "roleplay"},
+        roleplay_items=sorted((ident, version or 0) for (kind, _slug), (ident, version)
+                              in items.items() if kind == "roleplay"),
     )
 
 
@@ -187,12 +198,13 @@ def password_hash() -> str:
 
 
 def create_users(engine: Engine, prefix: str, count: int,
-                 module_reads: Sequence[int] = ()) -> list[int]:
-    """`count` learners <prefix><n>@bench.example.org, optionally with modules marked read."""
+                 module_reads: Sequence[int] = (), role: str = "learner") -> list[int]:
+    """`count` accounts <prefix><n>@bench.example.org (learners unless `role` says otherwise),
+    optionally with modules marked read."""
     now = datetime.now(UTC)
     pw = password_hash()
     rows = [{"email": f"{prefix}{n}@{EMAIL_DOMAIN}", "name": f"{prefix.title()} {n}",
-             "password_hash": pw, "role": "learner", "active": True, "created_at": now}
+             "password_hash": pw, "role": role, "active": True, "created_at": now}
             for n in range(count)]
     with engine.begin() as conn:
         for chunk in _chunks(rows, 5000):
@@ -288,6 +300,22 @@ def attempt_rows(count: int, learners: list[int], ids: _Ids) -> Iterator[tuple[A
         yield (learners[i % n_users], quiz_id, version_id, i // (n_users * n_quizzes) + 1,
                variants[i % VARIANTS], started, submitted, float(score), float(questions),
                percent, percent >= 80)
+
+
+SUBMISSION_COLUMNS = ("learner_id", "roleplay_id", "roleplay_version_id", "mode", "status",
+                      "replies", "created_at", "updated_at", "submitted_at", "double_mark")
+
+
+def submission_rows(count: int, learners: list[int], ids: _Ids) -> Iterator[tuple[Any, ...]]:
+    """Written role-plays submitted over the last 30 days and not graded yet: one per learner
+    and role-play (the open-work index allows no more), replies the length of real ones."""
+    start = datetime.now(UTC) - timedelta(days=30)
+    replies = json.dumps(["I hear how hard this week has been. " * 12] * 4)
+    for i in range(count):
+        item, version = ids.roleplay_items[(i // len(learners)) % len(ids.roleplay_items)]
+        submitted = _stamp(start + timedelta(seconds=250 * i))
+        yield (learners[i % len(learners)], item, version, "written", "submitted", replies,
+               submitted, submitted, submitted, False)
 
 
 def _bulk(engine: Engine, table: str, columns: Sequence[str],

@@ -65,6 +65,14 @@ class Client:
             self.conn.close()  # http.client reopens on the next request
         return Response(raw.status, raw.headers, data)
 
+    def stream(self, path: str) -> http.client.HTTPResponse:
+        """GET whose body the caller reads, as it arrives, to the end."""
+        headers = {"User-Agent": "courseware-bench", "Accept": "*/*"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        self.conn.request("GET", path, headers=headers)
+        return self.conn.getresponse()
+
     def get(self, path: str) -> Response:
         return self.request("GET", path)
 

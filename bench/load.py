@@ -20,7 +20,10 @@ target sees the same machine conditions; it reports one entry per target:
 
 A phase may name "cpu_parents" (the gunicorn master, PostgreSQL's postmaster): the CPU time
 those processes and their children used during the window is reported too (Linux /proc), a
-figure far less disturbed by other work on the machine than requests per second.
+figure far less disturbed by other work on the machine than requests per second; and
+"cpu_groups" ({"workers": [pids], "postgres": [pid], ...}): the same per named group.
+A phase may give "ports" (several servers) instead of "port": its connections are spread over
+them in turn (connection i goes to ports[i % len(ports)]).
 
 Prints JSON: per phase (or target) the completed requests in the window, the window length,
 status counts, every latency (ms) of requests started in the window, this process's CPU time
@@ -87,7 +90,8 @@ def run_phase(host: str, port: int, phase: dict[str, Any]) -> dict[str, Any]:
     budget = itertools.count()
     max_requests = int(phase.get("max_requests", 1_000_000))
     credentials = phase.get("login")
-    clients = [Client(host, port) for _ in range(connections)]
+    ports = [int(p) for p in phase.get("ports", [port])]
+    clients = [Client(host, ports[i % len(ports)]) for i in range(connections)]
     if credentials:
         emails = credentials["emails"]
         for i, client in enumerate(clients):
@@ -134,11 +138,14 @@ def run_phase(host: str, port: int, phase: dict[str, Any]) -> dict[str, Any]:
     window["start"] = now + warmup
     window["end"] = now + warmup + duration
     parents = [int(p) for p in phase.get("cpu_parents", [])]
+    groups = {name: [int(p) for p in pids] for name, pids in phase.get("cpu_groups", {}).items()}
     barrier.wait()
     time.sleep(max(0.0, window["start"] - time.perf_counter()))
     cpu0, server0 = time.process_time(), server_cpu(parents)
+    groups0 = {name: server_cpu(pids) for name, pids in groups.items()}
     time.sleep(max(0.0, window["end"] - time.perf_counter()))
     cpu, server1 = time.process_time() - cpu0, server_cpu(parents)
+    groups1 = {name: server_cpu(pids) for name, pids in groups.items()}
     for thread in threads:
         thread.join()
     for client in clients:
@@ -157,6 +164,8 @@ def run_phase(host: str, port: int, phase: dict[str, Any]) -> dict[str, Any]:
         "latencies_ms": latencies, "client_cpu_s": cpu,
         "server_cpu_s": server1 - server0 if server0 is not None and server1 is not None
         else None,
+        "server_cpu_groups_s": {name: (groups1[name] or 0.0) - (groups0[name] or 0.0)
+                                for name in groups},
     }
 
 

@@ -10,6 +10,10 @@ complete: the request whose grade completes a learner's track (issue #17): on a 
       `POST /grade/submissions/<id>` (Flask's test client, in process) passes it and issues the
       certificate. The PDF is no longer rendered in that request (a job renders it): the probe
       times the request, then the render it used to include, for the same certificates.
+pages URL: the large-data pages in process (Flask's test client on the large database, logged
+      in as the bench trainer and admin): for each page the SQL statements one request runs
+      (counted with a `before_cursor_execute` listener) and the median time of a few requests;
+      the dashboard with its cache off (every request counts afresh) and on.
 Prints one JSON object.
 """
 
@@ -126,7 +130,9 @@ def complete(folder: str, learners: int = 8) -> dict[str, Any]:
     app = create_app({"DATABASE_URL": f"sqlite:///{root / 'complete.db'}",
                       "INSTANCE_PATH": str(root / "instance"), "FAST_PASSWORD_HASH": True,
                       "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
-                      "BASE_URL": "http://127.0.0.1:5000", "MAIL_BACKEND": "dummy"})
+                      "BASE_URL": "http://127.0.0.1:5000", "MAIL_BACKEND": "dummy",
+                      # the synthetic trainer grades at once (no enrolment, no calibration)
+                      "SECOND_FACTOR_REQUIRED_FOR_STAFF": False, "CALIBRATION_REQUIRED": False})
     database = app.extensions["courseware.db"]
     upgrade(database.engine)
     with database.session() as s:
@@ -172,10 +178,11 @@ def complete(folder: str, learners: int = 8) -> dict[str, Any]:
                 if index == len(roleplays) - 1:
                     last_submissions.append(draft.id)
                     break
-                grading.claim(s, grader, draft, now, timedelta(hours=2))
+                grading.claim(s, grader, draft, now, timedelta(hours=2),
+                              calibration_required=False)
                 grading.save_grade(s, grader, draft, grading.GradeInput(
                     {c.id: c.max_score for c in spec.rubric.criteria}, {}, "Clear and warm.",
-                    grading.next_grade_number(draft)), now)
+                    grading.next_grade_number(draft)), now, calibration_required=False)
             s.commit()
     client = app.test_client()
     assert client.post("/login", data={"email": "trainer@bench.example",
@@ -213,8 +220,84 @@ def complete(folder: str, learners: int = 8) -> dict[str, Any]:
             "render_s": render_s}
 
 
+PAGE_RUNS = 5
+DEEP = 5000  # the deep grading-queue page starts after this many waiting submissions
+
+
+def pages(url: str) -> dict[str, Any]:
+    from sqlalchemy import event, text
+
+    from bench.data import EMAIL_DOMAIN, PASSWORD
+    from courseware.factory import create_app
+
+    config = {"DATABASE_URL": url, "FAST_PASSWORD_HASH": True, "WTF_CSRF_ENABLED": False,
+              "RATELIMIT_ENABLED": False, "BASE_URL": "http://127.0.0.1:5000",
+              "SECOND_FACTOR_REQUIRED_FOR_STAFF": False, "CALIBRATION_REQUIRED": False,
+              "MAIL_BACKEND": "dummy", "SUMMARY_MAX_AGE_SECONDS": 0}
+    app = create_app(config)
+    engine = app.extensions["courseware.db"].engine
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT",
+                                                      "RELEASE")):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    clients = {}
+    for role in ("trainer", "admin"):
+        client = app.test_client()
+        done = client.post("/login", data={"email": f"{role}0@{EMAIL_DOMAIN}",
+                                           "password": PASSWORD})
+        if done.status_code != 302:
+            raise RuntimeError(f"{role} login answered {done.status_code}")
+        clients[role] = client
+    with engine.connect() as conn:
+        waiting = conn.execute(text(
+            "SELECT submitted_at, id FROM submission WHERE status = 'submitted' "
+            "ORDER BY submitted_at, id LIMIT 1 OFFSET :n"),
+            {"n": min(DEEP, conn.scalar(text("SELECT count(*) FROM submission")) // 2)}).one()
+    moment = waiting[0] if not isinstance(waiting[0], str) else \
+        datetime.fromisoformat(waiting[0])
+    deep = f"{moment.strftime('%Y%m%dT%H%M%S.%f')}-{waiting[1]}"
+    plan = [("queue", "trainer", "/grade/"),
+            ("queue_deep", "trainer", f"/grade/?after={deep}"),
+            ("roster", "admin", "/admin/roster"),
+            ("roster_filtered", "admin", "/admin/roster?standing=expiring"),
+            ("dashboard", "admin", "/admin/")]
+    out: dict[str, Any] = {}
+    for name, role, path in plan:
+        client = clients[role]
+        first = client.get(path)  # warm: compiled statements, cached content
+        if first.status_code != 200:
+            raise RuntimeError(f"{path} answered {first.status_code}")
+        statements.clear()
+        client.get(path)
+        counted = len(statements)
+        timings = []
+        for _ in range(PAGE_RUNS):
+            t0 = time.perf_counter()
+            client.get(path)
+            timings.append(time.perf_counter() - t0)
+        out[name] = {"path": path, "statements": counted,
+                     "median_ms": statistics.median(timings) * 1000,
+                     "bytes": len(first.data)}
+    app.config["SUMMARY_MAX_AGE_SECONDS"] = 60
+    clients["admin"].get("/admin/")  # fills the cache
+    statements.clear()
+    t0 = time.perf_counter()
+    clients["admin"].get("/admin/")
+    out["dashboard_cached"] = {"path": "/admin/", "statements": len(statements),
+                               "median_ms": (time.perf_counter() - t0) * 1000}
+    engine.dispose()
+    return out
+
+
 def main() -> int:
     kind = sys.argv[1]
+    if kind == "pages":
+        print(json.dumps(pages(sys.argv[2])))
+        return 0
     if kind == "complete":
         print(json.dumps(complete(sys.argv[2])))
         return 0

@@ -38,6 +38,10 @@ def summarize(phases: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "connections": phases[0]["connections"] if phases else 0,
         "client_cpu_share": sum(ph["client_cpu_s"] for ph in phases) / window if window else 0,
         "server_cpu_ms_per_request": cpu_ms,
+        "server_cpu_groups_ms_per_request": {
+            name: 1000 * sum(ph.get("server_cpu_groups_s", {}).get(name, 0.0) for ph in phases)
+            / completed if completed else math.nan
+            for name in (phases[0].get("server_cpu_groups_s", {}) if phases else {})},
     }
 
 

@@ -27,8 +27,9 @@ from courseware.infra.db import Database
 from . import data, pg
 from .codes import check_equivalence
 from .httpclient import Client, csrf_token, login
+from .load import _children
 from .report import Report, load_line, ms, percentile, secs, summarize
-from .server import INSTANCE, SECRET_KEY, THREADS, WORKERS, Server, gunicorn
+from .server import INSTANCE, SECRET_KEY, THREADS, WORKERS, Server, gunicorn, redis_server
 
 RESULTS = PROJECT_ROOT / "bench" / "results.json"
 RUN_DIR = data.DATA_DIR / "run"
@@ -41,6 +42,7 @@ QUIZ_SUBMITS = 150  # measured quiz submissions per database
 QUIZ_WARMUP = 5
 PDF_GETS = 100
 QUIZ = "foundations"
+INSTANCE_ROUNDS = 3  # one instance vs two, interleaved
 
 _started = time.perf_counter()
 
@@ -235,8 +237,13 @@ def bench_database(db: str, make_datasets: Callable[[], tuple[data.Dataset, data
             out["verify"] = verify_figures(db, {"1k": (s_small, b_small, small),
                                                 "1M": (s_large, b_large, large)}, report)
             out["pages"] = page_figures(db, s_large, b_large, report)
+            # before the PDF figures: a worker that rendered a PDF keeps WeasyPrint's memory
+            out["export"] = export_figures(db, s_large, report)
             out["quiz_submit"] = quiz_figures(db, s_large, engine, emails, report)
             out["pdf_http"] = pdf_http_figures(db, s_large, engine, large, report)
+        out["large_pages"] = large_page_figures(db, small, large, report)
+        if database_pid is not None:  # PostgreSQL: a second app instance beside the first
+            out["instances"] = instance_figures(db, large, database_pid, report)
     finally:
         engine.dispose()
     return out
@@ -538,3 +545,168 @@ def completing_grade(report: Report) -> dict[str, Any]:
                  saving, f"{saving * 100:.0f}% ({ms(f['render_warm_p50_s'] * 1000)})",
                  ">= 50%", lambda x: x >= 0.5)
     return f
+
+
+# --- the large-data pages (issue #20) -----------------------------------------------------------
+
+PAGE_NAMES = {
+    "queue": "grading queue /grade/, first page",
+    "queue_deep": "grading queue, keyset page 5,000 rows deep",
+    "roster": "admin roster /admin/roster, first page",
+    "roster_filtered": "admin roster, filtered (?standing=expiring)",
+    "dashboard": "admin dashboard /admin/, counts uncached",
+}
+
+
+def probe_pages(url: str) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-m", "bench.probes", "pages", url],
+                          capture_output=True, text=True, cwd=PROJECT_ROOT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"pages probe failed: {done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def large_page_figures(db: str, small: data.Dataset, large: data.Dataset,
+                       report: Report) -> dict[str, Any]:
+    """Statements per request and time of each list page, in process, on the large database;
+    the statement count must be the one the same page runs on the small database."""
+    log(f"{db}: large-data pages in process (statements and times), small then large database")
+    few, many = probe_pages(small.url), probe_pages(large.url)
+    section = (f"{db}: large-data pages, in process, {large.certificates:,} certificates of "
+               f"{data.HOLDERS:,} learners, {large.attempts:,} attempts, {data.PENDING:,} pending")
+    for name, label in PAGE_NAMES.items():
+        big, small_page = many[name], few[name]
+        report.check(section, f"{label}: SQL statements (small database: "
+                     f"{small_page['statements']})", big["statements"],
+                     str(big["statements"]), f"= {small_page['statements']}",
+                     _equals(small_page["statements"]))
+        if name == "dashboard":
+            report.check(section, f"{label}: time (median of 5)", big["median_ms"],
+                         ms(big["median_ms"]), "< 50 ms", lambda x: x < 50)
+        else:
+            report.info(section, f"{label}: time (median of 5)", ms(big["median_ms"]),
+                        big["median_ms"])
+    cached = many["dashboard_cached"]
+    report.info(section, f"admin dashboard, counts cached: {cached['statements']} statements",
+                ms(cached["median_ms"]), cached["median_ms"])
+    return {"small": few, "large": many}
+
+
+def _equals(wanted: float) -> Callable[[float], bool]:
+    return lambda x: x == wanted
+
+
+def _worker_rss_mib(master: int) -> dict[int, float]:
+    out = {}
+    for pid in _children(master):
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    out[pid] = int(line.split()[1]) / 1024
+        except OSError:
+            pass
+    return out
+
+
+def export_figures(db: str, server: Server, report: Report) -> dict[str, Any]:
+    """GET /admin/roster.csv over HTTP from the large database's gunicorn, as the admin: time to
+    the first byte, total time, rows, and the workers' RSS sampled every 10 ms while it streams."""
+    import threading
+
+    log(f"{db}: roster.csv export over HTTP (time, rows, worker RSS)")
+    client = Client(server.host, server.port, timeout=300)
+    login(client, f"admin0@{data.EMAIL_DOMAIN}", data.PASSWORD)
+    before = _worker_rss_mib(server.pid)
+    peak: dict[int, float] = dict(before)
+    streaming = threading.Event()
+    streaming.set()
+
+    def sample() -> None:
+        while streaming.is_set():
+            for pid, rss in _worker_rss_mib(server.pid).items():
+                peak[pid] = max(peak.get(pid, 0.0), rss)
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        t0 = time.perf_counter()
+        raw = client.stream("/admin/roster.csv")
+        first = raw.read(1)
+        first_s = time.perf_counter() - t0
+        lines, size = first.count(b"\n"), len(first)
+        while chunk := raw.read(65536):
+            lines += chunk.count(b"\n")
+            size += len(chunk)
+        total_s = time.perf_counter() - t0
+        status = raw.status
+    finally:
+        streaming.clear()
+        sampler.join()
+        client.close()
+    if status != 200:
+        raise RuntimeError(f"roster.csv answered {status}")
+    grown = {pid: peak[pid] - before.get(pid, peak[pid]) for pid in peak}
+    worst = max(peak, key=lambda pid: grown[pid])  # the worker that served the export
+    figures = {"first_byte_s": first_s, "total_s": total_s, "rows": lines - 1, "bytes": size,
+               "rss_before_mib": before.get(worst), "rss_peak_mib": peak[worst],
+               "rss_growth_mib": grown[worst]}
+    section = f"{db}: roster.csv export over HTTP (gunicorn worker), large database"
+    report.check(section, "time to first byte", first_s, secs(first_s), "< 1 s",
+                 lambda x: x < 1)
+    report.check(section, f"total time, {figures['rows']:,} rows ({size / 2**20:.1f} MiB)",
+                 total_s, secs(total_s), "< 5 s", lambda x: x < 5)
+    report.check(section, "peak RSS of the worker while streaming",
+                 peak[worst], f"{peak[worst]:.0f} MiB (+{grown[worst]:.0f} during the export)",
+                 "< 150 MiB", lambda x: x < 150)
+    return figures
+
+
+def instance_figures(db: str, large: data.Dataset, database_pid: int,
+                     report: Report) -> dict[str, Any]:
+    """Issue #22's question: the verify API with one gunicorn instance, then two (separate
+    instance folders, same DATABASE_URL, rate limits in one throwaway Redis), the load
+    generator's connections spread over them; where the CPU goes (workers, PostgreSQL, Redis)."""
+    log(f"{db}: verify API, one app instance vs two (rate limits in a throwaway Redis)")
+    paths = [f"/api/v1/certificates/{code}" for _ident, code in large.sample]
+    with ExitStack() as stack:
+        redis_url, redis_pid = stack.enter_context(redis_server())
+        shared = {"REDIS_URL": redis_url, "RATELIMIT_STORAGE_URI": redis_url}
+        a = stack.enter_context(gunicorn(large.url, f"{db.lower()}-instance-a", database_pid,
+                                         instance=data.DATA_DIR / "instance-a",
+                                         extra_env=shared))
+        b = stack.enter_context(gunicorn(large.url, f"{db.lower()}-instance-b", database_pid,
+                                         instance=data.DATA_DIR / "instance-b",
+                                         extra_env=shared))
+        groups = {"workers": [a.pid, b.pid], "postgres": [database_pid], "redis": [redis_pid]}
+        phases = []
+        for r in range(INSTANCE_ROUNDS):
+            for name, ports in (("one", [a.port]), ("two", [a.port, b.port])):
+                phases.append({"name": name, "ports": ports, "paths": paths,
+                               "connections": CONNECTIONS, "cpu_parents": [a.pid, b.pid,
+                                                                           database_pid],
+                               "cpu_groups": groups, "warmup": 1.0 if r == 0 else 0.3,
+                               "duration": DURATION})
+        loaded = by_name(run_load(phases))
+    section = (f"{db}: verify API, one instance vs two ({WORKERS}x{THREADS} each, "
+               f"{CONNECTIONS} connections spread over them, Redis rate limits, 1M database)")
+    for name in ("one", "two"):
+        figures = loaded[name]
+        split = figures["server_cpu_groups_ms_per_request"]
+        report.info(section, f"{name} instance{'s' if name == 'two' else ''}",
+                    load_line(figures), figures["rps"])
+        report.info(section, f"  server CPU per request, {name}: gunicorn workers / "
+                    "PostgreSQL / Redis",
+                    " / ".join(f"{split[g]:.2f} ms" for g in ("workers", "postgres", "redis")))
+    ratio = loaded["two"]["rps"] / loaded["one"]["rps"]
+    report.info(section, "two / one instance throughput", f"{ratio:.2f}x", ratio)
+    split = loaded["one"]["server_cpu_groups_ms_per_request"]
+    per_request = sum(split.values())
+    cores = os.cpu_count() or 1
+    report.info(section, "what limits it", f"{cores} cores / {per_request:.2f} ms CPU per request"
+                f" = {cores * 1000 / per_request:,.0f} req/s at most; workers "
+                f"{100 * split['workers'] / per_request:.0f}%, PostgreSQL "
+                f"{100 * split['postgres'] / per_request:.0f}%, Redis "
+                f"{100 * split['redis'] / per_request:.0f}%", per_request)
+    return loaded

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ WORKERS = 2
 THREADS = 4
 SECRET_KEY = "courseware-bench-fixed-secret-key"  # noqa: S105 - throwaway benchmark server
 INSTANCE = DATA_DIR / "instance"
+REDIS_SERVER = "/usr/bin/redis-server"
 
 
 @dataclass(frozen=True)
@@ -37,10 +39,10 @@ class Server:
         return f"http://{self.host}:{self.port}"
 
 
-def server_env(database_url: str, port: int) -> dict[str, str]:
+def server_env(database_url: str, port: int, instance: Path = INSTANCE) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
-        "COURSEWARE_INSTANCE": str(INSTANCE),
+        "COURSEWARE_INSTANCE": str(instance),
         "DATABASE_URL": database_url,
         "BASE_URL": f"http://127.0.0.1:{port}",
         "SECRET_KEY": SECRET_KEY,
@@ -52,11 +54,14 @@ def server_env(database_url: str, port: int) -> dict[str, str]:
 
 @contextmanager
 def gunicorn(database_url: str, log_name: str, database_pid: int | None = None,
-             app: str = "bench.wsgi:app") -> Iterator[Server]:
-    """The real app (bench.wsgi), or with app="bench.bare:app" the bare baseline app."""
+             app: str = "bench.wsgi:app", instance: Path = INSTANCE,
+             extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+    """The real app (bench.wsgi), or with app="bench.bare:app" the bare baseline app;
+    `instance` and `extra_env` (REDIS_URL...) for a second instance beside the first."""
     port = free_port()
-    env = server_env(database_url, port)
-    INSTANCE.mkdir(parents=True, exist_ok=True)
+    env = server_env(database_url, port, instance)
+    env.update(extra_env or {})
+    instance.mkdir(parents=True, exist_ok=True)
     log_path = DATA_DIR / "logs" / f"{log_name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     gunicorn_bin = Path(sys.executable).parent / "gunicorn"
@@ -74,6 +79,39 @@ def gunicorn(database_url: str, log_name: str, database_pid: int | None = None,
             proc.send_signal(signal.SIGTERM)  # gunicorn's graceful stop of its workers
             try:
                 proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@contextmanager
+def redis_server(log_name: str = "redis") -> Iterator[tuple[str, int]]:
+    """A throwaway redis-server on a free loopback port (no persistence): (url, pid)."""
+    port = free_port()
+    log_path = DATA_DIR / "logs" / f"{log_name}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
+                                 "--save", "", "--appendonly", "no", "--daemonize", "no"],
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                        sock.sendall(b"PING\r\n")
+                        if sock.recv(16).startswith(b"+PONG"):
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start: {log_path.read_text()}")
+                time.sleep(0.05)
+            yield f"redis://127.0.0.1:{port}/0", proc.pid
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()

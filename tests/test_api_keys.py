@@ -163,6 +163,26 @@ def test_a_key_has_a_daily_quota(database_url: str, tmp_path: Path) -> None:
     assert calls[-1].get_json()["error"]["code"] == "rate_limited"
 
 
+def test_trying_keys_draws_on_the_per_ip_budget(database_url: str, tmp_path: Path) -> None:
+    """A made-up or revoked key is not a budget of its own: guessing keys, on any API route,
+    costs what guessing codes costs, and the program's real key keeps its own budget."""
+    app = limited(database_url, tmp_path)
+    factory = Factory(app)
+    revoked_row, revoked = factory.api_key(factory.program(), "roster")
+    with factory.session() as s:
+        held = s.get(ApiKey, revoked_row.id)
+        assert held is not None
+        held.revoked_at = clock.utcnow()
+    _row, good = factory.api_key(factory.program(), "roster")
+    client = app.test_client()
+    guesses = [f"cwk_{n:08d}_{'x' * 43}" for n in range(2)]
+    answers = [client.get("/api/v1/roster", headers=bearer(k)).status_code
+               for k in (*guesses, revoked)]
+    assert answers == [401, 401, 429]
+    assert client.get("/api/v1/webhooks").status_code == 429  # no key at all: the same budget
+    assert client.get("/api/v1/roster", headers=bearer(good)).status_code == 200
+
+
 def test_staff_make_a_key_shown_once_and_it_works(app: Flask, client: FlaskClient,
                                                    program: User, holder_code: str) -> None:
     Auth(client).login(program)

@@ -1,15 +1,30 @@
-"""Every API body is bounded in size and nesting depth, and answers a JSON error past either."""
+"""Every API body is bounded in size and nesting depth, and answers a JSON error past either;
+the verify API's rate limit and its fast path for anonymous calls."""
 
 from __future__ import annotations
 
 import json
+import time
+import uuid
+from pathlib import Path
 from typing import Any
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import given
 from hypothesis import strategies as st
+from limits import parse
+from sqlalchemy import event
 
+from courseware.domain import clock
 from courseware.domain.jsonlimits import too_deep
+from courseware.domain.statuses import CertificateChange, CertificateStatus, PublicReason
+from courseware.services import certificates
+from courseware.services.audit import COMMAND_LINE
+from courseware.web.ratelimit import Windows, windows_for
+from courseware.web.security import CSP, HEADERS
+from tests.conftest import make_app
 
 URL = "/api/v1/eligibility"
 
@@ -81,3 +96,124 @@ def test_the_passkey_endpoints_bound_their_bodies_too(client: FlaskClient, learn
         response = client.post(url, data=body, content_type="application/json")
         assert response.status_code in (400, 401), url  # 401: no login step is waiting
         assert response.get_json()["error"]["message"]
+
+
+# --- the verify API's fast path: what an anonymous call does, and what it still gets --------
+
+def test_verify_calls_draw_on_one_budget_shown_in_headers(database_url: str,
+                                                          tmp_path: Path) -> None:
+    """API and page share the per-IP verify budget; a route without a limit neither counts nor
+    shows one; past the budget the API answers 429 in JSON with Retry-After, per address."""
+    app = make_app(database_url, tmp_path, RATELIMIT_ENABLED=True, VERIFY_LIMIT="3 per minute")
+    try:
+        client = app.test_client()
+        first = client.get("/api/v1/certificates/x")
+        assert first.status_code == 400
+        assert (first.headers["X-RateLimit-Limit"], first.headers["X-RateLimit-Remaining"]) == \
+            ("3", "2")
+        assert int(first.headers["X-RateLimit-Reset"]) > time.time()
+        healthz = client.get("/healthz")
+        assert healthz.status_code == 200 and "X-RateLimit-Limit" not in healthz.headers
+        assert client.get("/verify/x").headers["X-RateLimit-Remaining"] == "1"
+        assert client.get("/api/v1/certificates/x").headers["X-RateLimit-Remaining"] == "0"
+        limited = client.get("/api/v1/certificates/x")
+        assert limited.status_code == 429 and limited.get_json()["error"]["code"] == \
+            "rate_limited"
+        assert 0 < int(limited.headers["Retry-After"]) <= 60
+        assert limited.headers["Content-Security-Policy"] == CSP
+        elsewhere = app.test_client()
+        elsewhere.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+        assert elsewhere.get("/api/v1/certificates/x").status_code == 400
+    finally:
+        app.extensions["courseware.db"].engine.dispose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def windows(request: pytest.FixtureRequest, redis_url: str | None) -> Windows:
+    if request.param == "memory":
+        return windows_for("memory://")
+    if redis_url is None:
+        pytest.skip("redis-server is not installed (apt-get install -y redis-server)")
+    return windows_for(redis_url)
+
+
+def test_windows_count_like_a_fixed_window(windows: Windows) -> None:
+    """Memory and Redis alike: the window starts at the first hit and lasts the period; past
+    the limit requests are still counted; `peek` counts nothing; each key has its own."""
+    item, key = parse("2 per second"), f"test-{uuid.uuid4().hex}"
+    assert windows.peek(item, key).hits == 0
+    first = windows.hit(item, key)
+    assert first.hits == 1 and 0 < first.ends - time.time() <= 1.01
+    assert [windows.hit(item, key).hits for _ in range(2)] == [2, 3]
+    assert windows.peek(item, key).hits == 3
+    assert windows.hit(item, key + "-other").hits == 1
+    time.sleep(max(0.0, first.ends - time.time()) + 0.05)
+    assert windows.peek(item, key).hits == 0 and windows.hit(item, key).hits == 1
+
+
+def test_an_unknown_limit_store_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="memory:// or redis://"):
+        windows_for("memcached://127.0.0.1:11211")
+
+
+def test_an_anonymous_verify_call_is_one_lookup_with_every_header(app: Flask, learner: Any,
+                                                                  client: FlaskClient) -> None:
+    """No user loaded, no session cookie made, one SQL statement: yet the security headers,
+    CORS and the request id are all there. A logged-in caller still gets no-store."""
+    from tests.test_certificates import manual
+
+    code = manual(app, learner)
+    url = f"/api/v1/certificates/{code}"
+    assert client.get(url).status_code == 200  # the track's facts are cached from here on
+    statements: list[str] = []
+    engine = app.extensions["courseware.db"].engine
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.startswith(("BEGIN", "ROLLBACK", "COMMIT")):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert response.status_code == 200 and response.get_json()["code"] == code
+    assert len(statements) == 1 and "FROM certificate" in statements[0], statements
+    for name, value in HEADERS.items():
+        assert response.headers[name] == value
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["X-Request-ID"]
+    assert "Set-Cookie" not in response.headers and "Cache-Control" not in response.headers
+    assert "Cookie" not in response.headers.get("Vary", "")
+
+    from tests.conftest import Auth
+
+    Auth(client).login(learner)
+    assert client.get(url).headers["Cache-Control"] == "no-store"
+
+
+def test_the_api_record_read_as_a_row_equals_the_mapped_one(app: Flask, learner: Any) -> None:
+    """The API reads the public columns as a plain row; the page and the credential read the
+    mapped certificate: both make the same record, suspended and revoked too."""
+    from tests.test_certificates import manual
+
+    code = manual(app, learner)
+    database = app.extensions["courseware.db"]
+    for change in (CertificateChange.SUSPEND, CertificateChange.REVOKE):
+        with app.app_context(), database.session() as s:
+            cert = certificates.find(s, code)
+            assert cert is not None
+            certificates.change_state(s, COMMAND_LINE, cert, change, "Internal note",
+                                      clock.utcnow(), public_reason=PublicReason.CONDUCT_REVIEW,
+                                      public_text="Published words.")
+            s.commit()
+        with app.app_context(), database.session(write=False) as s:
+            cert = certificates.find(s, code)
+            assert cert is not None
+            moment = clock.utcnow()
+            mapped = certificates.public_record(cert, moment, "http://localhost")
+            row = certificates.public_record_of(s, code, moment, "http://localhost")
+            expected = {CertificateChange.SUSPEND: CertificateStatus.SUSPENDED,
+                        CertificateChange.REVOKE: CertificateStatus.REVOKED}[change]
+            assert row == mapped and mapped["status"] == expected
+            assert certificates.public_record_of(s, "X" + code[1:], moment, "x") is None

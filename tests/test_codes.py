@@ -12,6 +12,7 @@ from courseware.domain.codes import (
     check_symbol,
     format_code,
     generate_code,
+    grouped,
     parse_code,
 )
 
@@ -289,6 +290,13 @@ def test_malformed_code_is_value_error() -> None:
 def test_format_code_rejects_malformed() -> None:
     with pytest.raises(MalformedCode):
         format_code("0" * 26 + "1")
+
+
+@SETTINGS
+@given(bits128)
+def test_grouped_is_format_code_without_the_recheck(value: int) -> None:
+    code = code_for(value)
+    assert grouped(code) == format_code(code)
 
 
 def test_format_code_example_shape() -> None:

@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from courseware.domain import clock
-from courseware.domain.exports import FORMULA_LEADERS, csv_lines, safe_cell
+from courseware.domain.exports import CHUNK, FORMULA_LEADERS, csv_lines, safe_cell
 from courseware.infra.config import PROJECT_ROOT
 from courseware.models import User
 from courseware.services import certificates
@@ -66,6 +66,16 @@ def test_numbers_stay_numbers(value: float) -> None:
 
 def test_booleans_and_missing_values_read_plainly() -> None:
     assert [safe_cell(True), safe_cell(False), safe_cell(None)] == ["yes", "no", ""]
+
+
+def test_the_header_comes_at_once_and_rows_in_pieces_of_about_a_chunk() -> None:
+    rows = [[f"Learner {n}", n] for n in range(20_000)]
+    pieces = list(csv_lines(["name", "n"], iter(rows)))
+    assert pieces[0] == "name,n\r\n"  # the download starts before any row is read
+    assert all(CHUNK <= len(p) < CHUNK + 100 for p in pieces[1:-1])
+    assert 0 < len(pieces[-1]) < CHUNK + 100
+    assert cells("".join(pieces))[1:] == [[name, str(n)] for name, n in rows]
+    assert list(csv_lines(["name"], [])) == ["name\r\n"]
 
 
 def test_the_header_goes_through_the_same_rule() -> None:

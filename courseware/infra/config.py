@@ -20,7 +20,7 @@ ENVIRONMENT = {
     "DATABASE_URL": "SQLAlchemy URL; default sqlite:///<instance>/courseware.db",
     "SECRET_KEY": "signs sessions and CSRF tokens; default generated once into instance/",
     "BASE_URL": "public address used in certificates, QR codes and credentials",
-    "RATELIMIT_STORAGE_URI": "flask-limiter storage; memory:// (one process) or redis://...",
+    "RATELIMIT_STORAGE_URI": "where rate limits count: memory:// (one process) or redis://...",
     "CONTENT_ROOT": "folder holding modules/, quizzes/ and certificates/",
     "ISSUER_NAME": "the organisation named on certificates and credentials",
     "CLAIM_LAPSE_MINUTES": "how long a trainer's claim on a submission lasts",
@@ -54,7 +54,7 @@ ENVIRONMENT = {
     "MAIL_LEASE_SECONDS": "how long a job holds a message it is sending",
     "SWEEP_AFTER_SECONDS": "how overdue a message (or PDF) is before the sweep queues it again",
     "SUMMARY_MAX_AGE_SECONDS": "how old the admin dashboard's counts may be",
-    "LOGIN_LIMIT": "login attempts per client address (flask-limiter notation)",
+    "LOGIN_LIMIT": "login attempts per client address (`limits` notation: 20 per 5 minutes)",
     "VERIFY_LIMIT": "verify pages, PDFs, credentials and API calls per client address",
     "REGISTER_LIMIT": "registrations per client address",
     "PROMETHEUS_MULTIPROC_DIR": "where gunicorn's workers (and a jobs worker) share counters",
@@ -64,7 +64,7 @@ ENVIRONMENT = {
     "GUNICORN_TIMEOUT": "seconds before gunicorn restarts a stuck worker",
     "GUNICORN_LOG_LEVEL": "gunicorn's own log level",
     "HOST": "the address `demo` checks is loopback (make run passes its own)",
-    "API_KEY_RATE_LIMIT": "calls one program API key may make (flask-limiter notation)",
+    "API_KEY_RATE_LIMIT": "calls one program API key may make (`limits` notation)",
     "API_KEY_DAILY_QUOTA": "one program API key's calls per day",
     "PROGRAM_REQUEST_LIMIT": "requests for a program account per client address",
     "WEBHOOK_TIMEOUT_SECONDS": "seconds a webhook receiver has to connect and answer (5)",
@@ -180,7 +180,7 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "API_MAX_JSON_DEPTH": 8,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "RATELIMIT_HEADERS_ENABLED": True,
-        # per client IP (flask-limiter's notation); an operator may tune them
+        # per client IP (the limits notation: "60 per minute"); an operator may tune them
         "LOGIN_LIMIT": env.get("LOGIN_LIMIT", "20 per 5 minutes"),
         "VERIFY_LIMIT": env.get("VERIFY_LIMIT", "60 per minute"),
         "REGISTER_LIMIT": env.get("REGISTER_LIMIT", "10 per hour"),
@@ -207,6 +207,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
     config.update(overrides)
     # the cookie expires with the session's absolute lifetime (the server enforces both)
     config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=config["SESSION_MAX_HOURS"]))
+    # the cookie expires when the server-side session's absolute lifetime ends (set at login):
+    # re-signing and re-sending it on every response only moved that date, never the server's
+    config.setdefault("SESSION_REFRESH_EACH_REQUEST", False)
     config["HTTPS"] = str(config["BASE_URL"]).startswith("https://")
     config["PRODUCTION"] = config["HTTPS"] or config["COURSEWARE_ENV"] == "production"
     if config["PRODUCTION"] and config["WEBHOOK_ALLOW_HTTP_LOOPBACK"]:

@@ -42,6 +42,9 @@ class Database:
 WRITE = {"courseware_write": True}
 
 
+POOL_RECYCLE = 1800  # seconds a server connection is reused at most
+
+
 def make_engine(url: str, **options: Any) -> Engine:
     if url.startswith("sqlite"):
         _private_file(make_url(url).database)
@@ -51,7 +54,14 @@ def make_engine(url: str, **options: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    options.setdefault("pool_pre_ping", True)
+    # no ping before every checkout (a round trip per request, the verify API's largest cost
+    # on PostgreSQL after the lookup itself): connections are replaced after POOL_RECYCLE
+    # seconds, before any idle timeout between here and the server closes them, and a
+    # connection found dead (the server restarted) fails that one request and makes the pool
+    # drop every connection opened before it. /readyz runs a real query, so it still reports a
+    # database that is down.
+    options.setdefault("pool_pre_ping", False)
+    options.setdefault("pool_recycle", POOL_RECYCLE)
     return create_engine(url, **options)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from courseware.domain.devices import clean_user_agent, device_label
@@ -57,13 +57,17 @@ def start(session: Session, user: User, *, user_agent: str | None, now: datetime
     return token
 
 
+# built once: every logged-in request runs it
+_BY_TOKEN = (select(UserSession, User).join(User, User.id == UserSession.user_id)
+             .where(UserSession.token_hash == bindparam("token_hash")))
+
+
 def resolve(session: Session, token: str, now: datetime,
             policy: SessionPolicy) -> tuple[UserSession, User] | None:
     """The live session this cookie names and its active account, or None."""
     if not token or len(token) > 100:
         return None
-    found = session.execute(select(UserSession, User).join(User, User.id == UserSession.user_id)
-                            .where(UserSession.token_hash == token_hash(token))).first()
+    found = session.execute(_BY_TOKEN, {"token_hash": token_hash(token)}).first()
     if found is None:
         return None
     row, user = found

@@ -36,18 +36,21 @@ def presented() -> str | None:
     return apikeys.bearer_token(request.headers.get("Authorization"))
 
 
-def keyed_request() -> bool:
-    """Whether the request presents a key at all (the limiter asks before any view runs)."""
-    return presented() is not None
+def valid_key_presented() -> bool:
+    """Whether the request presents a valid key (the limits ask before any view runs: such a
+    request draws on its key's budget; no key or a bad one, on the per-IP budget, so trying
+    keys costs as much as trying codes)."""
+    if presented() is None:
+        return False
+    found = _authenticated()
+    return found.key is not None and found.program is not None
 
 
 def limit_key() -> str:
-    """What a keyed request's limits count against: the key's visible prefix (unique per key,
-    and no secret), or one bucket per client for anything that cannot be a key."""
-    token = presented() or ""
-    if apikeys.well_formed(token):
-        return "api-key:" + token[:len(apikeys.KEY_TAG) + apikeys.PREFIX_LENGTH]
-    return "api-key-bad:" + (request.remote_addr or "")
+    """What a valid key's limits count against: its visible prefix (unique, and no secret)."""
+    key = _authenticated().key
+    assert key is not None, "asked only of a valid key"
+    return "api-key:" + key.prefix
 
 
 def _authenticated() -> api_keys.Authenticated:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from flask import Flask, Response, has_request_context, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
@@ -89,7 +88,7 @@ def _handle_http(exc: HTTPException) -> ResponseReturnValue:
     title, message = MESSAGES.get(status, (exc.name, exc.description or ""))
     headers: dict[str, str] = {}
     if status == 429:
-        retry = getattr(exc, "retry_after", None) or _retry_after(exc)
+        retry = getattr(exc, "retry_after", None)  # the limiter's count (courseware.web.ratelimit)
         if retry:
             headers["Retry-After"] = str(retry)
             message = f"Too many requests. Try again in {retry} seconds."
@@ -104,16 +103,6 @@ def _handle_http(exc: HTTPException) -> ResponseReturnValue:
         return api_error(status, API_CODES.get(status, "error"), message, **headers)
     body = render_template("error.html", status=status, title=title, message=message)
     return body, status, headers
-
-
-def _retry_after(_exc: HTTPException) -> int | None:
-    from courseware.web.extensions import current_limiter
-
-    current = current_limiter().current_limit
-    if current is None:
-        return None
-    # the same arithmetic flask-limiter uses for its Retry-After header, so page and header agree
-    return max(1, int(current.reset_at - time.time()))
 
 
 def _handle_unexpected(exc: Exception) -> ResponseReturnValue:

@@ -1,22 +1,26 @@
-"""Flask extensions. CSRF and login are app-independent; the rate limiter is made per app."""
+"""Flask extensions. CSRF and login are app-independent; the rate limits are made per app
+(courseware.web.ratelimit)."""
 
 from __future__ import annotations
 
 import hashlib
 import unicodedata
-from typing import cast
 
-from flask import Flask, Response, current_app, request
-from flask.typing import RouteCallable
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from flask_login import LoginManager, current_user
+from flask import Flask, Response, request
+from flask_login import current_user
 from flask_wtf import CSRFProtect
 
-from courseware.web.apikeys import keyed_request, limit_key
+from courseware.web.apikeys import limit_key, valid_key_presented
+from courseware.web.ratelimit import RateLimiter, Rule, client_address
+from courseware.web.security import Logins
 
 csrf = CSRFProtect()
-login_manager = LoginManager()
+login_manager = Logins()
+
+# The API routes of a program's integration (a key with the route's scope is required).
+PROGRAM_API = ("api.roster", "api.roster_add", "api.roster_remove", "api.webhook_endpoints",
+               "api.webhook_create", "api.webhook_endpoint", "api.webhook_delete",
+               "api.webhook_rotate", "api.webhook_test")
 
 # (endpoint, config key holding the limit, methods, shared scope); limits are per client IP.
 # Every way of looking up a certificate draws on one "verify" budget, page or API alike, so
@@ -34,14 +38,14 @@ RATE_LIMITS = (
     ("account.reset_request", "RESET_LIMIT", ["POST"], "reset"),
     ("account.reset", "RESET_LIMIT", ["POST"], "reset"),
     ("program.request_form", "PROGRAM_REQUEST_LIMIT", ["POST"], None),
+    # a program's routes answer only a valid key: without one, trying keys costs as much as
+    # trying codes
+    *((endpoint, "VERIFY_LIMIT", None, "verify") for endpoint in PROGRAM_API),
 )
 
-# Routes a program's API key may be presented to: a keyed request counts against the key's
-# limits (API_KEY_RATE_LIMIT and API_KEY_DAILY_QUOTA), not against the per-IP ones.
-KEYED_ENDPOINTS = ("api.certificate", "api.eligibility", "api.roster", "api.roster_add",
-                   "api.roster_remove", "api.webhook_endpoints", "api.webhook_create",
-                   "api.webhook_endpoint", "api.webhook_delete", "api.webhook_rotate",
-                   "api.webhook_test")
+# Routes a program's API key may be presented to: a request with a valid key counts against
+# the key's limits (API_KEY_RATE_LIMIT and API_KEY_DAILY_QUOTA), not against the per-IP ones.
+KEYED_ENDPOINTS = ("api.certificate", "api.eligibility", *PROGRAM_API)
 
 # Forms that mail an address a visitor names, limited per address too (whatever the IP), so
 # nobody can flood one mailbox; counted only when a message was asked for (a redirect).
@@ -49,33 +53,29 @@ ADDRESS_LIMITS = ("auth.register", "account.reset_request", "account.change_emai
                   "account.resend_confirmation")
 
 
-def init_limiter(app: Flask) -> Limiter:
-    """A limiter bound to this app alone, so two apps in one process never share settings."""
-    limiter = Limiter(key_func=get_remote_address, app=app, default_limits=[])
+def init_limiter(app: Flask) -> RateLimiter:
+    """The limits bound to this app alone, so two apps in one process never share settings."""
+    limiter = RateLimiter(app)
     for endpoint, key, methods, scope in RATE_LIMITS:
-        view = app.view_functions[endpoint]
         def value(key: str = key) -> str:
             return str(app.config[key])
 
-        # a keyed API request draws on its key's limits instead (below)
-        exempt = keyed_request if endpoint in KEYED_ENDPOINTS else None
-        decorator = (limiter.shared_limit(value, scope=scope, methods=methods,
-                                          exempt_when=exempt) if scope
-                     else limiter.limit(value, methods=methods))
-        # the limiter's decorator is typed for async views too; ours are plain functions
-        app.view_functions[endpoint] = cast(RouteCallable, decorator(view))
-    per_address = limiter.shared_limit(lambda: str(app.config["MAIL_ADDRESS_LIMIT"]),
-                                       scope="mail-address", key_func=_address_key,
-                                       methods=["POST"], deduct_when=_asked_for_mail)
-    for endpoint in ADDRESS_LIMITS:
-        app.view_functions[endpoint] = cast(RouteCallable,
-                                            per_address(app.view_functions[endpoint]))
-    per_key = limiter.shared_limit(
-        lambda: f"{app.config['API_KEY_RATE_LIMIT']};{app.config['API_KEY_DAILY_QUOTA']}",
-        scope="api-key", key_func=limit_key, exempt_when=lambda: not keyed_request())
-    for endpoint in KEYED_ENDPOINTS:
-        app.view_functions[endpoint] = cast(RouteCallable,
-                                            per_key(app.view_functions[endpoint]))
+        # a request with a valid program key draws on that key's limits instead (below);
+        # anonymous callers and bad keys draw on the per-IP budget
+        anonymous = (lambda: not valid_key_presented()) if endpoint in KEYED_ENDPOINTS else None
+        limiter.add([endpoint], Rule(limit=value, scope=scope or endpoint, key=client_address,
+                                     methods=frozenset(methods) if methods else None,
+                                     applies=anonymous))
+    limiter.add(ADDRESS_LIMITS, Rule(limit=lambda: str(app.config["MAIL_ADDRESS_LIMIT"]),
+                                     scope="mail-address", key=_address_key,
+                                     methods=frozenset({"POST"}), deduct_when=_asked_for_mail))
+    for config_key, scope in (("API_KEY_RATE_LIMIT", "api-key"),
+                              ("API_KEY_DAILY_QUOTA", "api-key-day")):
+        def key_budget(config_key: str = config_key) -> str:
+            return str(app.config[config_key])
+
+        limiter.add(KEYED_ENDPOINTS, Rule(limit=key_budget, scope=scope, key=limit_key,
+                                          applies=valid_key_presented))
     app.extensions["courseware.limiter"] = limiter
     return limiter
 
@@ -93,7 +93,3 @@ def _address_key() -> str:
 def _asked_for_mail(response: Response) -> bool:
     return response.status_code == 302
 
-
-def current_limiter() -> Limiter:
-    limiter: Limiter = current_app.extensions["courseware.limiter"]
-    return limiter

@@ -8,6 +8,7 @@ from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
 from werkzeug.exceptions import BadRequest
@@ -42,6 +43,9 @@ HEADERS = {
 }
 
 
+_HEADERS = tuple((name.lower(), name, value) for name, value in HEADERS.items())
+
+
 def init_app(app: Flask, login_manager: LoginManager) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -51,6 +55,7 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
     # a client's identity from its address, which changes on every mobile network
     login_manager.session_protection = None
     login_manager.user_loader(_load_user)
+    app.session_interface = CookieSessions()
     app.before_request(_refuse_nul)
     app.before_request(_account_steps_first)
     app.after_request(_security_headers)
@@ -67,7 +72,8 @@ def _account_steps_first() -> ResponseReturnValue | None:
     """A password found weak or breached at login must be changed before anything else; a
     trainer or admin without a second factor enrols one before any staff page (when
     SECOND_FACTOR_REQUIRED_FOR_STAFF, the default)."""
-    if request.endpoint in STEP_ENDPOINTS or not current_user.is_authenticated:
+    if (request.endpoint in STEP_ENDPOINTS or surely_anonymous()
+            or not current_user.is_authenticated):
         return None
     if current_user.must_change_password:
         return redirect(url_for("auth.change_password"))
@@ -78,6 +84,37 @@ def _account_steps_first() -> ResponseReturnValue | None:
             required_for_staff=current_app.config["SECOND_FACTOR_REQUIRED_FOR_STAFF"]):
         return redirect(url_for("account.second_factor_page"))
     return None
+
+
+def surely_anonymous() -> bool:
+    """No session cookie came: nobody is logged in, and finding that out through Flask-Login
+    (or even reading the session, which answers `Vary: Cookie`) is skipped: an anonymous API
+    call, the verify pages, a first visit. Only the session cookie names a user here (no
+    remember-me cookie, no request loader), and a login itself always arrives with one: the
+    form's CSRF token, or the pending second step, lives in it."""
+    return current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
+
+
+class Logins(LoginManager):
+    """Flask-Login, minus its remember-me bookkeeping after a request that brought no session
+    cookie (it read the session on every response, which alone answers `Vary: Cookie`). This
+    app sets no remember-me cookie; a logout, the one thing that asks for it to be cleared,
+    always comes with a session."""
+
+    def _update_remember_cookie(self, response: Response) -> Response:
+        if surely_anonymous():
+            return response
+        return super()._update_remember_cookie(response)
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, minus building a signing serializer for a request that
+    brought no cookie (most anonymous requests): an empty session, as Flask would answer."""
+
+    def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def _load_user(token: str) -> User | None:
@@ -128,8 +165,11 @@ def _refuse_nul() -> None:
 
 
 def _security_headers(response: Response) -> Response:
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
+    # one pass over the response's headers, then appends (setdefault scanned them per header)
+    present = {name.lower() for name, _value in response.headers}
+    for lowered, name, value in _HEADERS:
+        if lowered not in present:
+            response.headers.add(name, value)
     if current_app.config["HTTPS"]:
         # served over https: browsers refuse plain http for this host from now on
         response.headers.setdefault("Strict-Transport-Security",
@@ -137,7 +177,7 @@ def _security_headers(response: Response) -> Response:
     if request.path.startswith(("/api/", "/.well-known/", "/status/")):
         # public, read-only JSON that programs call from their own sites
         response.headers.setdefault("Access-Control-Allow-Origin", "*")
-    if current_user.is_authenticated:
+    if not surely_anonymous() and current_user.is_authenticated:
         # pages behind a login must not be kept by shared caches or the back button after logout
         response.headers.setdefault("Cache-Control", "no-store")
     return response

@@ -1,7 +1,7 @@
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from flask import Flask
+from flask import Flask, Response
 
 class _UserLike(Protocol):
     @property
@@ -22,6 +22,7 @@ class LoginManager:
     def __init__(self, app: Flask | None = ..., add_context_processor: bool = ...) -> None: ...
     def init_app(self, app: Flask, add_context_processor: bool = ...) -> None: ...
     def user_loader(self, callback: _U) -> _U: ...
+    def _update_remember_cookie(self, response: Response) -> Response: ...
 
 class _CurrentUser:
     # A LocalProxy: either the logged-in account or the anonymous user. Read it through

@@ -17,7 +17,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from courseware.domain.codes import format_code
+from courseware.domain.codes import format_code, grouped
 from courseware.domain.content import ContentError, load_catalogue
 from courseware.domain.statuses import (
     CertificateChange,
@@ -432,7 +432,7 @@ ROSTER_COLUMNS = ["name", "email", "standing", "status", "code", "track", "track
 def roster_csv() -> ResponseReturnValue:
     moment, standing = now(), _standing()
     rows = db.read_stream(lambda session: (
-        [e.holder_name, e.email, e.standing, e.status, format_code(e.code), e.track_slug,
+        [e.holder_name, e.email, e.standing, e.status, grouped(e.code), e.track_slug,
          e.track_title, certificates.iso(e.issued_at), certificates.iso(e.expires_at)]
         for e in mentor_roster.export(session, moment, standing)))
     return csv_response("mentor-roster.csv", ROSTER_COLUMNS, rows)

@@ -38,10 +38,11 @@ def _lookup(raw: Any) -> tuple[int, dict[str, Any]]:
         code = parse_code(raw)
     except MalformedCode as exc:
         return _counted(400, {"code": "malformed_code", "message": str(exc)})
-    cert = certificates.find(db.session(), code)
-    if cert is None:
+    record = certificates.public_record_of(db.session(), code, now(),
+                                          current_app.config["BASE_URL"])
+    if record is None:
         return _counted(404, {"code": "not_found", "message": "No certificate has this code."})
-    return _counted(200, certificates.public_record(cert, now(), current_app.config["BASE_URL"]))
+    return _counted(200, record)
 
 
 def _counted(status: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
