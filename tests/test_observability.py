@@ -28,8 +28,8 @@ def test_healthz_answers_without_dependencies(client: FlaskClient) -> None:
 def test_readyz_checks_the_database_and_migrations(client: FlaskClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ready",
-                                   "checks": {"database": "ok", "migrations": "ok"}}
+    assert response.get_json() == {"status": "ready", "checks": {
+        "database": "ok", "migrations": "ok", "jobs": "ok"}}
 
 
 def test_readyz_says_which_dependency_failed(tmp_path: Path) -> None:
@@ -44,14 +44,17 @@ def test_readyz_says_which_dependency_failed(tmp_path: Path) -> None:
     response = gone.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["checks"] == {"database": "unreachable: OperationalError",
-                                             "migrations": "unknown"}
+                                             "migrations": "unknown", "jobs": "ok"}
 
 
 def test_readyz_checks_redis_when_configured(database_url: str, tmp_path: Path) -> None:
     app = make_app(database_url, tmp_path, REDIS_URL="redis://127.0.0.1:1/0")
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
-    assert response.get_json()["checks"]["redis"] == "unreachable: ConnectionError"
+    checks = response.get_json()["checks"]
+    # the rate limits and the job queue live there: both are named
+    assert checks["redis"] == "unreachable: ConnectionError"
+    assert checks["jobs"] == "unreachable: ConnectionError"
 
 
 def test_every_response_carries_a_request_id(client: FlaskClient) -> None:

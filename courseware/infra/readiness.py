@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
@@ -9,13 +11,25 @@ from sqlalchemy import Engine, text
 from courseware.infra.migrate import alembic_config
 
 
-def check(engine: Engine, redis_url: str | None) -> dict[str, str]:
-    """"ok" or a short reason, per dependency: database, migrations, redis (when configured)."""
+def check(engine: Engine, redis_url: str | None,
+          queue_length: Callable[[], int]) -> dict[str, str]:
+    """"ok" or a short reason, per dependency: database, migrations, redis (when configured),
+    the job queue (`queue_length` reads it: huey's pending count, a query of its SQLite file
+    or of Redis)."""
     checks = {"database": _database(engine)}
     checks["migrations"] = _migrations(engine) if checks["database"] == "ok" else "unknown"
     if redis_url:
         checks["redis"] = _redis(redis_url)
+    checks["jobs"] = _queue(queue_length)
     return checks
+
+
+def _queue(queue_length: Callable[[], int]) -> str:
+    try:
+        queue_length()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready", and why
+        return f"unreachable: {type(exc).__name__}"
+    return "ok"
 
 
 def _database(engine: Engine) -> str:

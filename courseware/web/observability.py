@@ -8,7 +8,7 @@ readiness and Prometheus metrics.
   status, duration and user id. Query strings, bodies and headers are never logged. Health
   probes are logged at debug level only.
 - `GET /healthz`: the process answers. `GET /readyz`: the database answers, the migrations are
-  at head, Redis answers (when configured); 503 names what failed.
+  at head, Redis answers (when configured), the job queue can be read; 503 names what failed.
 - `GET /metrics`: Prometheus text format, for a bearer `METRICS_TOKEN` or, without one, for
   clients in `METRICS_ALLOW` (loopback by default). With PROMETHEUS_MULTIPROC_DIR set it sums
   every process writing there: gunicorn's workers and a `jobs worker` given the same folder.
@@ -34,6 +34,7 @@ from prometheus_flask_exporter import PrometheusMetrics
 
 from courseware.infra import context, metrics, readiness
 from courseware.web import db
+from courseware.web.jobs import jobs
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger("courseware.request")
@@ -149,7 +150,8 @@ def healthz() -> ResponseReturnValue:
 
 @bp.route("/readyz")
 def readyz() -> ResponseReturnValue:
-    checks = readiness.check(db.database().engine, current_app.config.get("REDIS_URL"))
+    checks = readiness.check(db.database().engine, current_app.config.get("REDIS_URL"),
+                             jobs().huey.pending_count)
     ready = all(result == "ok" for result in checks.values())
     return jsonify({"status": "ready" if ready else "unavailable", "checks": checks}), \
         200 if ready else 503
