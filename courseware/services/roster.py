@@ -138,7 +138,8 @@ def _sort_name() -> ColumnElement[str]:
     return func.lower(User.name)
 
 
-def _rows(now: datetime, versions: list[int], standing: Standing | None) -> Select[Any]:
+def _rows(now: datetime, versions: list[int],
+          standing: Standing | None) -> Select[*tuple[Any, ...]]:
     """Each person with an eligibility-granting certificate, by name, joined to their best."""
     other = aliased(Certificate)
     best_id = (
@@ -149,7 +150,7 @@ def _rows(now: datetime, versions: list[int], standing: Standing | None) -> Sele
         .correlate(User)
         .scalar_subquery())
     rank = _rank(Certificate, now)
-    statement: Select[Any] = (
+    statement: Select[*tuple[Any, ...]] = (
         select(Certificate.holder_name, User.email, Certificate.code,
                ContentItem.slug.label("track_slug"), ContentItem.title.label("track_title"),
                Certificate.issued_at, Certificate.expires_at, Certificate.revoked_at,
