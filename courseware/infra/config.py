@@ -53,7 +53,7 @@ ENVIRONMENT = {
     "MAIL_GIVE_UP_HOURS": "a message still failing this long after its cause is marked failed",
     "MAIL_LEASE_SECONDS": "how long a job holds a message it is sending",
     "SWEEP_AFTER_SECONDS": "how overdue a message (or PDF) is before the sweep queues it again",
-    "SUMMARY_MAX_AGE_SECONDS": "how old the admin dashboard's counts may be",
+    "SUMMARY_MAX_AGE_SECONDS": "how old the admin dashboard's and the roster's counts may be",
     "LOGIN_LIMIT": "login attempts per client address (`limits` notation: 20 per 5 minutes)",
     "VERIFY_LIMIT": "verify pages, PDFs, credentials and API calls per client address",
     "REGISTER_LIMIT": "registrations per client address",

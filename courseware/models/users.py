@@ -15,6 +15,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    func,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -82,6 +83,10 @@ class User(Base):
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles
+
+
+# the mentor roster, by name: keyset pages on (lower(name), id) read along this index
+Index("ix_user_lower_name", func.lower(User.name), User.id)
 
 
 class AccountToken(Base):

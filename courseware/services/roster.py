@@ -1,22 +1,28 @@
 """The mentor roster: every holder of an eligibility-granting certificate, once, by their best one.
 
 The standing is computed in SQL from the same dates `certify.status` reads (revoked, expired,
-suspended, valid; valid within the renewal window is "expiring"), and a window function keeps each
-person's best certificate, so a page costs a fixed number of statements however many mentors
-there are: one for the eligible track versions, one for the counts, one for the page. Pages are
-keyset pages on (standing, name, certificate id): stable under inserts and as cheap at page 2,000
-as at page 1. The export walks the same query with a server-side cursor.
+suspended, valid; valid within the renewal window is "expiring"). The roster is ordered by
+person: keyset pages on (lower(account name), user id), read along the expression index
+`ix_user_lower_name`, and each person's best certificate is found for that person alone by a
+correlated subquery (their certificates of the eligibility-granting track versions, through the
+index that leads with user_id: valid outside the renewal window first, then valid, then the
+rest; then the latest expiry, then the highest id). A page therefore reads about 50 people
+however many certificates there are, and is as cheap at page 2,000 as at page 1; a standing
+filter reads people in name order until 50 match. The counts per standing are one aggregate
+over every certificate, reused per process for up to `counts_max_age` seconds (the dashboard's
+`SUMMARY_MAX_AGE_SECONDS`). The export walks the same per-person query with a server-side cursor.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, Subquery, and_, case, func, or_, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, Select, and_, case, func, or_, select, tuple_
+from sqlalchemy.orm import Session, aliased
 
 from courseware.domain import certify, cursors
 from courseware.domain.statuses import CertificateStatus, ContentKind, Standing
@@ -24,6 +30,9 @@ from courseware.models import Certificate, ContentItem, ContentVersion, User
 from courseware.services import catalogue
 
 PER_PAGE = 50
+
+# the counts per standing of each database, with when they were counted (per process)
+_COUNTS: dict[str, tuple[float, dict[Standing, int]]] = {}
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,7 @@ class RosterEntry:
     expires_at: datetime
     status: CertificateStatus
     standing: Standing
-    sort_key: tuple[int, str, int]
+    sort_key: tuple[str, int]  # (lower(account name), user id): the keyset key
 
 
 @dataclass(frozen=True)
@@ -51,18 +60,18 @@ class RosterPage:
 
 
 def page(session: Session, now: datetime, *, standing: Standing | None = None,
-         after: str | None = None, per_page: int = PER_PAGE) -> RosterPage:
-    """One page of the roster, optionally of one standing, after `after` (a cursor)."""
+         after: str | None = None, per_page: int = PER_PAGE,
+         counts_max_age: float = 0) -> RosterPage:
+    """One page of the roster by name, optionally of one standing, after `after` (a cursor);
+    the counts per standing may be up to `counts_max_age` seconds old."""
     versions = eligible_track_versions(session)
-    best = _best_per_person(now, versions)
-    counts = {s: 0 for s in Standing}
-    for rank, count in session.execute(select(best.c.rank, func.count()).group_by(best.c.rank)):
-        counts[certify.STANDING_ORDER[rank]] = count
-    statement = _rows(best, standing)
-    cursor = cursors.decode(after, (int, str, int))
+    counts = standing_counts(session, now, versions, counts_max_age)
+    statement = _rows(now, versions, standing)
+    cursor = cursors.decode(after, (str, int))
     if cursor is not None:
-        statement = statement.where(
-            tuple_(best.c.rank, best.c.sort_name, best.c.id) > tuple_(*cursor))
+        # the first term lets SQLite seek the expression index (it scans for a row value alone)
+        statement = statement.where(_sort_name() >= cursor[0],
+                                    tuple_(_sort_name(), User.id) > tuple_(*cursor))
     rows = session.execute(statement.limit(per_page + 1)).all()
     entries = [_entry(row, now) for row in rows[:per_page]]
     more = len(rows) > per_page
@@ -72,9 +81,10 @@ def page(session: Session, now: datetime, *, standing: Standing | None = None,
 
 def export(session: Session, now: datetime,
            standing: Standing | None = None) -> Iterator[RosterEntry]:
-    """Every roster entry, streamed from a server-side cursor in batches (constant memory)."""
-    best = _best_per_person(now, eligible_track_versions(session))
-    result = session.execute(_rows(best, standing), execution_options={"yield_per": 500})
+    """Every roster entry by name, streamed from a server-side cursor in batches (constant
+    memory)."""
+    statement = _rows(now, eligible_track_versions(session), standing)
+    result = session.execute(statement, execution_options={"yield_per": 500})
     for row in result:
         yield _entry(row, now)
 
@@ -89,39 +99,78 @@ def eligible_track_versions(session: Session) -> list[int]:
             if catalogue.data_of(session, version_id, digest).get("grants_eligibility")]
 
 
-def _best_per_person(now: datetime, versions: list[int]) -> Subquery:
-    """Each holder's best certificate: lowest standing rank, then the latest expiry."""
+def standing_counts(session: Session, now: datetime, versions: list[int],
+                    max_age: float = 0) -> dict[Standing, int]:
+    """How many people stand in each standing, by their best certificate: one aggregate over
+    every certificate (a window function ranks each person's), so a copy up to `max_age`
+    seconds old is reused (per process)."""
+    key = catalogue.database_key(session)
+    cached = _COUNTS.get(key)
+    if cached is not None and time.monotonic() - cached[0] < max_age:
+        return dict(cached[1])
     cert = Certificate
-    valid = and_(or_(cert.revoked_at.is_(None), cert.revoked_at > now),
-                 cert.expires_at > now, cert.suspended_at.is_(None))
-    rank: ColumnElement[int] = case(
-        (and_(valid, cert.expires_at > now + timedelta(days=certify.ROSTER_WINDOW_DAYS)), 0),
-        (valid, 1), else_=2)
+    rank = _rank(cert, now)
     ranked = (
-        select(cert.id.label("id"), cert.user_id.label("user_id"), rank.label("rank"),
-               func.lower(cert.holder_name).label("sort_name"),
+        select(rank.label("rank"),
                func.row_number().over(partition_by=cert.user_id,
                                       order_by=(rank, cert.expires_at.desc(), cert.id.desc()))
                .label("n"))
         .where(cert.track_version_id.in_(versions))
         .subquery())
-    return (select(ranked.c.id, ranked.c.user_id, ranked.c.rank, ranked.c.sort_name)
-            .where(ranked.c.n == 1).subquery())
+    counts = {s: 0 for s in Standing}
+    for rank_, count in session.execute(select(ranked.c.rank, func.count())
+                                        .where(ranked.c.n == 1).group_by(ranked.c.rank)):
+        counts[certify.STANDING_ORDER[rank_]] = count
+    _COUNTS[key] = (time.monotonic(), counts)
+    return dict(counts)
 
 
-def _rows(best: Subquery, standing: Standing | None) -> Select[Any]:
-    statement = (
+def _rank(cert: Any, now: datetime) -> ColumnElement[int]:
+    """0: valid beyond the renewal window; 1: valid (expiring); 2: everything else."""
+    valid = and_(or_(cert.revoked_at.is_(None), cert.revoked_at > now),
+                 cert.expires_at > now, cert.suspended_at.is_(None))
+    return case(
+        (and_(valid, cert.expires_at > now + timedelta(days=certify.ROSTER_WINDOW_DAYS)), 0),
+        (valid, 1), else_=2)
+
+
+def _sort_name() -> ColumnElement[str]:
+    return func.lower(User.name)
+
+
+def _best(now: datetime, versions: list[int], column: str) -> ColumnElement[Any]:
+    """A column of the person's best certificate, by a correlated subquery that reads only
+    that person's certificates (through an index that leads with user_id)."""
+    other = aliased(Certificate)
+    rank = _rank(other, now)
+    chosen = rank if column == "rank" else other.id
+    return (select(chosen)
+            .where(other.user_id == User.id, other.track_version_id.in_(versions))
+            .order_by(rank, other.expires_at.desc(), other.id.desc())
+            .limit(1)
+            .correlate(User)
+            .scalar_subquery())
+
+
+def _rows(now: datetime, versions: list[int],
+          standing: Standing | None) -> Select[*tuple[Any, ...]]:
+    """Each person with an eligibility-granting certificate, by name, joined to their best."""
+    statement: Select[*tuple[Any, ...]] = (
         select(Certificate.holder_name, User.email, Certificate.code,
                ContentItem.slug.label("track_slug"), ContentItem.title.label("track_title"),
                Certificate.issued_at, Certificate.expires_at, Certificate.revoked_at,
-               Certificate.suspended_at, best.c.rank, best.c.sort_name,
-               best.c.id.label("certificate_id"))
-        .join(best, best.c.id == Certificate.id)
-        .join(User, User.id == Certificate.user_id)
+               Certificate.suspended_at, _rank(Certificate, now).label("rank"),
+               _sort_name().label("sort_name"), User.id.label("user_id"))
+        .select_from(User)
+        .join(Certificate, Certificate.id == _best(now, versions, "id"))
         .join(ContentItem, ContentItem.id == Certificate.track_id)
-        .order_by(best.c.rank, best.c.sort_name, best.c.id))
+        .order_by(_sort_name(), User.id))
     if standing is not None:
-        statement = statement.where(best.c.rank == certify.STANDING_ORDER.index(standing))
+        # a filter on the person (their best rank), not on the joined certificate: PostgreSQL
+        # would otherwise scan every certificate of that standing and hash them, rather than
+        # walk people in name order until a page is full
+        statement = statement.where(
+            _best(now, versions, "rank") == certify.STANDING_ORDER.index(standing))
     return statement
 
 
@@ -133,4 +182,4 @@ def _entry(row: Row[Any], now: datetime) -> RosterEntry:
         track_slug=row.track_slug, track_title=row.track_title, issued_at=row.issued_at,
         expires_at=row.expires_at, status=status,
         standing=certify.STANDING_ORDER[row.rank],
-        sort_key=(row.rank, row.sort_name, row.certificate_id))
+        sort_key=(row.sort_name, row.user_id))

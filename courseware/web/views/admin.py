@@ -419,7 +419,8 @@ def _standing() -> Standing | None:
 @admin_only
 def roster() -> ResponseReturnValue:
     shown = mentor_roster.page(db.session(), now(), standing=_standing(),
-                               after=text_arg("after", 400) or None)
+                               after=text_arg("after", 400) or None,
+                               counts_max_age=current_app.config["SUMMARY_MAX_AGE_SECONDS"])
     return render_template("admin/roster.html", roster=shown)
 
 
