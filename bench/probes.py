@@ -228,6 +228,7 @@ def pages(url: str) -> dict[str, Any]:
     from sqlalchemy import event, text
 
     from bench.data import EMAIL_DOMAIN, PASSWORD
+    from courseware.domain import cursors
     from courseware.factory import create_app
 
     config = {"DATABASE_URL": url, "FAST_PASSWORD_HASH": True, "WTF_CSRF_ENABLED": False,
@@ -259,18 +260,26 @@ def pages(url: str) -> dict[str, Any]:
             {"n": min(DEEP, conn.scalar(text("SELECT count(*) FROM submission")) // 2)}).one()
     moment = waiting[0] if not isinstance(waiting[0], str) else \
         datetime.fromisoformat(waiting[0])
-    deep = f"{moment.strftime('%Y%m%dT%H%M%S.%f')}-{waiting[1]}"
-    plan = [("queue", "trainer", "/grade/"),
+    # the queue's own cursor for "after this submission" (what its next link carries)
+    deep = cursors.encode((moment.replace(tzinfo=UTC), waiting[1]))
+    # first with the counts' cache off: the dashboard's refresh (paid once per 30 s); then the
+    # lists as served, their counts kept as in production (SUMMARY_MAX_AGE_SECONDS)
+    plan = [("dashboard", "admin", "/admin/"),
+            ("queue", "trainer", "/grade/"),
             ("queue_deep", "trainer", f"/grade/?after={deep}"),
             ("roster", "admin", "/admin/roster"),
-            ("roster_filtered", "admin", "/admin/roster?standing=expiring"),
-            ("dashboard", "admin", "/admin/")]
+            ("roster_filtered", "admin", "/admin/roster?standing=lapsed"),
+            ("roster_empty", "admin", "/admin/roster?standing=expiring")]
     out: dict[str, Any] = {}
     for name, role, path in plan:
+        if name != "dashboard":
+            app.config["SUMMARY_MAX_AGE_SECONDS"] = 60
         client = clients[role]
         first = client.get(path)  # warm: compiled statements, cached content
         if first.status_code != 200:
             raise RuntimeError(f"{path} answered {first.status_code}")
+        if name == "queue_deep" and first.data == clients[role].get("/grade/").data:
+            raise RuntimeError("the deep queue page is the first page: its cursor was refused")
         statements.clear()
         client.get(path)
         counted = len(statements)
@@ -282,7 +291,6 @@ def pages(url: str) -> dict[str, Any]:
         out[name] = {"path": path, "statements": counted,
                      "median_ms": statistics.median(timings) * 1000,
                      "bytes": len(first.data)}
-    app.config["SUMMARY_MAX_AGE_SECONDS"] = 60
     clients["admin"].get("/admin/")  # fills the cache
     statements.clear()
     t0 = time.perf_counter()

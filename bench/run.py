@@ -552,8 +552,9 @@ def completing_grade(report: Report) -> dict[str, Any]:
 PAGE_NAMES = {
     "queue": "grading queue /grade/, first page",
     "queue_deep": "grading queue, keyset page 5,000 rows deep",
-    "roster": "admin roster /admin/roster, first page",
-    "roster_filtered": "admin roster, filtered (?standing=expiring)",
+    "roster": "admin roster /admin/roster, first page (counts kept 30 s, as served)",
+    "roster_filtered": "admin roster, filtered (?standing=lapsed: 1 person in 100)",
+    "roster_empty": "admin roster, a standing nobody has (?standing=expiring: reads everyone)",
     "dashboard": "admin dashboard /admin/, counts refreshed (once per process and 30 s)",
 }
 

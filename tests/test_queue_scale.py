@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -56,3 +59,20 @@ def test_the_queue_costs_the_same_with_10_or_1000_waiting(app: Flask, client: Fl
     assert statements_for(app, client, "/grade/") == small
     page = client.get("/grade/").get_data(as_text=True)
     assert page.count("Queued Learner") >= 50 and 'rel="next"' in page
+
+
+def test_the_next_link_leads_to_the_next_page(app: Flask, client: FlaskClient, auth: Auth,
+                                              factory: Factory) -> None:
+    """Over HTTP, as a trainer clicks it: the link's cursor survives the view's reading of it."""
+    trainer = factory.user("trainer")
+    factory.calibrate(trainer, "active-listening")
+    auth.login(trainer)
+    bulk_submissions(app, 70)
+    first = client.get("/grade/").get_data(as_text=True)
+    found = re.search(r'<a rel="next" href="([^"]+)"', first)
+    assert found is not None
+    second = client.get(html.unescape(found.group(1))).get_data(as_text=True)
+    ids = re.compile(r'action="/grade/submissions/(\d+)/claim"')
+    on_first, on_second = set(ids.findall(first)), set(ids.findall(second))
+    assert len(on_first) == 50 and len(on_second) == 20 and not on_first & on_second
+    assert 'rel="next"' not in second

@@ -17,6 +17,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from courseware.domain import cursors
 from courseware.domain.codes import format_code, grouped
 from courseware.domain.content import ContentError, load_catalogue
 from courseware.domain.statuses import (
@@ -419,7 +420,7 @@ def _standing() -> Standing | None:
 @admin_only
 def roster() -> ResponseReturnValue:
     shown = mentor_roster.page(db.session(), now(), standing=_standing(),
-                               after=text_arg("after", 400) or None,
+                               after=text_arg("after", cursors.MAX_LENGTH) or None,
                                counts_max_age=current_app.config["SUMMARY_MAX_AGE_SECONDS"])
     return render_template("admin/roster.html", roster=shown)
 

@@ -16,6 +16,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from courseware.domain import cursors
 from courseware.domain.content.model import RoleplaySpec
 from courseware.domain.rubric import comment_required
 from courseware.domain.statuses import (
@@ -61,7 +62,7 @@ def queue() -> ResponseReturnValue:
         selected = None
     required = calibration_required()
     shown = grading.queue(s, me(), selected, calibration_required=required,
-                          after=text_arg("after", 40) or None)
+                          after=text_arg("after", cursors.MAX_LENGTH) or None)
     hidden = grading.hidden_for_calibration(s, me()) if required else []
     titles = {rp.item.id: rp.item.title for rp in roleplays}
     return render_template("grade/queue.html", items=shown.items, next_cursor=shown.next_cursor,
