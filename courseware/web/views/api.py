@@ -45,6 +45,24 @@ def _lookup(raw: Any) -> tuple[int, dict[str, Any]]:
     return _counted(200, record)
 
 
+def _codes_body(most: int, max_bytes: int | None = None) -> tuple[list[Any], Response | None]:
+    """The list of a `{"codes": [...]}` body (1 to `most` items), or the 4xx that says what is
+    wrong with the body."""
+    body, problem = json_body(max_bytes)
+    if problem is not None:
+        return [], problem
+    if not isinstance(body, dict) or set(body) != {"codes"}:
+        return [], api_error(400, "invalid_request", 'The body must be {"codes": [...]} and '
+                             "nothing else.")
+    codes = body["codes"]
+    if not isinstance(codes, list) or not codes:
+        return [], api_error(400, "invalid_request",
+                             '"codes" must be a non-empty list of strings.')
+    if len(codes) > most:
+        return [], api_error(400, "too_many_codes", f"Send at most {most} codes at a time.")
+    return codes, None
+
+
 def _counted(status: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     result = body["status"] if status == 200 else body["code"]
     metrics.VERIFY_LOOKUPS.labels(channel="api", result=result).inc()
@@ -63,17 +81,9 @@ def certificate(code: str) -> ResponseReturnValue:
 @bp.route("/eligibility", methods=["POST"])
 @api_key_required(ApiScope.VERIFY, optional=True)
 def eligibility() -> ResponseReturnValue:
-    body, problem = json_body()
+    codes, problem = _codes_body(MAX_BATCH)
     if problem is not None:
         return problem
-    if not isinstance(body, dict) or set(body) != {"codes"}:
-        return api_error(400, "invalid_request", 'The body must be {"codes": [...]} and '
-                         "nothing else.")
-    codes = body["codes"]
-    if not isinstance(codes, list) or not codes:
-        return api_error(400, "invalid_request", '"codes" must be a non-empty list of strings.')
-    if len(codes) > MAX_BATCH:
-        return api_error(400, "too_many_codes", f"Send at most {MAX_BATCH} codes at a time.")
     results = []
     for raw in codes:
         status, record = _lookup(raw)
@@ -128,17 +138,10 @@ def roster() -> ResponseReturnValue:
 @bp.route("/roster", methods=["POST"])
 @api_key_required(ApiScope.ROSTER)
 def roster_add() -> ResponseReturnValue:
-    body, problem = json_body(int(current_app.config["API_ROSTER_MAX_BODY_BYTES"]))
+    codes, problem = _codes_body(rules.MAX_CODES,
+                                 int(current_app.config["API_ROSTER_MAX_BODY_BYTES"]))
     if problem is not None:
         return problem
-    if not isinstance(body, dict) or set(body) != {"codes"}:
-        return api_error(400, "invalid_request", 'The body must be {"codes": [...]} and '
-                         "nothing else.")
-    codes = body["codes"]
-    if not isinstance(codes, list) or not codes:
-        return api_error(400, "invalid_request", '"codes" must be a non-empty list of strings.')
-    if len(codes) > rules.MAX_CODES:
-        return api_error(400, "too_many_codes", f"Send at most {rules.MAX_CODES} codes at a time.")
     s = db.session()
     key = current_key()
     report = watchlist.add(s, current_program(), rules.parse_api_codes(codes),
