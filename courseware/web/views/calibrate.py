@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from courseware.domain.content.model import RoleplaySpec
 from courseware.domain.rubric import comment_required
 from courseware.domain.statuses import STAFF_ROLES, CalibrationStatus
 from courseware.models import CalibrationRun
@@ -13,7 +12,7 @@ from courseware.services import calibration
 from courseware.web import db
 from courseware.web.forms import ActionForm
 from courseware.web.security import role_required
-from courseware.web.views.common import form_int, me, now
+from courseware.web.views.common import me, now, rubric_marks
 
 bp = Blueprint("calibrate", __name__, url_prefix="/grade/calibration")
 staff = role_required(*STAFF_ROLES)
@@ -48,17 +47,6 @@ def _run_or_404(run_id: int) -> CalibrationRun:
         return calibration.run_for(db.session(), me(), run_id)
     except calibration.RunNotVisible:
         abort(404)
-
-
-def _levels(spec: RoleplaySpec) -> tuple[dict[str, int], dict[str, str]]:
-    levels: dict[str, int] = {}
-    comments: dict[str, str] = {}
-    for criterion in spec.rubric.criteria:
-        value = form_int(request.form.get(f"level-{criterion.id}"))
-        if value is not None:
-            levels[criterion.id] = value
-        comments[criterion.id] = request.form.get(f"comment-{criterion.id}", "")[:5000]
-    return levels, comments
 
 
 def _run_view(run: CalibrationRun, *, levels: dict[str, int] | None = None,
@@ -101,7 +89,7 @@ def answer(run_id: int) -> ResponseReturnValue:
     if found.status is not CalibrationStatus.IN_PROGRESS:
         flash("This calibration is complete: start a new one to try again.", "info")
         return redirect(url_for("calibrate.run", run_id=found.id))
-    levels, comments = _levels(calibration.roleplay_spec_of(found))
+    levels, comments = rubric_marks(calibration.roleplay_spec_of(found))
     s = db.session()
     try:
         calibration.answer(s, me(), found, request.form.get("anchor", "")[:100], levels,

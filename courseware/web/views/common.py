@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from courseware.domain import clock, sampling
 from courseware.domain.codes import MalformedCode, format_code, parse_code
+from courseware.domain.content.model import RoleplaySpec
 from courseware.domain.exports import Cell, csv_lines
 from courseware.models import Certificate, User
 from courseware.services import certificates, grading
@@ -66,6 +67,20 @@ def form_int(value: str | None) -> int | None:
     if not value.isdecimal() or len(value) > 9:
         return None
     return int(value)
+
+
+def rubric_marks(spec: RoleplaySpec) -> tuple[dict[str, int], dict[str, str]]:
+    """The level chosen and the comment written for each criterion of a rubric form (a grade
+    or a calibration answer): levels left unchosen are absent, comments at most 5,000
+    characters."""
+    levels: dict[str, int] = {}
+    comments: dict[str, str] = {}
+    for criterion in spec.rubric.criteria:
+        value = form_int(request.form.get(f"level-{criterion.id}"))
+        if value is not None:
+            levels[criterion.id] = value
+        comments[criterion.id] = request.form.get(f"comment-{criterion.id}", "")[:5000]
+    return levels, comments
 
 
 def text_arg(name: str, limit: int = 100) -> str:

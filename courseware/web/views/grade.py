@@ -17,7 +17,6 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from courseware.domain import cursors
-from courseware.domain.content.model import RoleplaySpec
 from courseware.domain.rubric import comment_required
 from courseware.domain.statuses import (
     STAFF_ROLES,
@@ -40,6 +39,7 @@ from courseware.web.views.common import (
     issue_context,
     me,
     now,
+    rubric_marks,
     text_arg,
 )
 
@@ -129,17 +129,6 @@ def release(submission_id: int) -> ResponseReturnValue:
     return redirect(url_for("grade.queue"))
 
 
-def _form_values(spec: RoleplaySpec) -> tuple[dict[str, int], dict[str, str]]:
-    levels: dict[str, int] = {}
-    comments: dict[str, str] = {}
-    for criterion in spec.rubric.criteria:
-        value = form_int(request.form.get(f"level-{criterion.id}"))
-        if value is not None:
-            levels[criterion.id] = value
-        comments[criterion.id] = request.form.get(f"comment-{criterion.id}", "")[:5000]
-    return levels, comments
-
-
 def _grade_view(
     sub: Submission, *, levels: dict[str, int] | None = None,
     comments: dict[str, str] | None = None, feedback: str = "", reason: str = "",
@@ -214,7 +203,7 @@ def save_grade(submission_id: int) -> ResponseReturnValue:
     if refused:
         return _not_calibrated(sub, refused)
     spec = grading.spec_of(sub)
-    levels, comments = _form_values(spec)
+    levels, comments = rubric_marks(spec)
     feedback = request.form.get("feedback", "")[:10000]
     reason = request.form.get("reason", "")[:2000]
     expected = form_int(request.form.get("expected")) or grading.next_grade_number(sub)
