@@ -301,3 +301,18 @@ def test_grouped_is_format_code_without_the_recheck(value: int) -> None:
 
 def test_format_code_example_shape() -> None:
     assert format_code(code_for(0)) == "00000-00000-00000-0000-0000-0000"
+
+
+@SETTINGS
+@given(st.text(alphabet=CHECK, min_size=CODE_LENGTH, max_size=CODE_LENGTH))
+def test_any_string_of_code_symbols_is_accepted_only_when_it_is_a_code(text: str) -> None:
+    """Text already in canonical form takes the short way through parse_code (no
+    normalising): it must agree with the rules, symbol by symbol, computed independently."""
+    data, check = text[:-1], text[-1]
+    is_code = all(s in DATA for s in data) and CHECK.index(check) == value_of(data) % 37
+    if is_code:
+        assert parse_code(text) == text
+        assert parse_code(text.lower()) == text  # the long way agrees
+    else:
+        with pytest.raises(MalformedCode):
+            parse_code(text)

@@ -19,6 +19,7 @@ that is what gets stored. Display form groups them 5-5-5-4-4-4 with hyphens.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 
@@ -59,6 +60,11 @@ _CHECK_VALUES = {symbol: value for value, symbol in enumerate(_CHECK_ALPHABET)}
 assert len(_DATA_ALPHABET) == 32 and len(_CHECK_ALPHABET) == _CHECK_MODULUS
 assert sum(_GROUPS) == CODE_LENGTH
 
+# A code exactly as stored (and as every link carries it): nothing to normalise, only the check.
+_CANONICAL = re.compile(f"[{_DATA_ALPHABET}]{{{_DATA_LENGTH}}}[{re.escape(_CHECK_ALPHABET)}]")
+# The data symbols as the digits int(..., 32) reads (0-9, then a-v), in the same order.
+_AS_BASE32 = str.maketrans(_DATA_ALPHABET, "0123456789abcdefghijklmnopqrstuv")
+
 _CHECK_MESSAGE = "This code looks mistyped: please check it and try again."
 
 
@@ -88,10 +94,7 @@ def _encode_data(value: int) -> str:
 
 def _decode_data(data: str) -> int:
     """Integer value of 26 data symbols (already validated)."""
-    value = 0
-    for symbol in data:
-        value = value * 32 + _DATA_VALUES[symbol]
-    return value
+    return int(data.translate(_AS_BASE32), 32)
 
 
 def check_symbol(data: str) -> str:
@@ -129,6 +132,15 @@ def parse_code(text: str) -> str:
     Raises :class:`MalformedCode` if the result is not a well-formed code; no
     database is consulted, so a well-formed code may still not exist.
     """
+    normalised = text if _CANONICAL.fullmatch(text) else _normalise(text)
+    data, check = normalised[:-1], normalised[-1]
+    if _decode_data(data) % _CHECK_MODULUS != _CHECK_VALUES[check]:
+        raise MalformedCode("check", _CHECK_MESSAGE)
+    return normalised
+
+
+def _normalise(text: str) -> str:
+    """Canonical symbols from what a person typed (the check symbol not yet verified)."""
     compact = _strip_separators(text)
     if not compact:
         raise MalformedCode("empty", "Please enter a certificate code.")
@@ -146,13 +158,10 @@ def parse_code(text: str) -> str:
             "length",
             f"A certificate code has {CODE_LENGTH} characters; this one has {len(normalised)}.",
         )
-    data, check = normalised[:-1], normalised[-1]
-    check_only = "".join(ch for ch in data if ch not in _DATA_VALUES)
+    check_only = "".join(ch for ch in normalised[:-1] if ch not in _DATA_VALUES)
     if check_only:
         # *~$=U are legal only as the final check symbol.
         raise _reject_characters(check_only)
-    if _decode_data(data) % _CHECK_MODULUS != _CHECK_VALUES[check]:
-        raise MalformedCode("check", _CHECK_MESSAGE)
     return normalised
 
 

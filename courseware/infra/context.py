@@ -7,7 +7,7 @@ job sets its own. Services read it (the audit log stores it) without knowing abo
 from __future__ import annotations
 
 import re
-import uuid
+import secrets
 from contextvars import ContextVar
 
 _REQUEST_ID: ContextVar[str | None] = ContextVar("courseware_request_id", default=None)
@@ -18,7 +18,7 @@ def new_request_id(offered: str | None = None) -> str:
     """`offered` when it looks like a request id (from a proxy), otherwise a new random one."""
     if offered and _ACCEPTABLE.fullmatch(offered):
         return offered
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def set_request_id(value: str | None) -> None:

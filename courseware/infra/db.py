@@ -7,13 +7,16 @@ unit of work lands in one transaction or not at all.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Dialect, Engine, Select, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 
 class Database:
@@ -93,3 +96,71 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.close()
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...] | None  # the parameters' order for a positional driver (SQLite)
+    convert: tuple[Callable[[Any], Any] | None, ...]  # per column, as SQLAlchemy would
+
+
+class OneRowRead(Generic[T]):
+    """One SELECT of at most one row, run on a pooled DB-API connection directly: no SQLAlchemy
+    Connection, execution context, cursor result or Row around it, and no transaction. For the
+    busiest read there is (the verify API's lookup by code), where that machinery cost as
+    much CPU as the rest of the request (issue #20's profile).
+
+    The statement is compiled once per kind of database; each column's value goes through
+    the converter SQLAlchemy itself would apply (dates, the UTC type); parameters go to the
+    driver as they are, so only text and numbers. Outside a transaction: SQLite's driver runs
+    the statement on its own (no BEGIN is sent, see _sqlite_begin), PostgreSQL's in
+    autocommit for this one statement, so the connection goes back to the pool idle, with
+    nothing to roll back. A connection that fails is dropped from the pool, as SQLAlchemy
+    drops one it finds dead."""
+
+    def __init__(self, statement: Select[Any], make: Callable[..., T]) -> None:
+        self._statement = statement
+        self._make = make  # builds the answer from the columns' values, in order
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
+
+    def first(self, engine: Engine, **params: str | int) -> T | None:
+        compiled = self._compile(engine.dialect)
+        args: Any = params if compiled.names is None else [params[n] for n in compiled.names]
+        raw = engine.raw_connection()
+        try:
+            values = self._fetch(raw, compiled.sql, args, engine.dialect.name != "sqlite")
+        except BaseException:
+            raw.invalidate()  # in an unknown state: never handed out again
+            raise
+        finally:
+            raw.close()
+        if values is None:
+            return None
+        return self._make(*(value if convert is None else convert(value)
+                            for convert, value in zip(compiled.convert, values, strict=True)))
+
+    @staticmethod
+    def _fetch(raw: Any, sql: str, args: Any, autocommit: bool) -> Any:
+        driver = raw.driver_connection
+        if autocommit:
+            driver.autocommit = True
+        cursor = raw.cursor()
+        try:
+            cursor.execute(sql, args)
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+            if autocommit:
+                driver.autocommit = False
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        key = (dialect.name, dialect.paramstyle)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            done = self._statement.compile(dialect=dialect)
+            names = tuple(done.positiontup or ()) if done.positional else None
+            convert = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                            for column in self._statement.selected_columns)
+            compiled = self._compiled[key] = _Compiled(done.string, names, convert)
+        return compiled

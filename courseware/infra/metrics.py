@@ -11,7 +11,9 @@ that directory and `/metrics` sums them; otherwise they live in this process.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -41,6 +43,24 @@ JOBS_FAILED = Counter("courseware_jobs_failed", "Job runs that failed with no re
 DELIVERIES = Counter("courseware_outbox_deliveries", "Outbox delivery attempts by channel "
                      "(mail, webhook) and result (sent, retrying, failed)",
                      ["channel", "result"], registry=REGISTRY)
+
+# Every request but the probes, /metrics and static files: its latency by method, URL rule
+# (never the raw path, which may hold a code or a token) and status.
+REQUEST_DURATION = Histogram("flask_http_request_duration_seconds",
+                             "Flask HTTP request duration in seconds",
+                             ["method", "url_rule", "status"], registry=REGISTRY)
+# one labelled child per (method, rule, status) seen: prometheus_client's labels() validates and
+# locks on every call, and this is paid by every request
+_REQUEST_CHILDREN: dict[tuple[str, str, int], Any] = {}
+
+
+def observe_request(method: str, rule: str, status: int, seconds: float) -> None:
+    key = (method, rule, status)
+    child = _REQUEST_CHILDREN.get(key)
+    if child is None:
+        child = _REQUEST_CHILDREN[key] = REQUEST_DURATION.labels(method, rule, str(status))
+    child.observe(seconds)
+
 
 _PENDING = "courseware.metrics.pending"
 

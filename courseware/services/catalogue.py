@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import URL, Engine, func, select
 from sqlalchemy.orm import Session
 
 from courseware.domain.content.model import (
@@ -60,21 +60,27 @@ def data_of(session: Session, version_id: int, content_hash: str) -> dict[str, A
     return data
 
 
-_TRACKS: dict[tuple[str, int, int], tuple[str, str, bool]] = {}
+_TRACKS: dict[tuple[URL, int, int], tuple[str, str, bool]] = {}
 
 
-def database_key(session: Session) -> str:
+def database_key(session: Session | Engine) -> URL:
     """Which database a session talks to: ids are only unique within one."""
-    bind = session.get_bind()
+    bind = session if isinstance(session, Engine) else session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
-    return str(engine.url)
+    return engine.url
 
 
-def track_facts(session: Session, track_id: int, version_id: int) -> tuple[str, str, bool]:
-    """(slug, title, grants_eligibility) of a track version: immutable, kept per process."""
+def track_facts(session: Session | Engine, track_id: int,
+                version_id: int) -> tuple[str, str, bool]:
+    """(slug, title, grants_eligibility) of a track version: immutable, kept per process
+    (read with a session, or on a connection of the engine's own the first time)."""
     key = (database_key(session), track_id, version_id)
     facts = _TRACKS.get(key)
+    if facts is None and isinstance(session, Engine):
+        with Session(session) as s:
+            return track_facts(s, track_id, version_id)
     if facts is None:
+        assert isinstance(session, Session)
         slug = session.scalar(select(ContentItem.slug).where(ContentItem.id == track_id))
         data = session.scalar(select(ContentVersion.data).where(ContentVersion.id == version_id))
         assert slug is not None and data is not None

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
@@ -23,6 +23,7 @@ from courseware.domain.statuses import (
     PublicReason,
 )
 from courseware.infra import metrics
+from courseware.infra.db import OneRowRead
 from courseware.models import (
     Certificate,
     CertificateEvidence,
@@ -492,24 +493,38 @@ def iso(moment: datetime | None) -> str | None:
 
 
 _TABLE = Certificate.__table__
-# the columns of the public record, read as a plain row (no mapped object, no identity map)
-_PUBLIC_COLUMNS = ("code", "track_id", "track_version_id", "holder_name", "issued_at",
-                   "expires_at", "revoked_at", "revocation_public_reason",
-                   "revocation_public_text", "suspended_at", "suspension_public_reason",
-                   "suspension_public_text")  # CertificateFacts
-_PUBLIC_BY_CODE = select(*(_TABLE.c[name] for name in _PUBLIC_COLUMNS)) \
-    .where(_TABLE.c.code == bindparam("code"))
+class PublicFacts(NamedTuple):
+    """The columns of a certificate's public record (CertificateFacts), read without the
+    mapped object."""
+
+    code: str
+    track_id: int
+    track_version_id: int
+    holder_name: str
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    revocation_public_reason: PublicReason | None
+    revocation_public_text: str
+    suspended_at: datetime | None
+    suspension_public_reason: PublicReason | None
+    suspension_public_text: str
 
 
-def public_record_of(session: Session, code: str, now: datetime,
+_PUBLIC_BY_CODE = OneRowRead(
+    select(*(_TABLE.c[name] for name in PublicFacts._fields))
+    .where(_TABLE.c.code == bindparam("code")), PublicFacts)
+
+
+def public_record_of(engine: Engine, code: str, now: datetime,
                      base_url: str) -> dict[str, Any] | None:
     """The public record of the certificate with this (canonical) code, or None: what the verify
-    API answers, read the cheapest way (one indexed row, no ORM object)."""
-    row = session.execute(_PUBLIC_BY_CODE, {"code": code}).first()
-    if row is None:
+    API answers, read the cheapest way (one indexed row, no ORM session, no transaction: see
+    OneRowRead)."""
+    facts = _PUBLIC_BY_CODE.first(engine, code=code)
+    if facts is None:
         return None
-    facts: CertificateFacts = row
-    return _public_record(session, facts, now, base_url)
+    return _public_record(engine, facts, now, base_url)
 
 
 def public_record(cert: Certificate, now: datetime, base_url: str) -> dict[str, Any]:
@@ -519,7 +534,7 @@ def public_record(cert: Certificate, now: datetime, base_url: str) -> dict[str, 
     return _public_record(session, cert, now, base_url)
 
 
-def _public_record(session: Session, cert: CertificateFacts, now: datetime,
+def _public_record(session: Session | Engine, cert: CertificateFacts, now: datetime,
                    base_url: str) -> dict[str, Any]:
     status = cert_status(cert, now)
     slug, title, grants = catalogue.track_facts(session, cert.track_id, cert.track_version_id)

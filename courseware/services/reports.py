@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import URL, case, func, select
 from sqlalchemy.orm import Session
 
 from courseware.domain.content.model import QuestionSpec
@@ -92,7 +92,7 @@ def item_report(session: Session, quiz_slug: str) -> list[ItemReport]:
     return reports
 
 
-_SUMMARIES: dict[str, tuple[float, dict[str, int]]] = {}
+_SUMMARIES: dict[URL, tuple[float, dict[str, int]]] = {}
 
 
 def completion_summary(session: Session, max_age: float = 0) -> dict[str, int]:

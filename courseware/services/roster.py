@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, case, func, or_, select, tuple_
+from sqlalchemy import URL, ColumnElement, Row, Select, and_, case, func, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from courseware.domain import certify, cursors
@@ -32,7 +32,7 @@ from courseware.services import catalogue
 PER_PAGE = 50
 
 # the counts per standing of each database, with when they were counted (per process)
-_COUNTS: dict[str, tuple[float, dict[Standing, int]]] = {}
+_COUNTS: dict[URL, tuple[float, dict[Standing, int]]] = {}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ readiness and Prometheus metrics.
   probes are logged at debug level only.
 - `GET /healthz`: the process answers. `GET /readyz`: the database answers, the migrations are
   at head, Redis answers (when configured), the job queue can be read; 503 names what failed.
-- `GET /metrics`: Prometheus text format, for a bearer `METRICS_TOKEN` or, without one, for
+- `GET /metrics`: Prometheus text format (request latency per URL rule and status, and the
+  counters of `courseware.infra.metrics`), for a bearer `METRICS_TOKEN` or, without one, for
   clients in `METRICS_ALLOW` (loopback by default). With PROMETHEUS_MULTIPROC_DIR set it sums
   every process writing there: gunicorn's workers and a `jobs worker` given the same folder.
 """
@@ -30,7 +31,6 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client import multiprocess as prometheus_multiprocess
-from prometheus_flask_exporter import PrometheusMetrics
 
 from courseware.infra import context, metrics, readiness
 from courseware.web import db
@@ -51,11 +51,6 @@ def init_app(app: Flask) -> None:
         # every process writes its counters here (gunicorn's workers, and a `jobs worker`
         # given the same folder); the first counter made needs the folder to exist
         os.makedirs(shared, exist_ok=True)
-    registry = CollectorRegistry(auto_describe=True)
-    # request latency per endpoint and status (the URL rule, never the raw path)
-    PrometheusMetrics(app, path=None, registry=registry, group_by="url_rule",
-                      excluded_paths=["^/metrics$", "^/healthz$", "^/readyz$", "^/static/"])
-    app.extensions["courseware.metrics_registry"] = registry
     app.register_blueprint(bp)
 
 
@@ -63,22 +58,30 @@ def init_app(app: Flask) -> None:
 
 def _start() -> None:
     g.request_started = time.perf_counter()
-    g.request_id = context.new_request_id(request.headers.get("X-Request-ID"))
+    g.request_id = context.new_request_id(request.environ.get("HTTP_X_REQUEST_ID"))
     context.set_request_id(g.request_id)
 
 
 def _finish(response: Response) -> Response:
+    """The request's log line and its latency (one clock reading for both)."""
     request_id = g.get("request_id")
     if request_id:
-        response.headers["X-Request-ID"] = request_id
+        response.headers.add("X-Request-ID", request_id)  # nothing else writes it
     started = g.get("request_started")
-    duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
-    rule = request.url_rule.rule if request.url_rule is not None else None
-    record = {"request_id": request_id, "method": request.method, "route": rule,
-              "status": response.status_code, "duration_ms": duration_ms,
+    seconds = time.perf_counter() - started if started else None
+    url_rule = request.url_rule
+    rule = url_rule.rule if url_rule is not None else None
+    method, path = request.method, request.path
+    record = {"request_id": request_id, "method": method, "route": rule,
+              "status": response.status_code,
+              "duration_ms": round(seconds * 1000, 2) if seconds is not None else None,
               "user_id": _user_id()}
-    level = logging.DEBUG if request.path in PROBES else logging.INFO
-    log.log(level, "request", extra={"fields": record})
+    if path in PROBES:
+        log.debug("request", extra={"fields": record})
+        return response
+    log.info("request", extra={"fields": record})
+    if seconds is not None and path != "/metrics" and not path.startswith("/static/"):
+        metrics.observe_request(method, rule or "", response.status_code, seconds)
     return response
 
 
@@ -168,8 +171,7 @@ def metrics_page() -> ResponseReturnValue:
         prometheus_multiprocess.MultiProcessCollector(registry)  # every gunicorn worker's
         body = generate_latest(registry)
     else:
-        body = generate_latest(current_app.extensions["courseware.metrics_registry"]) + \
-            generate_latest(metrics.REGISTRY)
+        body = generate_latest(metrics.REGISTRY)
     return Response(body, mimetype=CONTENT_TYPE_LATEST)
 
 

@@ -201,7 +201,8 @@ class RateLimiter:
         shown = g.get("ratelimit_shown")
         if shown is not None and self.headers:
             item, window = shown
-            response.headers["X-RateLimit-Limit"] = str(item.amount)
-            response.headers["X-RateLimit-Remaining"] = str(max(0, item.amount - window.hits))
-            response.headers["X-RateLimit-Reset"] = str(int(window.ends + 1))
+            # added, not set: nothing else writes them, and setting scans every header
+            response.headers.add("X-RateLimit-Limit", str(item.amount))
+            response.headers.add("X-RateLimit-Remaining", str(max(0, item.amount - window.hits)))
+            response.headers.add("X-RateLimit-Reset", str(int(window.ends + 1)))
         return response

@@ -92,7 +92,8 @@ def surely_anonymous() -> bool:
     call, the verify pages, a first visit. Only the session cookie names a user here (no
     remember-me cookie, no request loader), and a login itself always arrives with one: the
     form's CSRF token, or the pending second step, lives in it."""
-    return current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
+    return ("HTTP_COOKIE" not in request.environ
+            or current_app.config["SESSION_COOKIE_NAME"] not in request.cookies)
 
 
 class Logins(LoginManager):
@@ -112,7 +113,8 @@ class CookieSessions(SecureCookieSessionInterface):
     brought no cookie (most anonymous requests): an empty session, as Flask would answer."""
 
     def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        if app.secret_key and ("HTTP_COOKIE" not in request.environ
+                               or not request.cookies.get(self.get_cookie_name(app))):
             return self.session_class()
         return super().open_session(app, request)
 
@@ -154,13 +156,15 @@ class UnusableCharacter(BadRequest):
 
 
 def _refuse_nul() -> None:
-    """No person types NUL, and PostgreSQL cannot store it: refuse it once, for every route."""
-    values = [value for _key, listed in request.args.lists() for value in listed]
-    values.extend(str(value) for value in (request.view_args or {}).values())
+    """No person types NUL, and PostgreSQL cannot store it: refuse it once, for every route.
+    Read from the raw path and query string (a NUL there arrives as %00 or as the byte)
+    rather than by parsing every argument of every request."""
+    query = request.query_string
+    if "\x00" in request.path or b"%00" in query or b"\x00" in query:
+        raise UnusableCharacter()
     if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
-            "application/x-www-form-urlencoded", "multipart/form-data"):
-        values.extend(value for _key, listed in request.form.lists() for value in listed)
-    if any("\x00" in value for value in values):
+            "application/x-www-form-urlencoded", "multipart/form-data") and any(
+            "\x00" in value for _key, listed in request.form.lists() for value in listed):
         raise UnusableCharacter()
 
 

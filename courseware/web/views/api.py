@@ -38,7 +38,7 @@ def _lookup(raw: Any) -> tuple[int, dict[str, Any]]:
         code = parse_code(raw)
     except MalformedCode as exc:
         return _counted(400, {"code": "malformed_code", "message": str(exc)})
-    record = certificates.public_record_of(db.session(), code, now(),
+    record = certificates.public_record_of(db.database().engine, code, now(),
                                           current_app.config["BASE_URL"])
     if record is None:
         return _counted(404, {"code": "not_found", "message": "No certificate has this code."})
