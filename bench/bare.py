@@ -4,8 +4,9 @@ It runs in its own gunicorn (same worker class, workers and threads as the real 
 same database, so a ratio measures what courseware adds over the least a Flask app could do:
 no sessions, login, CSRF, rate limiter, security headers, request log or metrics.
 
-- GET /pk/<code>: the same indexed lookup as the verify API (certificate by code), two fields
-  of JSON (the verify API answers the full certificate object);
+- GET /pk/<code>: the same indexed lookup as the verify API: the certificate by code, the same
+  public columns, answered as a JSON object of those columns (the verify API also works out
+  the status and eligibility and adds the track and links);
 - GET /page: a tiny template file rendered (compiled once, as every page's is);
 - GET /_bench/ping: readiness, answers the worker's pid.
 """
@@ -20,7 +21,11 @@ from sqlalchemy import create_engine, text
 
 app = Flask(__name__, template_folder="templates")
 engine = create_engine(os.environ["DATABASE_URL"])
-LOOKUP = text("SELECT id, code FROM certificate WHERE code = :code")
+# the columns the verify API reads (courseware.services.certificates.PublicFacts)
+COLUMNS = ("code", "track_id", "track_version_id", "holder_name", "issued_at", "expires_at",
+           "revoked_at", "revocation_public_reason", "revocation_public_text", "suspended_at",
+           "suspension_public_reason", "suspension_public_text")
+LOOKUP = text(f"SELECT {', '.join(COLUMNS)} FROM certificate WHERE code = :code")
 
 
 @app.route("/_bench/ping")
@@ -34,7 +39,7 @@ def pk(code: str) -> ResponseReturnValue:
         row = conn.execute(LOOKUP, {"code": code}).first()
     if row is None:
         return jsonify({"error": "not_found"}), 404
-    return jsonify({"id": row.id, "code": row.code})
+    return jsonify(dict(zip(COLUMNS, row, strict=True)))
 
 
 @app.route("/page")

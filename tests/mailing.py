@@ -77,8 +77,12 @@ class SmtpSink:
     def stop(self) -> None:
         self.released.set()
         if self.running:
-            self.controller.stop()
+            self.controller.stop()  # closes its event loop once the thread has ended
             self.running = False
+        elif not self.controller.loop.is_closed():
+            # never started (a server that is down): its event loop still holds a socket pair,
+            # which would otherwise be reported unclosed during whichever test collects it
+            self.controller.loop.close()
 
     @contextmanager
     def stall(self) -> Iterator[None]:

@@ -109,10 +109,8 @@ def test_an_smtp_outage_counts_a_retried_attempt_then_the_delivery(
     [row] = recorded(app)
     try:
         with consumer(app):
-            wait_until(lambda: grew("courseware_jobs_retried_total", job="deliver") == 1,
+            wait_until(lambda: grew("courseware_jobs_retried_total", job="deliver") >= 1,
                        what="the failed attempt counted as a retry")
-            assert grew("courseware_outbox_deliveries_total", channel="mail",
-                        result="retrying") == 1
             assert status_of(app, row.id)[0] == DeliveryStatus.PENDING
             down.start()
             down.wait_for("ann@x.org", timeout=30)
@@ -121,9 +119,15 @@ def test_an_smtp_outage_counts_a_retried_attempt_then_the_delivery(
                        what="the retry counted completed")
     finally:
         down.stop()
+    # every failed attempt is one retried job and one delivery "retrying", however many there
+    # were before the server came up (a retry is due at once: the machine's speed decides)
+    retried = grew("courseware_jobs_retried_total", job="deliver")
+    assert retried >= 1
+    assert grew("courseware_outbox_deliveries_total", channel="mail",
+                result="retrying") == retried
     assert grew("courseware_outbox_deliveries_total", channel="mail", result="sent") == 1
-    # the retry was queued again when its delay was up: queued = completed + retried
-    assert grew("courseware_jobs_queued_total", job="deliver") == 2
+    # each retry was queued again when its delay was up: queued = completed + retried
+    assert grew("courseware_jobs_queued_total", job="deliver") == 1 + retried
     assert grew("courseware_jobs_failed_total", job="deliver") == 0
 
 

@@ -24,6 +24,7 @@ import os
 import secrets
 import sys
 import time
+from contextvars import ContextVar
 from typing import Any, TextIO
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, request
@@ -34,6 +35,7 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 
 from courseware.infra import context, metrics, readiness
 from courseware.web import db
+from courseware.web.current import current_request
 from courseware.web.jobs import jobs
 
 bp = Blueprint("ops", __name__)
@@ -56,22 +58,27 @@ def init_app(app: Flask) -> None:
 
 # --- request ids and the request log --------------------------------------------------------
 
+# when this thread's request began (context variables, as the request id: read without going
+# through Flask's request-local proxies, which every request pays for per access)
+_STARTED: ContextVar[float | None] = ContextVar("courseware_request_started", default=None)
+
+
 def _start() -> None:
-    g.request_started = time.perf_counter()
-    g.request_id = context.new_request_id(request.environ.get("HTTP_X_REQUEST_ID"))
-    context.set_request_id(g.request_id)
+    _STARTED.set(time.perf_counter())
+    context.set_request_id(context.new_request_id(request.environ.get("HTTP_X_REQUEST_ID")))
 
 
 def _finish(response: Response) -> Response:
     """The request's log line and its latency (one clock reading for both)."""
-    request_id = g.get("request_id")
+    request_id = context.request_id()
     if request_id:
         response.headers.add("X-Request-ID", request_id)  # nothing else writes it
-    started = g.get("request_started")
-    seconds = time.perf_counter() - started if started else None
-    url_rule = request.url_rule
+    started = _STARTED.get()
+    seconds = time.perf_counter() - started if started is not None else None
+    req = current_request()
+    url_rule = req.url_rule
     rule = url_rule.rule if url_rule is not None else None
-    method, path = request.method, request.path
+    method, path = req.method, req.path
     record = {"request_id": request_id, "method": method, "route": rule,
               "status": response.status_code,
               "duration_ms": round(seconds * 1000, 2) if seconds is not None else None,
@@ -87,6 +94,7 @@ def _finish(response: Response) -> Response:
 
 def _forget(_exc: BaseException | None) -> None:
     context.set_request_id(None)
+    _STARTED.set(None)
 
 
 def _user_id() -> int | None:

@@ -23,6 +23,8 @@ from flask import Flask, Response, g, request
 from limits import RateLimitItem, parse
 from werkzeug.exceptions import TooManyRequests
 
+from courseware.web.current import current_request
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -168,12 +170,13 @@ class RateLimiter:
             self._rules.setdefault(endpoint, []).append(rule)
 
     def _check(self) -> None:
-        rules = self._rules.get(request.endpoint or "")
+        req = current_request()
+        rules = self._rules.get(req.endpoint or "")
         if not rules or not self.enabled:
             return
         shown: tuple[RateLimitItem, Window] | None = None
         for rule in rules:
-            if rule.methods is not None and request.method not in rule.methods:
+            if rule.methods is not None and req.method not in rule.methods:
                 continue
             if rule.applies is not None and not rule.applies():
                 continue

@@ -18,6 +18,7 @@ from courseware.domain.statuses import Role
 from courseware.models import User
 from courseware.services import second_factor, sessions
 from courseware.web import db
+from courseware.web.current import current_request
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -159,12 +160,13 @@ def _refuse_nul() -> None:
     """No person types NUL, and PostgreSQL cannot store it: refuse it once, for every route.
     Read from the raw path and query string (a NUL there arrives as %00 or as the byte)
     rather than by parsing every argument of every request."""
-    query = request.query_string
-    if "\x00" in request.path or b"%00" in query or b"\x00" in query:
+    req = current_request()
+    query = req.query_string
+    if "\x00" in req.path or b"%00" in query or b"\x00" in query:
         raise UnusableCharacter()
-    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+    if req.method in ("POST", "PUT", "PATCH") and req.mimetype in (
             "application/x-www-form-urlencoded", "multipart/form-data") and any(
-            "\x00" in value for _key, listed in request.form.lists() for value in listed):
+            "\x00" in value for _key, listed in req.form.lists() for value in listed):
         raise UnusableCharacter()
 
 
@@ -174,16 +176,17 @@ def _security_headers(response: Response) -> Response:
     for lowered, name, value in _HEADERS:
         if lowered not in present:
             response.headers.add(name, value)
-    if current_app.config["HTTPS"]:
+    if current_app.config["HTTPS"] and "strict-transport-security" not in present:
         # served over https: browsers refuse plain http for this host from now on
-        response.headers.setdefault("Strict-Transport-Security",
-                                    "max-age=63072000; includeSubDomains")
-    if request.path.startswith(("/api/", "/.well-known/", "/status/")):
+        response.headers.add("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    if "access-control-allow-origin" not in present and current_request().path.startswith(
+            ("/api/", "/.well-known/", "/status/")):
         # public, read-only JSON that programs call from their own sites
-        response.headers.setdefault("Access-Control-Allow-Origin", "*")
-    if not surely_anonymous() and current_user.is_authenticated:
+        response.headers.add("Access-Control-Allow-Origin", "*")
+    if "cache-control" not in present and not surely_anonymous() \
+            and current_user.is_authenticated:
         # pages behind a login must not be kept by shared caches or the back button after logout
-        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.add("Cache-Control", "no-store")
     return response
 
 
