@@ -25,7 +25,10 @@ engine = create_engine(os.environ["DATABASE_URL"])
 COLUMNS = ("code", "track_id", "track_version_id", "holder_name", "issued_at", "expires_at",
            "revoked_at", "revocation_public_reason", "revocation_public_text", "suspended_at",
            "suspension_public_reason", "suspension_public_text")
-LOOKUP = text(f"SELECT {', '.join(COLUMNS)} FROM certificate WHERE code = :code")
+LOOKUP = text("SELECT code, track_id, track_version_id, holder_name, issued_at, expires_at, "
+              "revoked_at, revocation_public_reason, revocation_public_text, suspended_at, "
+              "suspension_public_reason, suspension_public_text "
+              "FROM certificate WHERE code = :code")
 
 
 @app.route("/_bench/ping")
