@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import URL, ColumnElement, Row, Select, and_, case, func, or_, select, tuple_
+from sqlalchemy import URL, ColumnElement, Row, Select, and_, case, func, or_, select, text, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from courseware.domain import certify, cursors
@@ -83,10 +83,20 @@ def export(session: Session, now: datetime,
            standing: Standing | None = None) -> Iterator[RosterEntry]:
     """Every roster entry by name, streamed from a server-side cursor in batches (constant
     memory)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Expecting to read everyone, PostgreSQL's planner prefers to hash every certificate
+        # and then runs each person's best-certificate subquery twice (3.4 s at 100,000
+        # people with 1,000,000 certificates); walking people in name order and fetching each
+        # best certificate by its key, as a page of the roster does, takes 1.5 s. For this
+        # transaction only.
+        session.execute(text("SET LOCAL enable_hashjoin = off"))
     statement = _rows(now, eligible_track_versions(session), standing)
     result = session.execute(statement, execution_options={"yield_per": 500})
-    for row in result:
-        yield _entry(row, now)
+    try:
+        for row in result:
+            yield _entry(row, now)
+    finally:
+        result.close()  # the server-side cursor, also when the download stops half way
 
 
 def eligible_track_versions(session: Session) -> list[int]:
