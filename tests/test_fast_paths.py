@@ -9,6 +9,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, event
@@ -70,3 +71,31 @@ def test_no_view_or_hook_is_a_coroutine(app: Flask) -> None:
             hooks.extend(functions)
     assert len(hooks) > 100
     assert [f for f in hooks if inspect.iscoroutinefunction(f)] == []
+
+
+def test_a_one_row_read_that_fails_drops_its_connection(app: Flask) -> None:
+    """A statement that fails leaves its connection in a state nobody knows: it is dropped,
+    never handed to the next request, and the driver's error reaches the caller."""
+    from sqlalchemy import column, select, table
+
+    from courseware.domain import clock
+    from courseware.infra.db import OneRowRead
+    from courseware.services import certificates
+
+    engine = app.extensions["courseware.db"].engine
+    dialect_errors = engine.dialect.loaded_dbapi.Error  # sqlite3's or psycopg's base error
+    missing = OneRowRead(select(column("x")).select_from(table("no_such_table")), tuple)
+    dropped: list[object] = []
+
+    def invalidated(dbapi_connection: Any, _record: Any, _exc: Any) -> None:
+        dropped.append(dbapi_connection)
+
+    event.listen(engine.pool, "invalidate", invalidated)
+    try:
+        with pytest.raises(dialect_errors, match="no_such_table"):
+            missing.first(engine)
+    finally:
+        event.remove(engine.pool, "invalidate", invalidated)
+    assert len(dropped) == 1 and engine.pool.checkedout() == 0
+    # the pool goes on serving
+    assert certificates.public_record_of(engine, "0" * 27, clock.utcnow(), "x") is None
