@@ -19,6 +19,17 @@ def test_a_roster_key_comes_back_unchanged(rank: int, name: str, ident: int) -> 
     assert cursors.decode(cursors.encode(key), (int, str, int)) == key
 
 
+def test_the_longest_names_still_make_a_cursor_that_comes_back() -> None:
+    """A name fills its 120 characters with what JSON writes longest (a control character is
+    a 6-byte escape; a character beyond the BMP 4 bytes of UTF-8): the cursor still fits
+    MAX_LENGTH, so the next page of such a list is the next page, not the first again."""
+    for name in ("\x07" * 120, "\U0001f600" * 120, "\u4e2d" * 120):
+        key = (name, 2**63 - 1)
+        cursor = cursors.encode(key)
+        assert len(cursor) <= cursors.MAX_LENGTH
+        assert cursors.decode(cursor, (str, int)) == key
+
+
 @given(moments, st.integers(min_value=1))
 def test_a_queue_key_keeps_its_moment_to_the_microsecond(moment: datetime, ident: int) -> None:
     decoded = cursors.decode(cursors.encode((moment, ident)), (datetime, int))
@@ -50,4 +61,4 @@ def test_absent_damaged_and_oversized_cursors_read_as_the_top() -> None:
     assert cursors.decode("", (int, str, int)) is None
     assert cursors.decode(good[:-3], (int, str, int)) is None
     assert cursors.decode("%%%", (int, str, int)) is None
-    assert cursors.decode(cursors.encode((1, "x" * 600, 2)), (int, str, int)) is None
+    assert cursors.decode(cursors.encode((1, "x" * cursors.MAX_LENGTH, 2)), (int, str, int)) is None
