@@ -31,6 +31,10 @@ def summarize(phases: Sequence[dict[str, Any]]) -> dict[str, Any]:
               if completed and all(c is not None for c in server_cpu) else math.nan)
     return {
         "rps": completed / window if window else math.nan, "completed": completed,
+        # each round's own throughput, in the order the rounds ran (paired with the other side
+        # of a comparison round by round: how far one round's ratio strays from the next)
+        "round_rps": [ph["completed"] / ph["window_s"] if ph["window_s"] else math.nan
+                      for ph in phases],
         "window_s": window, "requests_timed": len(latencies),
         "p50_ms": percentile(latencies, 50), "p90_ms": percentile(latencies, 90),
         "p99_ms": percentile(latencies, 99), "max_ms": max(latencies, default=math.nan),

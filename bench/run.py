@@ -314,6 +314,9 @@ def verify_figures(db: str, targets: dict[str, tuple[Server, Server, data.Datase
                / loaded[f"verify-{label}"]["server_cpu_ms_per_request"])
         report.info(section, f"  same from server CPU per request (less noisy), {label}",
                     f"{cpu:.2f}x", cpu)
+        report.info(section, f"  round by round, lowest to highest, {label}",
+                    round_spread(loaded[f"verify-{label}"], loaded[f"baseline-{label}"]),
+                    None)
     section = f"{db}: verify API latency, one connection, targets taking turns"
     for label in ("1k", "1M"):
         report.info(section, f"verify, {label} certificates",
@@ -340,6 +343,13 @@ def verify_figures(db: str, targets: dict[str, tuple[Server, Server, data.Datase
     report.info(section, "load generator CPU (its own process), highest phase",
                 f"{share * 100:.0f}% of one core", share)
     return {"loaded": loaded, "single_connection": single}
+
+
+def round_spread(real: dict[str, Any], bare: dict[str, Any]) -> str:
+    """The throughput ratio of each interleaved round, lowest to highest: how much of a ratio
+    is the machine (rounds differ only by when they ran)."""
+    ratios = sorted(r / b for r, b in zip(real["round_rps"], bare["round_rps"], strict=True))
+    return " ".join(f"{r:.2f}x" for r in ratios)
 
 
 def page_figures(db: str, server: Server, bare: Server, report: Report) -> dict[str, Any]:
@@ -369,6 +379,8 @@ def page_figures(db: str, server: Server, bare: Server, report: Report) -> dict[
     cpu = (loaded["page-baseline"]["server_cpu_ms_per_request"]
            / loaded["module"]["server_cpu_ms_per_request"])
     report.info(section, "  same from server CPU per request (less noisy)", f"{cpu:.2f}x", cpu)
+    report.info(section, "  round by round, lowest to highest",
+                round_spread(loaded["module"], loaded["page-baseline"]), None)
     report.info(section, "GET /_bench/layout (site layout around a bare page; information)",
                 load_line(loaded["layout-baseline"]), loaded["layout-baseline"]["rps"])
     ratio = loaded["module"]["rps"] / loaded["layout-baseline"]["rps"]
