@@ -63,26 +63,26 @@ def data_of(session: Session, version_id: int, content_hash: str) -> dict[str, A
 _TRACKS: dict[tuple[URL, int, int], tuple[str, str, bool]] = {}
 
 
-def database_key(session: Session | Engine) -> URL:
-    """Which database a session talks to: ids are only unique within one."""
-    bind = session if isinstance(session, Engine) else session.get_bind()
+def database_key(source: Session | Engine) -> URL:
+    """Which database a session (or an engine) talks to: ids are only unique within one."""
+    bind = source if isinstance(source, Engine) else source.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     return engine.url
 
 
-def track_facts(session: Session | Engine, track_id: int,
+def track_facts(source: Session | Engine, track_id: int,
                 version_id: int) -> tuple[str, str, bool]:
     """(slug, title, grants_eligibility) of a track version: immutable, kept per process
     (read with a session, or on a connection of the engine's own the first time)."""
-    key = (database_key(session), track_id, version_id)
+    key = (database_key(source), track_id, version_id)
     facts = _TRACKS.get(key)
-    if facts is None and isinstance(session, Engine):
-        with Session(session) as s:
+    if facts is None and isinstance(source, Engine):
+        with Session(source) as s:
             return track_facts(s, track_id, version_id)
     if facts is None:
-        assert isinstance(session, Session)
-        slug = session.scalar(select(ContentItem.slug).where(ContentItem.id == track_id))
-        data = session.scalar(select(ContentVersion.data).where(ContentVersion.id == version_id))
+        assert isinstance(source, Session)
+        slug = source.scalar(select(ContentItem.slug).where(ContentItem.id == track_id))
+        data = source.scalar(select(ContentVersion.data).where(ContentVersion.id == version_id))
         assert slug is not None and data is not None
         facts = _TRACKS[key] = (slug, data["title"], bool(data.get("grants_eligibility")))
     return facts

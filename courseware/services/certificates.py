@@ -534,10 +534,10 @@ def public_record(cert: Certificate, now: datetime, base_url: str) -> dict[str, 
     return _public_record(session, cert, now, base_url)
 
 
-def _public_record(session: Session | Engine, cert: CertificateFacts, now: datetime,
+def _public_record(source: Session | Engine, cert: CertificateFacts, now: datetime,
                    base_url: str) -> dict[str, Any]:
     status = cert_status(cert, now)
-    slug, title, grants = catalogue.track_facts(session, cert.track_id, cert.track_version_id)
+    slug, title, grants = catalogue.track_facts(source, cert.track_id, cert.track_version_id)
     # never the internal note: only the listed reason and the text written to be published
     public = publication(cert, status) or Publication(None, None)
     return {

@@ -114,8 +114,8 @@ class CookieSessions(SecureCookieSessionInterface):
     brought no cookie (most anonymous requests): an empty session, as Flask would answer."""
 
     def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
-        if app.secret_key and ("HTTP_COOKIE" not in request.environ
-                               or not request.cookies.get(self.get_cookie_name(app))):
+        # Flask has pushed the request context by now (it says so, for this method's sake)
+        if app.secret_key and surely_anonymous():
             return self.session_class()
         return super().open_session(app, request)
 
