@@ -6,7 +6,11 @@ tests/test_api_limits.py), and the app has no coroutine views or hooks
 from __future__ import annotations
 
 import inspect
+import re
+import time
 from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +18,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, event
 
+from courseware.domain import clock
 from courseware.domain.statuses import CertificateChange
+from courseware.models import ModuleRead, User
+from courseware.services import learning, sessions
+from tests.conftest import PASSWORD, UserFactory, make_app
 from tests.factories import Factory
 
 
@@ -78,13 +86,12 @@ def test_a_one_row_read_that_fails_drops_its_connection(app: Flask) -> None:
     never handed to the next request, and the driver's error reaches the caller."""
     from sqlalchemy import column, select, table
 
-    from courseware.domain import clock
-    from courseware.infra.db import OneRowRead
+    from courseware.infra.db import DirectRead
     from courseware.services import certificates
 
     engine = app.extensions["courseware.db"].engine
     dialect_errors = engine.dialect.loaded_dbapi.Error  # sqlite3's or psycopg's base error
-    missing = OneRowRead(select(column("x")).select_from(table("no_such_table")), tuple)
+    missing = DirectRead(select(column("x")).select_from(table("no_such_table")), tuple)
     dropped: list[object] = []
 
     def invalidated(dbapi_connection: Any, _record: Any, _exc: Any) -> None:
@@ -99,3 +106,138 @@ def test_a_one_row_read_that_fails_drops_its_connection(app: Flask) -> None:
     assert len(dropped) == 1 and engine.pool.checkedout() == 0
     # the pool goes on serving
     assert certificates.public_record_of(engine, "0" * 27, clock.utcnow(), "x") is None
+
+
+# --- a logged-in page (the module page, the course's busiest) ----------------------------------
+
+
+def _log_in(client: FlaskClient, user: User) -> None:
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_a_logged_in_page_reads_its_session_and_module_outside_any_transaction(
+        app: Flask, client: FlaskClient, learner: User) -> None:
+    """The session and account, then the learner's module states: two reads, each on a pooled
+    connection on its own; no BEGIN, nothing to roll back at the end of the request."""
+    _log_in(client, learner)
+    assert client.get("/modules/foundations").status_code == 200  # content data now kept
+    engine = app.extensions["courseware.db"].engine
+    statements, returned, stop = traced_lookups(engine)
+    try:
+        response = client.get("/modules/foundations")
+    finally:
+        stop()
+    assert response.status_code == 200 and "Mark this module as read" in response.text
+    assert returned == [(False, False), (False, False)]  # idle, out of autocommit
+    if engine.dialect.name == "sqlite":
+        assert len(statements) == 2
+        assert all(s.lstrip().upper().startswith("SELECT") for s in statements), statements
+    else:
+        assert statements == ["checkout", "checkout"]
+
+
+def test_the_account_read_directly_is_saved_like_one_loaded(app: Flask, learner: User) -> None:
+    """sessions.resolve reads the session and account on a connection of its own and makes the
+    account part of the ORM session without a query: a change to it is flushed and committed
+    as usual, and a session that already holds the account (with a change not yet flushed)
+    gets its own object back."""
+    database = app.extensions["courseware.db"]
+    policy = sessions.SessionPolicy.from_config(app.config)
+    with database.sessions() as s:
+        token = sessions.start(s, s.get(User, learner.id), user_agent=None, now=clock.utcnow())
+        s.commit()
+    with database.sessions() as s:
+        found = sessions.resolve(s, token, clock.utcnow(), policy)
+        assert found is not None
+        _row, user = found
+        assert (user.id, user.email, user.role) == (learner.id, learner.email, learner.role)
+        assert user in s and not s.dirty
+        user.name = "Renamed Learner"
+        s.commit()
+    with database.sessions() as s:
+        held = s.get(User, learner.id)
+        assert held is not None and held.name == "Renamed Learner"
+        held.name = "Not Flushed Yet"
+        found = sessions.resolve(s, token, clock.utcnow(), policy)
+        assert found is not None and found[1] is held and found[1].name == "Not Flushed Yet"
+        assert sessions.resolve(s, token + "x", clock.utcnow(), policy) is None
+
+
+def test_a_direct_read_sees_what_its_session_has_written(app: Flask, learner: User) -> None:
+    """Module states are read on a connection of their own only while the session has done
+    nothing: after a write, flushed or not, they are read in the session's transaction."""
+    database = app.extensions["courseware.db"]
+    with database.sessions() as s:
+        user = s.get(User, learner.id)
+        assert user is not None
+        first = learning.module_states(s, user)[0]
+        assert not first.read
+        s.add(ModuleRead(user_id=user.id, module_id=first.id))  # pending, not flushed
+        assert learning.module_states(s, user)[0].read
+        s.rollback()
+        assert not learning.module_states(s, user)[0].read
+        assert learning.mark_read(s, user, first)  # flushed in a savepoint
+        assert learning.module_states(s, user)[0].read
+
+
+def test_a_remembered_session_cookie_is_still_checked(app: Flask, client: FlaskClient,
+                                                      learner: User) -> None:
+    """Opening a cookie once per process changes nothing a cookie may do: a changed one is
+    refused, and one older than the session lifetime has expired."""
+    _log_in(client, learner)
+    assert client.get("/modules/foundations").status_code == 200
+    assert client.get("/modules/foundations").status_code == 200  # the remembered one
+    name = app.config["SESSION_COOKIE_NAME"]
+    cookie = client.get_cookie(name)
+    assert cookie is not None
+    client.set_cookie(name, cookie.value[:-2] + ("AA" if cookie.value[-2:] != "AA" else "BB"))
+    assert client.get("/modules/foundations").status_code == 302
+    client.set_cookie(name, cookie.value)
+    assert client.get("/modules/foundations").status_code == 200
+    app.permanent_session_lifetime = timedelta(seconds=1)
+    time.sleep(2.1)  # signing times are whole seconds: 2 s is surely older than 1 s
+    response = client.get("/modules/foundations")
+    assert response.status_code == 302 and "/login" in response.location
+
+
+def test_remembered_links_follow_where_the_app_is_mounted(app: Flask) -> None:
+    """Links are remembered per mount point: each is the one Flask itself would build."""
+    endpoints = [("learn.home", {}), ("verify.form", {}), ("static", {"filename": "site.css"}),
+                 ("learn.module", {"slug": "foundations"}), ("verify.form", {"next": "a b"})]
+    for mount in ("/training", "", "/training"):
+        with app.test_request_context("/", environ_overrides={"SCRIPT_NAME": mount}):
+            for endpoint, values in endpoints:
+                link = app.url_for(endpoint, **values)
+                assert link == Flask.url_for(app, endpoint, **values)
+                assert link.startswith(mount + "/")
+            assert app.url_for("learn.home", _anchor="top") == mount + "/#top"
+            assert app.url_for("learn.home", _external=True) == f"http://localhost{mount}/"
+
+
+def test_one_signed_csrf_token_serves_every_page_of_a_session(
+        database_url: str, tmp_path: Path, make_user: UserFactory) -> None:
+    """The token is signed once per session and process: every page of the session carries
+    the same one, it is accepted, and another session's token differs."""
+    app = make_app(database_url, tmp_path, WTF_CSRF_ENABLED=True)
+    learner = make_user()
+    tokens = []
+    for _session in range(2):
+        client = app.test_client()
+        token = csrf_of(client.get("/login").text)
+        assert client.post("/login", data={"email": learner.email, "password": PASSWORD,
+                                           "csrf_token": token}).status_code == 302
+        pages = [csrf_of(client.get(path).text)
+                 for path in ("/modules/foundations", "/modules/foundations", "/")]
+        assert pages[0] == pages[1] == pages[2]
+        tokens.append(pages[0])
+        assert client.post("/modules/foundations/read", data={}).status_code == 400
+        response = client.post("/modules/foundations/read", data={"csrf_token": pages[0]})
+        assert response.status_code == 302
+    assert tokens[0] != tokens[1]
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert found, "no CSRF token on the page"
+    return found.group(1)

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Dialect, Engine, Select, create_engine, event, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import inspect as inspect_mapped
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 T = TypeVar("T")
+M = TypeVar("M")
 
 
 class Database:
@@ -98,57 +100,105 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Set in a session's info while its transaction holds a database connection (it has run a
+# statement, so it may have written, and a read must see that): see DirectRead.
+_HOLDS_CONNECTION = "courseware_holds_connection"
+
+
+@event.listens_for(Session, "after_begin")
+def _connection_begun(session: Session, _transaction: Any, _connection: Any) -> None:
+    session.info[_HOLDS_CONNECTION] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost one: its connection has gone back
+        session.info.pop(_HOLDS_CONNECTION, None)
+
+
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
     names: tuple[str, ...] | None  # the parameters' order for a positional driver (SQLite)
-    convert: tuple[Callable[[Any], Any] | None, ...]  # per column, as SQLAlchemy would
+    # (column index, converter) for the columns SQLAlchemy would convert, as it would
+    convert: tuple[tuple[int, Callable[[Any], Any]], ...]
 
 
-class OneRowRead(Generic[T]):
-    """One SELECT of at most one row, run on a pooled DB-API connection directly: no SQLAlchemy
-    Connection, execution context, cursor result or Row around it, and no transaction. For the
-    busiest read there is (the verify API's lookup by code), where that machinery cost as
-    much CPU as the rest of the request (issue #20's profile).
+class DirectRead(Generic[T]):
+    """A SELECT run on a pooled DB-API connection directly: no SQLAlchemy Connection,
+    execution context, cursor result or Row around it, and no transaction. For the busiest
+    reads there are (the verify API's lookup by code, the session and account behind every
+    logged-in request, the module page's states), where that machinery cost as much CPU as
+    the rest of the request (issue #20's profile).
 
     The statement is compiled once per kind of database; each column's value goes through
-    the converter SQLAlchemy itself would apply (dates, the UTC type); parameters go to the
-    driver as they are, so only text and numbers. Outside a transaction: SQLite's driver runs
-    the statement on its own (no BEGIN is sent, see _sqlite_begin), PostgreSQL's in
+    the converter SQLAlchemy itself would apply (dates, the UTC type, enums); parameters go to
+    the driver as they are, so only text and numbers. Outside a transaction: SQLite's driver
+    runs the statement on its own (no BEGIN is sent, see _sqlite_begin), PostgreSQL's in
     autocommit for this one statement, so the connection goes back to the pool idle, with
     nothing to roll back. A connection that fails is dropped from the pool, as SQLAlchemy
-    drops one it finds dead."""
+    drops one it finds dead.
 
-    def __init__(self, statement: Select[Any], make: Callable[..., T]) -> None:
+    Given a Session that has run a statement in its transaction, or holds changes not yet
+    flushed, the statement runs in that transaction instead, the usual way: it must see what
+    the session itself has written."""
+
+    def __init__(self, statement: Select[*tuple[Any, ...]],
+                 make: Callable[..., T]) -> None:
         self._statement = statement
         self._make = make  # builds the answer from the columns' values, in order
         self._compiled: dict[tuple[str, str], _Compiled] = {}
 
-    def first(self, engine: Engine, **params: str | int) -> T | None:
+    def first(self, source: Engine | Session, **params: str | int) -> T | None:
+        found = self._rows(source, params, one=True)
+        return found[0] if found else None
+
+    def all(self, source: Engine | Session, **params: str | int) -> list[T]:
+        return self._rows(source, params, one=False)
+
+    def _rows(self, source: Engine | Session, params: dict[str, str | int],
+              one: bool) -> list[T]:
+        if isinstance(source, Session):
+            if source.info.get(_HOLDS_CONNECTION) or source.new or source.dirty or source.deleted:
+                result = source.execute(self._statement, params)  # flushes first
+                if one:
+                    row = result.first()
+                    return [] if row is None else [self._make(*row)]
+                return [self._make(*row) for row in result]
+            engine = source.get_bind()
+            assert isinstance(engine, Engine)
+        else:
+            engine = source
         compiled = self._compile(engine.dialect)
         args: Any = params if compiled.names is None else [params[n] for n in compiled.names]
         raw = engine.raw_connection()
         try:
-            values = self._fetch(raw, compiled.sql, args, engine.dialect.name != "sqlite")
+            rows = self._fetch(raw, compiled.sql, args, engine.dialect.name != "sqlite", one)
         except BaseException:
             raw.invalidate()  # in an unknown state: never handed out again
             raise
         finally:
             raw.close()
-        if values is None:
-            return None
-        return self._make(*(value if convert is None else convert(value)
-                            for convert, value in zip(compiled.convert, values, strict=True)))
+        make, convert = self._make, compiled.convert
+        if not convert:
+            return [make(*values) for values in rows]
+        made = []
+        for values in rows:
+            changed = list(values)
+            for index, to in convert:
+                changed[index] = to(changed[index])
+            made.append(make(*changed))
+        return made
 
     @staticmethod
-    def _fetch(raw: Any, sql: str, args: Any, autocommit: bool) -> Any:
+    def _fetch(raw: Any, sql: str, args: Any, autocommit: bool, one: bool) -> Any:
         driver = raw.driver_connection
         if autocommit:
             driver.autocommit = True
         cursor = raw.cursor()
         try:
             cursor.execute(sql, args)
-            return cursor.fetchone()
+            return cursor.fetchmany(1) if one else cursor.fetchall()
         finally:
             cursor.close()
             if autocommit:
@@ -160,7 +210,27 @@ class OneRowRead(Generic[T]):
         if compiled is None:
             done = self._statement.compile(dialect=dialect)
             names = tuple(done.positiontup or ()) if done.positional else None
-            convert = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
-                            for column in self._statement.selected_columns)
+            processors = (column.type.dialect_impl(dialect).result_processor(dialect, None)
+                          for column in self._statement.selected_columns)
+            convert = tuple((index, to) for index, to in enumerate(processors)
+                            if to is not None)
             compiled = self._compiled[key] = _Compiled(done.string, names, convert)
         return compiled
+
+
+def adopt(session: Session, model: type[M], values: Mapping[str, Any]) -> M:
+    """The `model` object whose every column is in `values` (read by a DirectRead), made part
+    of `session` as though the session had loaded it: no SQL, no transaction begun. Changes to
+    it are flushed as to any loaded object. The session's own object when it already has one
+    (it may hold changes of its own)."""
+    mapper = inspect_mapped(model)
+    key = mapper.identity_key_from_primary_key([values[column.key]
+                                                for column in mapper.primary_key])
+    held = session.identity_map.get(key)
+    if held is not None:
+        assert isinstance(held, model)
+        return held
+    made = model(**values)
+    make_transient_to_detached(made)  # its history is reset: clean, as if just loaded
+    session.add(made)
+    return made

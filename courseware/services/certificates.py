@@ -23,7 +23,7 @@ from courseware.domain.statuses import (
     PublicReason,
 )
 from courseware.infra import metrics
-from courseware.infra.db import OneRowRead
+from courseware.infra.db import DirectRead
 from courseware.models import (
     Certificate,
     CertificateEvidence,
@@ -511,7 +511,7 @@ class PublicFacts(NamedTuple):
     suspension_public_text: str
 
 
-_PUBLIC_BY_CODE = OneRowRead(
+_PUBLIC_BY_CODE = DirectRead(
     select(*(_TABLE.c[name] for name in PublicFacts._fields))
     .where(_TABLE.c.code == bindparam("code")), PublicFacts)
 
@@ -520,7 +520,7 @@ def public_record_of(engine: Engine, code: str, now: datetime,
                      base_url: str) -> dict[str, Any] | None:
     """The public record of the certificate with this (canonical) code, or None: what the verify
     API answers, read the cheapest way (one indexed row, no ORM session, no transaction: see
-    OneRowRead)."""
+    DirectRead)."""
     facts = _PUBLIC_BY_CODE.first(engine, code=code)
     if facts is None:
         return None

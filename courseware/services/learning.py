@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from courseware.domain.clock import utcnow
 from courseware.domain.statuses import ContentKind
+from courseware.infra.db import DirectRead
 from courseware.models import ContentItem, ContentVersion, ModuleFeedback, ModuleRead, User
 from courseware.services import catalogue
 
@@ -54,10 +55,24 @@ class ModuleState:
         return "Read " + " and ".join(self.missing) + " first" if self.missing else ""
 
 
+class _LearnerRow(NamedTuple):
+    item_id: int
+    kind: ContentKind
+    slug: str
+    title: str
+    version_id: int
+    content_hash: str
+    read_id: int | None
+    rating: int | None  # the outer join makes these optional, whatever the columns' types say
+    comment: str | None
+
+
 # Every learner page asks for this, and the module page is the course's busiest: one statement,
-# built once, that reads the active modules, quizzes and role-plays with the learner's read mark
-# and feedback (modules only have those; the outer joins leave them empty for the others).
-_LEARNER_ROWS = (
+# built once, that reads the active content with the learner's read mark and feedback (modules
+# only have those; the outer joins leave them empty for the others), read directly (see
+# DirectRead) unless the request has already begun a transaction. The handful of tracks and
+# calibration sets among the rows are skipped here rather than by a list of kinds in SQL.
+_LEARNER_ROWS = DirectRead(
     select(ContentItem.id.label("item_id"), ContentItem.kind, ContentItem.slug,
            ContentItem.title, ContentVersion.id.label("version_id"), ContentVersion.content_hash,
            ModuleRead.id.label("read_id"), ModuleFeedback.rating, ModuleFeedback.comment)
@@ -66,29 +81,30 @@ _LEARNER_ROWS = (
                                 ModuleRead.user_id == bindparam("user_id")))
     .outerjoin(ModuleFeedback, and_(ModuleFeedback.module_id == ContentItem.id,
                                     ModuleFeedback.user_id == bindparam("user_id")))
-    # modules, quizzes, role-plays (not tracks, nor the trainers' calibration sets)
-    .where(ContentItem.active, ContentItem.kind.in_(
-        (ContentKind.MODULE, ContentKind.QUIZ, ContentKind.ROLEPLAY)))
-    .order_by(ContentItem.position, ContentItem.kind, ContentItem.slug)
-)
+    .where(ContentItem.active)
+    .order_by(ContentItem.position, ContentItem.kind, ContentItem.slug),
+    _LearnerRow)
+
+_ACTIVITIES = (ContentKind.QUIZ, ContentKind.ROLEPLAY)
 
 
 def module_states(session: Session, user: User) -> list[ModuleState]:
-    rows = session.connection().execute(_LEARNER_ROWS, {"user_id": user.id}).all()
+    rows = _LEARNER_ROWS.all(session, user_id=user.id)
     modules: list[tuple[int, str, str, int, str, int | None, str | None]] = []
     activities: dict[str, list[Activity]] = {}
     titles: dict[str, str] = {}
     done: set[str] = set()
     for item_id, kind, slug, title, version_id, content_hash, read_id, rating, comment in rows:
-        if kind != ContentKind.MODULE:  # quizzes sort before role-plays (ORDER BY kind)
+        if kind in _ACTIVITIES:  # quizzes sort before role-plays (ORDER BY kind)
             activities.setdefault(slug, []).append(Activity(kind, slug, title))
+            continue
+        if kind != ContentKind.MODULE:  # a track, or the trainers' calibration set
             continue
         modules.append((item_id, slug, title, version_id, content_hash, rating, comment))
         titles[slug] = title
         if read_id is not None:
             done.add(slug)
     states = []
-    # (the outer join makes rating and comment optional, whatever the columns' own types say)
     for item_id, slug, title, version_id, content_hash, given_rating, given_comment in modules:
         data = catalogue.data_of(session, version_id, content_hash)
         states.append(ModuleState(

@@ -8,19 +8,40 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm import Session
 
 from courseware.domain.devices import clean_user_agent, device_label
 from courseware.domain.statuses import STAFF_ROLES, SecurityEvent
+from courseware.infra.db import DirectRead, adopt
 from courseware.models import User, UserSession
 from courseware.services import audit
 from courseware.services.sql import rows_updated
 
 # last_seen_at is written at most this often: a request within it costs no write
 TOUCH_EVERY = timedelta(minutes=1)
+
+
+class SessionTimes(Protocol):
+    """What the policy needs of a session: a UserSession row, or a LiveSession."""
+
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def last_seen_at(self) -> datetime: ...
+    @property
+    def revoked_at(self) -> datetime | None: ...
+
+
+class LiveSession(NamedTuple):
+    """A session's row as every logged-in request reads it."""
+
+    id: int
+    created_at: datetime
+    last_seen_at: datetime
+    revoked_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -38,7 +59,7 @@ class SessionPolicy:
     def idle(self, user: User) -> timedelta:
         return self.idle_staff if user.role in STAFF_ROLES else self.idle_learner
 
-    def live(self, row: UserSession, user: User, now: datetime) -> bool:
+    def live(self, row: SessionTimes, user: User, now: datetime) -> bool:
         return (row.revoked_at is None and now - row.last_seen_at <= self.idle(user)
                 and now - row.created_at <= self.lifetime)
 
@@ -57,26 +78,43 @@ def start(session: Session, user: User, *, user_agent: str | None, now: datetime
     return token
 
 
-# built once: every logged-in request runs it
-_BY_TOKEN = (select(UserSession, User).join(User, User.id == UserSession.user_id)
-             .where(UserSession.token_hash == bindparam("token_hash")))
+# Every logged-in request reads its session and account: one indexed row, read directly (see
+# DirectRead), the account then made part of the request's ORM session without a query.
+_USER_COLUMNS = tuple((attr.key, attr.columns[0]) for attr in inspect(User).column_attrs)
+_SESSION_COLUMNS = (UserSession.id, UserSession.created_at, UserSession.last_seen_at,
+                    UserSession.revoked_at)
+
+
+def _session_and_account(*values: Any) -> tuple[LiveSession, dict[str, Any]]:
+    split = len(_SESSION_COLUMNS)
+    return (LiveSession(*values[:split]),
+            dict(zip((key for key, _column in _USER_COLUMNS), values[split:], strict=True)))
+
+
+_BY_TOKEN = DirectRead(
+    select(*_SESSION_COLUMNS, *(column for _key, column in _USER_COLUMNS))
+    .join(User, User.id == UserSession.user_id)
+    .where(UserSession.token_hash == bindparam("token_hash")),
+    _session_and_account)
 
 
 def resolve(session: Session, token: str, now: datetime,
-            policy: SessionPolicy) -> tuple[UserSession, User] | None:
-    """The live session this cookie names and its active account, or None."""
+            policy: SessionPolicy) -> tuple[LiveSession, User] | None:
+    """The live session this cookie names and its active account (part of `session`), or
+    None."""
     if not token or len(token) > 100:
         return None
-    found = session.execute(_BY_TOKEN, {"token_hash": token_hash(token)}).first()
+    found = _BY_TOKEN.first(session, token_hash=token_hash(token))
     if found is None:
         return None
-    row, user = found
+    row, account = found
+    user = adopt(session, User, account)
     if not user.active or not policy.live(row, user, now):
         return None
     return row, user
 
 
-def needs_touch(row: UserSession, now: datetime) -> bool:
+def needs_touch(row: SessionTimes, now: datetime) -> bool:
     return now - row.last_seen_at >= TOUCH_EVERY
 
 

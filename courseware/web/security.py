@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
+from flask_wtf.csrf import generate_csrf
+from itsdangerous import BadSignature
 from werkzeug.exceptions import BadRequest
 
 from courseware.domain import clock
@@ -56,6 +59,9 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
     # a client's identity from its address, which changes on every mobile network
     login_manager.session_protection = None
     login_manager.user_loader(_load_user)
+    # after CSRFProtect.init_app, whose generate_csrf this wraps for the templates
+    app.extensions[_SIGNED_TOKENS] = {}
+    app.jinja_env.globals["csrf_token"] = csrf_token
     app.session_interface = CookieSessions()
     app.before_request(_refuse_nul)
     app.before_request(_account_steps_first)
@@ -87,14 +93,41 @@ def _account_steps_first() -> ResponseReturnValue | None:
     return None
 
 
+_SIGNED_TOKENS = "courseware.signed_csrf_tokens"
+SIGNED_TOKENS_REMEMBERED = 4096
+
+
+def csrf_token() -> str:
+    """The CSRF token for this page's forms (the templates' `csrf_token()`): Flask-WTF's, whose
+    signature (two HMACs, zlib and base64) it makes anew on every page. Tokens here do not
+    expire (WTF_CSRF_TIME_LIMIT is None: a form lives as long as the session), so one
+    signature of a session's secret token serves every page of it: remembered per process."""
+    if "csrf_token" in g or current_app.config["WTF_CSRF_TIME_LIMIT"] is not None:
+        return generate_csrf()
+    secret = session.get("csrf_token")
+    if not isinstance(secret, str):
+        return generate_csrf()  # makes the session's secret token
+    signed: dict[tuple[Any, str], str] = current_app.extensions[_SIGNED_TOKENS]
+    key = (current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, secret)
+    token = signed.get(key)
+    if token is None:
+        token = generate_csrf()
+        if len(signed) >= SIGNED_TOKENS_REMEMBERED:
+            signed.clear()
+        signed[key] = token
+    g.csrf_token = token  # where Flask-WTF looks first: a form on the page uses the same one
+    return token
+
+
 def surely_anonymous() -> bool:
     """No session cookie came: nobody is logged in, and finding that out through Flask-Login
     (or even reading the session, which answers `Vary: Cookie`) is skipped: an anonymous API
     call, the verify pages, a first visit. Only the session cookie names a user here (no
     remember-me cookie, no request loader), and a login itself always arrives with one: the
     form's CSRF token, or the pending second step, lives in it."""
-    return ("HTTP_COOKIE" not in request.environ
-            or current_app.config["SESSION_COOKIE_NAME"] not in request.cookies)
+    req = current_request()
+    return ("HTTP_COOKIE" not in req.environ
+            or current_app.config["SESSION_COOKIE_NAME"] not in req.cookies)
 
 
 class Logins(LoginManager):
@@ -110,14 +143,49 @@ class Logins(LoginManager):
 
 
 class CookieSessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, minus building a signing serializer for a request that
-    brought no cookie (most anonymous requests): an empty session, as Flask would answer."""
+    """Flask's signed-cookie sessions, minus two costs of Flask's own way, which builds a
+    signing serializer and checks the signature (two HMACs, base64, tagged JSON) on every
+    request: a request that brought no cookie (most anonymous ones) gets an empty session at
+    once, as Flask would answer; and a cookie already opened by this process is not opened
+    again. A logged-in browser sends the same cookie on every request (it changes only when
+    the session does), so its content is remembered, keyed by the exact signed text with the
+    keys that checked it, with the time it was signed: its age is still checked each time."""
+
+    REMEMBERED = 2048  # cookies; then the memory starts again (a cache, never the truth)
+
+    def __init__(self) -> None:
+        self._opened: dict[tuple[str, tuple[Any, ...]], tuple[dict[str, Any], float]] = {}
 
     def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
         # Flask has pushed the request context by now (it says so, for this method's sake)
-        if app.secret_key and surely_anonymous():
+        if not app.secret_key:
+            return None
+        if surely_anonymous():
             return self.session_class()
-        return super().open_session(app, request)
+        text = request.cookies.get(self.get_cookie_name(app))
+        if not text:
+            return self.session_class()
+        max_age = app.permanent_session_lifetime.total_seconds()
+        key = (text, (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ())))
+        known = self._opened.get(key)
+        if known is not None and time.time() - known[1] <= max_age:
+            return self.session_class(known[0])
+        signing = self.get_signing_serializer(app)
+        assert signing is not None
+        try:
+            data, signed_at = signing.loads(text, max_age=int(max_age), return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        # only flat sessions are kept: a list (flashed messages) is changed in place, and a
+        # page must never see another request's changes
+        if all(isinstance(value, _SCALARS) for value in data.values()):
+            if len(self._opened) >= self.REMEMBERED:
+                self._opened.clear()
+            self._opened[key] = (data, signed_at.timestamp())
+        return self.session_class(data)
+
+
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def _load_user(token: str) -> User | None:
