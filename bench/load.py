@@ -7,7 +7,8 @@ The plan is JSON on stdin:
     {"host": "127.0.0.1", "port": 8000, "phases": [
         {"name": "verify", "port": 8000, "paths": ["/api/v1/certificates/...", ...],
          "connections": 8, "warmup": 1.0, "duration": 4.0, "max_requests": 100000,
-         "login": {"emails": [...], "password": "..."}}   # optional, one login per thread
+         "login": {"emails": [...], "password": "...",   # optional, one login per thread
+                   "port": 5001}}   # optional: log in there, send its cookies to `port`
     ]}
 
 A phase with "targets" instead of "paths" measures latency fairly between several targets:
@@ -94,8 +95,15 @@ def run_phase(host: str, port: int, phase: dict[str, Any]) -> dict[str, Any]:
     clients = [Client(host, ports[i % len(ports)]) for i in range(connections)]
     if credentials:
         emails = credentials["emails"]
+        # "port": log in on that server, and send its cookies here (a baseline that reads
+        # the real app's session cookie)
+        at = credentials.get("port")
         for i, client in enumerate(clients):
-            login(client, emails[i % len(emails)], credentials["password"])
+            logged = client if at is None else Client(host, int(at))
+            login(logged, emails[i % len(emails)], credentials["password"])
+            if logged is not client:
+                client.cookies.update(logged.cookies)
+                logged.close()
     barrier = threading.Barrier(connections + 1)
     window: dict[str, float] = {}
     results: list[tuple[list[float], Counter[int], int, float]] = [
