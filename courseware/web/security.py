@@ -59,9 +59,11 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
     # a client's identity from its address, which changes on every mobile network
     login_manager.session_protection = None
     login_manager.user_loader(_load_user)
-    # after CSRFProtect.init_app, whose generate_csrf this wraps for the templates
+    # after CSRFProtect.init_app, whose generate_csrf this wraps for the templates (it offers
+    # its own as a global and from a context processor: this one runs after, and wins)
     app.extensions[_SIGNED_TOKENS] = {}
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.context_processor(lambda: {"csrf_token": csrf_token})
     app.session_interface = CookieSessions()
     app.before_request(_refuse_nul)
     app.before_request(_account_steps_first)
