@@ -100,24 +100,27 @@ SIGNED_TOKENS_REMEMBERED = 4096
 
 
 def csrf_token() -> str:
-    """The CSRF token for this page's forms (the templates' `csrf_token()`): Flask-WTF's, whose
-    signature (two HMACs, zlib and base64) it makes anew on every page. Tokens here do not
-    expire (WTF_CSRF_TIME_LIMIT is None: a form lives as long as the session), so one
-    signature of a session's secret token serves every page of it: remembered per process."""
+    """The CSRF token for this page's forms (the templates' `csrf_token()`, on every page for
+    the logout button): Flask-WTF's, whose signature (two HMACs, zlib and base64) it makes anew
+    on every page (and still does on a page with a WTForms form, which asks it first). Tokens
+    here do not expire (WTF_CSRF_TIME_LIMIT is None: a form lives as long as the session), so
+    one signature of a session's secret token serves every page of it: remembered per
+    process."""
     if "csrf_token" in g or current_app.config["WTF_CSRF_TIME_LIMIT"] is not None:
         return generate_csrf()
-    secret = session.get("csrf_token")
-    if not isinstance(secret, str):
-        return generate_csrf()  # makes the session's secret token
     signed: dict[tuple[Any, str], str] = current_app.extensions[_SIGNED_TOKENS]
-    key = (current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, secret)
-    token = signed.get(key)
-    if token is None:
-        token = generate_csrf()
+    signing_key = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+    secret = session.get("csrf_token")
+    token = signed.get((signing_key, secret)) if isinstance(secret, str) else None
+    if token is not None:
+        g.csrf_token = token  # where Flask-WTF looks first: a form on the page uses this one
+        return token
+    token = generate_csrf()  # which gives the session its secret token if it had none
+    secret = session.get("csrf_token")
+    if isinstance(secret, str):
         if len(signed) >= SIGNED_TOKENS_REMEMBERED:
             signed.clear()
-        signed[key] = token
-    g.csrf_token = token  # where Flask-WTF looks first: a form on the page uses the same one
+        signed[(signing_key, secret)] = token
     return token
 
 
