@@ -244,3 +244,19 @@ def csrf_of(page: str) -> str:
     found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
     assert found, "no CSRF token on the page"
     return found.group(1)
+
+
+def test_stored_enum_text_reads_as_its_member_and_refuses_a_stranger() -> None:
+    """Rows convert their enum columns by a dictionary lookup: the same members Enum itself
+    gives, and Enum's own error for text no member has."""
+    from sqlalchemy.dialects import sqlite
+
+    from courseware.domain.statuses import ContentKind
+    from courseware.models.base import EnumText
+
+    kind, dialect = EnumText(ContentKind), sqlite.dialect()
+    for member in ContentKind:
+        assert kind.process_result_value(member.value, dialect) is member
+    assert kind.process_result_value(None, dialect) is None
+    with pytest.raises(ValueError, match="not a valid ContentKind"):
+        kind.process_result_value("lecture", dialect)

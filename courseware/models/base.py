@@ -52,12 +52,18 @@ class EnumText(TypeDecorator[E]):
     def __init__(self, enum: type[E], length: int = 16) -> None:
         super().__init__(length)
         self.enum = enum
+        # every row read converts its text: a dictionary lookup, where calling the enum walks
+        # Enum's own machinery (a page of the course converts dozens)
+        self._members: dict[str, E] = {member.value: member for member in enum}
 
     def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
         return None if value is None else self.enum(value).value
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
-        return None if value is None else self.enum(value)
+        if value is None:
+            return None
+        member = self._members.get(value)
+        return self.enum(value) if member is None else member  # a stranger: Enum's error
 
 
 class Base(DeclarativeBase):

@@ -106,15 +106,18 @@ def csrf_token() -> str:
     here do not expire (WTF_CSRF_TIME_LIMIT is None: a form lives as long as the session), so
     one signature of a session's secret token serves every page of it: remembered per
     process."""
-    if "csrf_token" in g or current_app.config["WTF_CSRF_TIME_LIMIT"] is not None:
+    if "csrf_token" in g:  # this page has one already (Flask-WTF keeps it there too)
+        token: str = g.csrf_token
+        return token
+    if current_app.config["WTF_CSRF_TIME_LIMIT"] is not None:
         return generate_csrf()
     signed: dict[tuple[Any, str], str] = current_app.extensions[_SIGNED_TOKENS]
     signing_key = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
     secret = session.get("csrf_token")
-    token = signed.get((signing_key, secret)) if isinstance(secret, str) else None
-    if token is not None:
-        g.csrf_token = token  # where Flask-WTF looks first: a form on the page uses this one
-        return token
+    remembered = signed.get((signing_key, secret)) if isinstance(secret, str) else None
+    if remembered is not None:
+        g.csrf_token = remembered  # where Flask-WTF looks first: a form uses this one too
+        return remembered
     token = generate_csrf()  # which gives the session its secret token if it had none
     secret = session.get("csrf_token")
     if isinstance(secret, str):
