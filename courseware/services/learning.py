@@ -89,36 +89,45 @@ _ACTIVITIES = (ContentKind.QUIZ, ContentKind.ROLEPLAY)
 
 
 def module_states(session: Session, user: User) -> list[ModuleState]:
-    rows = _LEARNER_ROWS.all(session, user_id=user.id)
-    modules: list[tuple[int, str, str, int, str, int | None, str | None]] = []
-    activities: dict[str, list[Activity]] = {}
-    titles: dict[str, str] = {}
-    done: set[str] = set()
-    for item_id, kind, slug, title, version_id, content_hash, read_id, rating, comment in rows:
-        if kind in _ACTIVITIES:  # quizzes sort before role-plays (ORDER BY kind)
-            activities.setdefault(slug, []).append(Activity(kind, slug, title))
-            continue
-        if kind != ContentKind.MODULE:  # a track, or the trainers' calibration set
-            continue
-        modules.append((item_id, slug, title, version_id, content_hash, rating, comment))
-        titles[slug] = title
-        if read_id is not None:
-            done.add(slug)
-    states = []
-    for item_id, slug, title, version_id, content_hash, given_rating, given_comment in modules:
-        data = catalogue.data_of(session, version_id, content_hash)
-        states.append(ModuleState(
-            id=item_id, slug=slug, title=title, version_id=version_id,
-            content_hash=content_hash, data=data, read=slug in done,
-            missing=tuple(titles.get(req, req) for req in data["requires"] if req not in done),
-            rating=given_rating, comment=given_comment,
-            activities=tuple(activities.get(slug, ())),
-        ))
-    return states
+    return _states(session, user, only=None)
 
 
 def module_state(session: Session, user: User, slug: str) -> ModuleState | None:
-    return next((s for s in module_states(session, user) if s.slug == slug), None)
+    """One module as the learner stands with it (the module page: the others' rows are read,
+    for its prerequisites, but no state is made of them)."""
+    found = _states(session, user, only=slug)
+    return found[0] if found else None
+
+
+def _states(session: Session, user: User, only: str | None) -> list[ModuleState]:
+    rows = _LEARNER_ROWS.all(session, user_id=user.id)
+    modules: list[_LearnerRow] = []
+    activities: dict[str, list[Activity]] = {}
+    titles: dict[str, str] = {}
+    done: set[str] = set()
+    for row in rows:
+        if row.kind in _ACTIVITIES:  # quizzes sort before role-plays (ORDER BY kind)
+            activities.setdefault(row.slug, []).append(Activity(row.kind, row.slug, row.title))
+            continue
+        if row.kind != ContentKind.MODULE:  # a track, or the trainers' calibration set
+            continue
+        titles[row.slug] = row.title
+        if row.read_id is not None:
+            done.add(row.slug)
+        if only is None or row.slug == only:
+            modules.append(row)
+    states = []
+    for module in modules:
+        data = catalogue.data_of(session, module.version_id, module.content_hash)
+        states.append(ModuleState(
+            id=module.item_id, slug=module.slug, title=module.title,
+            version_id=module.version_id, content_hash=module.content_hash, data=data,
+            read=module.slug in done,
+            missing=tuple(titles.get(req, req) for req in data["requires"] if req not in done),
+            rating=module.rating, comment=module.comment,
+            activities=tuple(activities.get(module.slug, ())),
+        ))
+    return states
 
 
 def mark_read(session: Session, user: User, state: ModuleState) -> bool:
