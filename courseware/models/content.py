@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from courseware.domain.clock import utcnow
@@ -18,6 +18,8 @@ class ContentItem(Base):
     __table_args__ = (
         UniqueConstraint("kind", "slug"),
         CheckConstraint(sql_in("kind", ContentKind), name="kind"),
+        # every learner page lists the active content in course order (learning.module_states)
+        Index("ix_content_item_listing", "active", "position", "kind", "slug"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

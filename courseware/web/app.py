@@ -49,7 +49,8 @@ class SyncFlask(Flask):
         plain = (_anchor is None and _method is None and _scheme is None and not _external
                  and endpoint[:1] != "." and not self.url_default_functions
                  and has_request_context()
-                 and all(type(value) in (str, int) for value in values.values()))
+                 and (not values or all(type(value) in (str, int)
+                                        for value in values.values())))
         if not plain:
             return super().url_for(endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme,
                                    _external=_external, **values)
