@@ -149,6 +149,11 @@ class Logins(LoginManager):
             return response
         return super()._update_remember_cookie(response)
 
+    def _session_protection_failed(self) -> bool:
+        """Never: its guess at a client from address and browser is off here (init_app says
+        why), and Flask-Login hashes them on every load of the user before looking."""
+        return False
+
 
 class CookieSessions(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, minus two costs of Flask's own way, which builds a
