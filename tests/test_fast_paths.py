@@ -260,3 +260,44 @@ def test_stored_enum_text_reads_as_its_member_and_refuses_a_stranger() -> None:
     assert kind.process_result_value(None, dialect) is None
     with pytest.raises(ValueError, match="not a valid ContentKind"):
         kind.process_result_value("lecture", dialect)
+
+
+def test_the_kept_site_header_is_each_roles_and_sessions_own(
+        app: Flask, learner: User, trainer: User, admin: User, program: User) -> None:
+    """The header is rendered once per role, mount point and session token, and kept: every
+    role still sees its own links, whoever asked first."""
+    own = {"learner": [], "trainer": ["Grading", "Reports"],
+           "admin": ["Grading", "Reports", "Admin"],
+           "program": ["Our mentors", "API keys", "Webhooks"]}
+    anonymous = app.test_client()
+    for repeat in range(2):
+        for user in (learner, trainer, admin, program):
+            client = app.test_client()
+            _log_in(client, user)
+            header = client.get("/verify").text.split("</header>")[0]
+            for links in own.values():
+                for link in links:
+                    shown = f">{link}</a>" in header
+                    assert shown == (link in own[user.role]), (repeat, user.role, link)
+            assert "My progress" in header and "Log out" in header and "Log in" not in header
+        header = anonymous.get("/verify").text.split("</header>")[0]
+        assert "Log in" in header and "Log out" not in header and "My progress" not in header
+
+
+def test_the_kept_site_header_carries_the_sessions_csrf_token(
+        database_url: str, tmp_path: Path, make_user: UserFactory) -> None:
+    """Each session's logout form carries that session's token, and it logs that session out."""
+    app = make_app(database_url, tmp_path, WTF_CSRF_ENABLED=True)
+    learner = make_user()
+    headers_tokens = []
+    for _session in range(2):
+        client = app.test_client()
+        assert client.post("/login", data={"email": learner.email, "password": PASSWORD,
+                                           "csrf_token": csrf_of(client.get("/login").text)}
+                           ).status_code == 302
+        header = client.get("/modules/foundations").text.split("</header>")[0]
+        token = csrf_of(header)
+        headers_tokens.append(token)
+        assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+        assert client.get("/modules/foundations").status_code == 302  # logged out
+    assert headers_tokens[0] != headers_tokens[1]

@@ -18,7 +18,7 @@ from werkzeug.routing import IntegerConverter, Map
 from courseware.domain import statuses
 from courseware.infra.config import PROJECT_ROOT, build_config
 from courseware.services import accounts
-from courseware.web import content_filters, db, errors, jobs, observability, security
+from courseware.web import content_filters, db, errors, jobs, layout, observability, security
 from courseware.web.extensions import csrf, init_limiter, login_manager
 from courseware.web.views import register_blueprints
 
@@ -91,6 +91,7 @@ def make_web_app(config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app, login_manager)
     errors.init_app(app)
     content_filters.init_app(app)
+    layout.init_app(app)
     register_blueprints(app)
     # templates compare against the same enums as the code does
     app.jinja_env.globals.update({kind.__name__: kind for kind in statuses.TEMPLATE_ENUMS})
