@@ -301,3 +301,17 @@ def test_the_kept_site_header_carries_the_sessions_csrf_token(
         assert client.post("/logout", data={"csrf_token": token}).status_code == 302
         assert client.get("/modules/foundations").status_code == 302  # logged out
     assert headers_tokens[0] != headers_tokens[1]
+
+
+def test_a_direct_read_refuses_a_statement_with_values_of_its_own(app: Flask) -> None:
+    """Its parameters go to the driver as given: a value written into the statement (which
+    SQLAlchemy would convert on the way) is refused when the statement is first compiled."""
+    from sqlalchemy import select
+
+    from courseware.infra.db import DirectRead
+    from courseware.models import ContentItem
+
+    engine = app.extensions["courseware.db"].engine
+    literal = DirectRead(select(ContentItem.id).where(ContentItem.slug == "foundations"), int)
+    with pytest.raises(ValueError, match="slug"):
+        literal.all(engine)

@@ -209,6 +209,11 @@ class DirectRead(Generic[T]):
         compiled = self._compiled.get(key)
         if compiled is None:
             done = self._statement.compile(dialect=dialect)
+            fixed = sorted(name for name, bind in done.binds.items()
+                           if bind.value is not None or bind.callable is not None)
+            if fixed:  # they would need SQLAlchemy's own parameter processing
+                raise ValueError(f"a DirectRead takes every value at the call; {fixed} are "
+                                 "written into the statement")
             names = tuple(done.positiontup or ()) if done.positional else None
             processors = (column.type.dialect_impl(dialect).result_processor(dialect, None)
                           for column in self._statement.selected_columns)
