@@ -72,7 +72,9 @@ def sync_catalogue(session: Session, catalogue: Catalogue, actor: audit.Actor) -
                              f"Calibration: {roleplay.title}", order.get(roleplay.module, 0),
                              source, {"roleplay_version_id": target.current_version_id})
         getattr(report, outcome).append(f"{ContentKind.CALIBRATION} {slug}")
-    for item in session.scalars(select(ContentItem).where(ContentItem.active)):
+    # in the order the items first came (without one, the order was whatever the plan gave)
+    for item in session.scalars(select(ContentItem).where(ContentItem.active)
+                                .order_by(ContentItem.id)):
         if (item.kind, item.slug) not in seen:
             item.active = False
             report.retired.append(f"{item.kind} {item.slug}")
