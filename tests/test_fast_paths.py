@@ -315,3 +315,12 @@ def test_a_direct_read_refuses_a_statement_with_values_of_its_own(app: Flask) ->
     literal = DirectRead(select(ContentItem.id).where(ContentItem.slug == "foundations"), int)
     with pytest.raises(ValueError, match="slug"):
         literal.all(engine)
+
+
+def test_what_a_process_remembers_stays_bounded() -> None:
+    from courseware.web.remembered import Remembered
+
+    kept: Remembered[int, str] = Remembered(3)
+    for n in range(10):
+        assert kept.keep(n, str(n)) == str(n)
+        assert len(kept) <= 3 and kept[n] == str(n)

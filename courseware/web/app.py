@@ -20,6 +20,7 @@ from courseware.infra.config import PROJECT_ROOT, build_config
 from courseware.services import accounts
 from courseware.web import content_filters, db, errors, jobs, layout, observability, security
 from courseware.web.extensions import csrf, init_limiter, login_manager
+from courseware.web.remembered import Remembered
 from courseware.web.views import register_blueprints
 
 
@@ -34,11 +35,9 @@ class SyncFlask(Flask):
     (no anchor, method, scheme or external form, values that are text or numbers) and only
     while no `url_defaults` function could change them."""
 
-    URLS_REMEMBERED = 4096  # then the memory starts again (a cache, never the truth)
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._links: dict[tuple[Any, ...], str] = {}
+        self._links: Remembered[tuple[Any, ...], str] = Remembered(4096)
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         return func
@@ -60,10 +59,7 @@ class SyncFlask(Flask):
                endpoint, *sorted(values.items()))
         link = self._links.get(key)
         if link is None:
-            link = super().url_for(endpoint, _external=_external, **values)
-            if len(self._links) >= self.URLS_REMEMBERED:
-                self._links.clear()
-            self._links[key] = link
+            link = self._links.keep(key, super().url_for(endpoint, _external=_external, **values))
         return link
 
 

@@ -8,14 +8,14 @@ from flask import Flask, current_app, render_template, request
 from flask_login import current_user
 from markupsafe import Markup
 
+from courseware.web.remembered import Remembered
 from courseware.web.security import csrf_token
 
 _HEADERS = "courseware.site_headers"
-HEADERS_KEPT = 4096  # then the memory starts again (a cache, never the truth)
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[_HEADERS] = {}
+    app.extensions[_HEADERS] = Remembered(4096)
     app.jinja_env.globals["site_header"] = site_header
 
 
@@ -29,12 +29,10 @@ def site_header() -> Markup:
     role = user.role if user.is_authenticated else None
     token = csrf_token() if role is not None else None
     key = (role, request.script_root, token)
-    kept: dict[tuple[Any, ...], Markup] = current_app.extensions[_HEADERS]
+    kept: Remembered[tuple[Any, ...], Markup] = current_app.extensions[_HEADERS]
     header = kept.get(key)
     if header is None:
         header = Markup(render_template("_site_header.html", role=role, token=token))  # noqa: S704 (autoescaped)
         if not current_app.jinja_env.auto_reload:
-            if len(kept) >= HEADERS_KEPT:
-                kept.clear()
-            kept[key] = header
+            kept.keep(key, header)
     return header

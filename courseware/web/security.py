@@ -22,6 +22,7 @@ from courseware.models import User
 from courseware.services import second_factor, sessions
 from courseware.web import db
 from courseware.web.current import current_request
+from courseware.web.remembered import Remembered
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,7 +62,7 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
     login_manager.user_loader(_load_user)
     # after CSRFProtect.init_app, whose generate_csrf this wraps for the templates (it offers
     # its own as a global and from a context processor: this one runs after, and wins)
-    app.extensions[_SIGNED_TOKENS] = {}
+    app.extensions[_SIGNED_TOKENS] = Remembered(4096)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.context_processor(lambda: {"csrf_token": csrf_token})
     app.session_interface = CookieSessions()
@@ -96,7 +97,6 @@ def _account_steps_first() -> ResponseReturnValue | None:
 
 
 _SIGNED_TOKENS = "courseware.signed_csrf_tokens"
-SIGNED_TOKENS_REMEMBERED = 4096
 
 
 def csrf_token() -> str:
@@ -111,7 +111,7 @@ def csrf_token() -> str:
         return token
     if current_app.config["WTF_CSRF_TIME_LIMIT"] is not None:
         return generate_csrf()
-    signed: dict[tuple[Any, str], str] = current_app.extensions[_SIGNED_TOKENS]
+    signed: Remembered[tuple[Any, str], str] = current_app.extensions[_SIGNED_TOKENS]
     signing_key = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
     secret = session.get("csrf_token")
     remembered = signed.get((signing_key, secret)) if isinstance(secret, str) else None
@@ -121,9 +121,7 @@ def csrf_token() -> str:
     token = generate_csrf()  # which gives the session its secret token if it had none
     secret = session.get("csrf_token")
     if isinstance(secret, str):
-        if len(signed) >= SIGNED_TOKENS_REMEMBERED:
-            signed.clear()
-        signed[(signing_key, secret)] = token
+        signed.keep((signing_key, secret), token)
     return token
 
 
@@ -155,6 +153,9 @@ class Logins(LoginManager):
         return False
 
 
+_SCALARS = (str, int, float, bool, type(None))  # what a remembered session may hold
+
+
 class CookieSessions(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, minus two costs of Flask's own way, which builds a
     signing serializer and checks the signature (two HMACs, base64, tagged JSON) on every
@@ -164,10 +165,9 @@ class CookieSessions(SecureCookieSessionInterface):
     the session does), so its content is remembered, keyed by the exact signed text with the
     keys that checked it, with the time it was signed: its age is still checked each time."""
 
-    REMEMBERED = 2048  # cookies; then the memory starts again (a cache, never the truth)
-
     def __init__(self) -> None:
-        self._opened: dict[tuple[str, tuple[Any, ...]], tuple[dict[str, Any], float]] = {}
+        self._opened: Remembered[tuple[str, tuple[Any, ...]], tuple[dict[str, Any], float]] = (
+            Remembered(2048))
 
     def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
         # Flask has pushed the request context by now (it says so, for this method's sake)
@@ -192,13 +192,8 @@ class CookieSessions(SecureCookieSessionInterface):
         # only flat sessions are kept: a list (flashed messages) is changed in place, and a
         # page must never see another request's changes
         if all(isinstance(value, _SCALARS) for value in data.values()):
-            if len(self._opened) >= self.REMEMBERED:
-                self._opened.clear()
-            self._opened[key] = (data, signed_at.timestamp())
+            self._opened.keep(key, (data, signed_at.timestamp()))
         return self.session_class(data)
-
-
-_SCALARS = (str, int, float, bool, type(None))
 
 
 def _load_user(token: str) -> User | None:
