@@ -70,8 +70,9 @@ class _LearnerRow(NamedTuple):
 # Every learner page asks for this, and the module page is the course's busiest: one statement,
 # built once, that reads the active content with the learner's read mark and feedback (modules
 # only have those; the outer joins leave them empty for the others), read directly (see
-# DirectRead) unless the request has already begun a transaction. The handful of tracks and
-# calibration sets among the rows are skipped here rather than by a list of kinds in SQL.
+# DirectRead) unless the session has already run a statement or holds changes. The handful of
+# tracks and calibration sets among the rows are skipped here rather than by a list of kinds in
+# SQL.
 _LEARNER_ROWS = DirectRead(
     select(ContentItem.id.label("item_id"), ContentItem.kind, ContentItem.slug,
            ContentItem.title, ContentVersion.id.label("version_id"), ContentVersion.content_hash,

@@ -5,13 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import click
 from flask import Flask, has_request_context
-from flask.ctx import RequestContext
-from flask.globals import request_ctx
-from werkzeug.local import LocalProxy
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
@@ -19,6 +16,7 @@ from courseware.domain import statuses
 from courseware.infra.config import PROJECT_ROOT, build_config
 from courseware.services import accounts
 from courseware.web import content_filters, db, errors, jobs, layout, observability, security
+from courseware.web.current import current_request_context
 from courseware.web.extensions import csrf, init_limiter, login_manager
 from courseware.web.remembered import Remembered
 from courseware.web.views import register_blueprints
@@ -53,7 +51,7 @@ class SyncFlask(Flask):
         if not plain:
             return super().url_for(endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme,
                                    _external=_external, **values)
-        adapter = cast("LocalProxy[RequestContext]", request_ctx)._get_current_object().url_adapter
+        adapter = current_request_context().url_adapter
         assert adapter is not None  # a request being served has one
         key = (adapter.script_name, adapter.server_name, adapter.url_scheme, adapter.subdomain,
                endpoint, *sorted(values.items()))
