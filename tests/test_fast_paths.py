@@ -324,3 +324,72 @@ def test_what_a_process_remembers_stays_bounded() -> None:
     for n in range(10):
         assert kept.keep(n, str(n)) == str(n)
         assert len(kept) <= 3 and kept[n] == str(n)
+
+
+def test_learners_alike_share_one_module_page_each_with_their_own_token(
+        database_url: str, tmp_path: Path, make_user: UserFactory) -> None:
+    """The module page is rendered once for learners in the same state and kept; each gets it
+    with their own session's CSRF token, which only their session accepts, and a learner whose
+    state changes gets the page for the new state (with the flash, once)."""
+    app = make_app(database_url, tmp_path, WTF_CSRF_ENABLED=True)
+    sessions_ = []
+    for _learner in range(2):
+        client = app.test_client()
+        email = make_user().email
+        assert client.post("/login", data={"email": email, "password": PASSWORD,
+                                           "csrf_token": csrf_of(client.get("/login").text)}
+                           ).status_code == 302
+        page = client.get("/modules/foundations").text
+        tokens = set(re.findall(r'name="csrf_token"[^>]*value="([^"]+)"', page))
+        assert len(tokens) == 1 and "stand-in" not in page  # logout and mark-read forms
+        sessions_.append((client, page, tokens.pop()))
+    (ann, ann_page, ann_token), (bob, bob_page, bob_token) = sessions_
+    assert ann_token != bob_token
+    assert ann_page.replace(ann_token, "T") == bob_page.replace(bob_token, "T")
+    assert "Mark this module as read" in ann_page
+
+    read = "/modules/foundations/read"
+    assert bob.post(read, data={"csrf_token": ann_token}).status_code == 400
+    assert bob.post(read, data={"csrf_token": bob_token}).status_code == 302
+    after = bob.get("/modules/foundations").text
+    assert "is marked as read" in after and "You have marked this module as read" in after
+    again = bob.get("/modules/foundations").text
+    assert "is marked as read" not in again and "You have marked this module as read" in again
+    assert csrf_of(again) == bob_token
+    still = ann.get("/modules/foundations").text
+    assert "Mark this module as read" in still and csrf_of(still) == ann_token
+
+
+def test_a_shared_module_page_shows_each_role_its_own_header(
+        app: Flask, learner: User, trainer: User) -> None:
+    for repeat in range(2):
+        for user, grading in ((learner, False), (trainer, True)):
+            client = app.test_client()
+            _log_in(client, user)
+            header = client.get("/modules/foundations").text.split("</header>")[0]
+            assert (">Grading</a>" in header) == grading, (repeat, user.role)
+
+
+@pytest.mark.parametrize("personal", ["current_user.name", "session['csrf_token']", "g.user",
+                                      "request.path"])
+def test_a_shared_page_cannot_read_the_persons_own_objects(
+        app: Flask, learner: User, personal: str) -> None:
+    """Everything a shared page shows must come in its context (which is its key): a template
+    reading the person's own objects would show one learner's page to the next, so it fails."""
+    from flask_login import login_user
+    from jinja2 import ChoiceLoader, DictLoader
+
+    from courseware.web.layout import shared_page
+
+    original = app.jinja_env.loader
+    assert original is not None
+    app.jinja_env.loader = ChoiceLoader([DictLoader({"personal.html": f"{{{{ {personal} }}}}",
+                                                     "given.html": "{{ name }}"}), original])
+    try:
+        with app.test_request_context("/modules/foundations"):
+            login_user(learner)
+            assert shared_page("given.html", name="Ann") == b"Ann"
+            with pytest.raises(RuntimeError, match="shared page cannot read"):
+                shared_page("personal.html")
+    finally:
+        app.jinja_env.loader = original

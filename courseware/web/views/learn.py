@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -19,6 +20,7 @@ from courseware.services import attempts, catalogue, certificates, grading, lear
 from courseware.web import db
 from courseware.web.content_filters import FillKey, fill_key
 from courseware.web.forms import ActionForm, FeedbackForm, PreferencesForm
+from courseware.web.layout import shared_page
 from courseware.web.security import login_required
 from courseware.web.views.common import (
     announce_certificates,
@@ -56,7 +58,23 @@ def module(slug: str) -> ResponseReturnValue:
     state = _module_or_404(slug)
     if state.locked:
         return render_template("learn/locked.html", state=state), 403
-    return render_template("learn/module.html", state=state, lesson=lesson_html(state))
+    return shared_page("learn/module.html", module=ModulePage.of(state), lesson=lesson_html(state))
+
+
+class ModulePage(NamedTuple):
+    """What the module page shows of a learner's state: learners alike share one rendering."""
+
+    slug: str
+    title: str
+    read: bool
+    rating: int | None
+    commented: bool
+    activities: tuple[learning.Activity, ...]
+
+    @classmethod
+    def of(cls, state: learning.ModuleState) -> ModulePage:
+        return cls(state.slug, state.title, state.read, state.rating, bool(state.comment),
+                   state.activities)
 
 
 # The module page is the course's busiest, and its lesson (header, objectives, contents, body) is
