@@ -21,7 +21,7 @@ _PAGES = "courseware.shared_pages"
 
 def init_app(app: Flask) -> None:
     app.extensions[_HEADERS] = Remembered(4096)
-    app.extensions[_PAGES] = Remembered(1024)
+    app.extensions[_PAGES] = Remembered(256)  # ~40 KB each: at most ~10 MB a process
     app.jinja_env.globals["site_header"] = site_header
 
 
