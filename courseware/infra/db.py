@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Dialect, Engine, Select, create_engine, event, make_url
 from sqlalchemy import inspect as inspect_mapped
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import instance_dict
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -235,7 +236,11 @@ def adopt(session: Session, model: type[M], values: Mapping[str, Any]) -> M:
     if held is not None:
         assert isinstance(held, model)
         return held
-    made = model(**values)
-    make_transient_to_detached(made)  # its history is reset: clean, as if just loaded
+    # as loading makes an object: no constructor, the values straight into its dictionary,
+    # where a loaded object keeps them (setting attributes would record each as a change)
+    made = mapper.class_manager.new_instance()
+    instance_dict(made).update(values)
+    make_transient_to_detached(made)  # it has an identity now: clean, as if just loaded
     session.add(made)
+    assert isinstance(made, model)
     return made
