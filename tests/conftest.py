@@ -55,11 +55,12 @@ def _prepare(url: str) -> None:
     database.engine.dispose()
 
 
-CONTENT_TABLES = {"content_item", "content_version"}
+CONTENT_TABLES = {"content_item", "content_version", "catalogue_revision"}
 FINGERPRINT = text(
     "SELECT (SELECT count(*) FROM content_version), (SELECT coalesce(max(id), 0) FROM "
     "content_version), (SELECT string_agg(concat_ws(':', id, active, current_version_id, "
-    "position, title), ',' ORDER BY id) FROM content_item)")
+    "position, title), ',' ORDER BY id) FROM content_item), "
+    "(SELECT revision FROM catalogue_revision)")
 
 
 @dataclass

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, event
 
 from courseware.domain import clock
 from courseware.domain.statuses import CertificateChange
+from courseware.infra.config import PROJECT_ROOT
 from courseware.models import ModuleRead, User
 from courseware.services import learning, sessions
 from tests.conftest import PASSWORD, UserFactory, make_app
@@ -318,7 +319,7 @@ def test_a_direct_read_refuses_a_statement_with_values_of_its_own(app: Flask) ->
 
 
 def test_what_a_process_remembers_stays_bounded() -> None:
-    from courseware.web.remembered import Remembered
+    from courseware.infra.remembered import Remembered
 
     kept: Remembered[int, str] = Remembered(3)
     for n in range(10):
@@ -393,3 +394,52 @@ def test_a_shared_page_cannot_read_the_persons_own_objects(
                 shared_page("personal.html")
     finally:
         app.jinja_env.loader = original
+
+
+def _revision(app: Flask) -> str:
+    from sqlalchemy import select
+
+    from courseware.models import CatalogueRevision
+
+    with app.app_context(), app.extensions["courseware.db"].session(write=False) as s:
+        found = s.scalar(select(CatalogueRevision.revision))
+        assert found is not None
+        return found
+
+
+def test_a_running_app_sees_a_sync_at_once_though_it_keeps_the_catalogue(
+        database_url: str, tmp_path: Path, make_user: UserFactory) -> None:
+    """Each process keeps the active content it read under the catalogue's revision, which
+    every sync that changes something sets anew in its own transaction: a page served by one
+    app shows what a sync made by another process changed, at its next request."""
+    import shutil
+
+    from tests.helpers import read_module
+
+    serving = make_app(database_url, tmp_path / "serving")
+    learner = make_user()
+    client = serving.test_client()
+    _log_in(client, learner)
+    read_module(client, "foundations")
+    assert "Foundations of peer mentoring" in client.get("/").text
+    root = tmp_path / "content"
+    for name in ("modules", "quizzes", "certificates"):
+        shutil.copytree(PROJECT_ROOT / name, root / name)
+    syncing = make_app(database_url, tmp_path / "syncing", CONTENT_ROOT=root)
+    before = _revision(serving)
+    assert syncing.test_cli_runner().invoke(args=["courseware", "sync"]).exit_code == 0
+    assert _revision(serving) == before  # nothing changed: the kept catalogue stays good
+
+    module = root / "modules/foundations.md"
+    module.write_text(module.read_text(encoding="utf-8").replace(
+        'title = "Foundations of peer mentoring"', 'title = "Peer mentoring: the foundations"'),
+        encoding="utf-8")
+    result = syncing.test_cli_runner().invoke(args=["courseware", "sync"])
+    assert result.exit_code == 0, result.output
+    assert _revision(serving) != before
+    home = client.get("/").text
+    assert "Peer mentoring: the foundations" in home
+    assert "Foundations of peer mentoring" not in home
+    page = client.get("/modules/foundations").text
+    assert "Peer mentoring: the foundations" in page
+    assert "You have marked this module as read" in page  # the learner's own marks still count

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Dialect, Engine, Select, create_engine, event, make_url
+from sqlalchemy import CompoundSelect, Dialect, Engine, Select, create_engine, event, make_url
 from sqlalchemy import inspect as inspect_mapped
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import instance_dict
@@ -144,7 +144,7 @@ class DirectRead(Generic[T]):
     flushed, the statement runs in that transaction instead, the usual way: it must see what
     the session itself has written."""
 
-    def __init__(self, statement: Select[*tuple[Any, ...]],
+    def __init__(self, statement: Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]],
                  make: Callable[..., T]) -> None:
         self._statement = statement
         self._make = make  # builds the answer from the columns' values, in order

@@ -3,7 +3,7 @@
 from courseware.models.base import Base, UTCDateTime
 from courseware.models.calibration import CalibrationAnswer, CalibrationRun
 from courseware.models.certificates import Certificate, CertificateEvidence
-from courseware.models.content import ContentItem, ContentVersion
+from courseware.models.content import CatalogueRevision, ContentItem, ContentVersion
 from courseware.models.credentials import SigningKey, StatusEntry
 from courseware.models.grading import Grade, Moderation, Submission
 from courseware.models.learning import ModuleFeedback, ModuleRead, QuizAnswer, QuizAttempt
@@ -23,6 +23,7 @@ from courseware.models.webhooks import WebhookAttempt, WebhookEndpoint
 
 __all__ = [
     "AccountToken", "ApiKey", "AuditEvent", "Base", "CalibrationAnswer", "CalibrationRun",
+    "CatalogueRevision",
     "Certificate", "CertificateEvidence", "ContentItem", "ContentVersion", "Grade",
     "LoginThrottle", "Moderation", "ModuleFeedback", "ModuleRead", "OutboxMessage", "Passkey",
     "Program", "QuizAnswer", "QuizAttempt", "RecoveryCode", "RosterEntry", "SigningKey",

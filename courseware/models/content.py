@@ -53,3 +53,17 @@ class ContentVersion(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     item: Mapped[ContentItem] = relationship(foreign_keys=[item_id])
+
+
+class CatalogueRevision(Base):
+    """One row: a random value that every sync changing the catalogue (which items are active,
+    their titles, order and current versions) sets anew, in the same transaction. A process
+    keeps the catalogue it read under this value and reads it again once the value changes
+    (courseware.services.learning); random rather than counted, so a database made again from
+    nothing never repeats an old value."""
+
+    __tablename__ = "catalogue_revision"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[str] = mapped_column(String(32))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from courseware.domain.content.model import (
@@ -20,7 +21,7 @@ from courseware.domain.content.model import (
 )
 from courseware.domain.content.render import render_markdown
 from courseware.domain.statuses import ContentKind
-from courseware.models import ContentItem, ContentVersion
+from courseware.models import CatalogueRevision, ContentItem, ContentVersion
 from courseware.services import audit
 
 
@@ -80,6 +81,8 @@ def sync_catalogue(session: Session, catalogue: Catalogue, actor: audit.Actor) -
             report.retired.append(f"{item.kind} {item.slug}")
     session.flush()
     if report.changed:
+        # processes keep the catalogue they read under this value: they read it again
+        session.execute(update(CatalogueRevision).values(revision=secrets.token_hex(16)))
         audit.record(session, actor=actor, action="content.sync", target_type="content",
                      details={"added": report.added, "updated": report.updated,
                               "retired": report.retired})

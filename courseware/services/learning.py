@@ -5,14 +5,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import (
+    URL,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from courseware.domain.clock import utcnow
 from courseware.domain.statuses import ContentKind
 from courseware.infra.db import DirectRead
-from courseware.models import ContentItem, ContentVersion, ModuleFeedback, ModuleRead, User
+from courseware.infra.remembered import Remembered
+from courseware.models import (
+    CatalogueRevision,
+    ContentItem,
+    ContentVersion,
+    ModuleFeedback,
+    ModuleRead,
+    User,
+)
 from courseware.services import catalogue
 
 
@@ -55,36 +74,54 @@ class ModuleState:
         return "Read " + " and ".join(self.missing) + " first" if self.missing else ""
 
 
-class _LearnerRow(NamedTuple):
+class _CatalogueRow(NamedTuple):
     item_id: int
     kind: ContentKind
     slug: str
     title: str
     version_id: int
     content_hash: str
-    read_id: int | None
-    rating: int | None  # the outer join makes these optional, whatever the columns' types say
+
+
+class _Mark(NamedTuple):
+    """One row of the learner's read: the catalogue's revision, a read mark or feedback."""
+
+    what: int  # _REVISION, _READ or _FEEDBACK
+    revision: str | None
+    module_id: int | None
+    rating: int | None
     comment: str | None
 
 
-# Every learner page asks for this, and the module page is the course's busiest: one statement,
-# built once, that reads the active content with the learner's read mark and feedback (modules
-# only have those; the outer joins leave them empty for the others), read directly (see
-# DirectRead) unless the session has already run a statement or holds changes. The handful of
-# tracks and calibration sets among the rows are skipped here rather than by a list of kinds in
-# SQL.
-_LEARNER_ROWS = DirectRead(
-    select(ContentItem.id.label("item_id"), ContentItem.kind, ContentItem.slug,
-           ContentItem.title, ContentVersion.id.label("version_id"), ContentVersion.content_hash,
-           ModuleRead.id.label("read_id"), ModuleFeedback.rating, ModuleFeedback.comment)
+_REVISION, _READ, _FEEDBACK = 0, 1, 2
+
+# Every learner page asks for these, and the module page is the course's busiest. The active
+# content in course order is the same for every learner and changes only with a sync: a
+# process keeps it per database and catalogue revision (random, set anew by every sync that
+# changes the catalogue, in its transaction). Each page reads, in one statement, only the
+# revision and the learner's own read marks and feedback (indexed by user), directly (see
+# DirectRead) unless the session has already run a statement or holds changes.
+_CATALOGUE = DirectRead(
+    select(ContentItem.id, ContentItem.kind, ContentItem.slug, ContentItem.title,
+           ContentVersion.id, ContentVersion.content_hash)
     .join(ContentVersion, ContentVersion.id == ContentItem.current_version_id)
-    .outerjoin(ModuleRead, and_(ModuleRead.module_id == ContentItem.id,
-                                ModuleRead.user_id == bindparam("user_id")))
-    .outerjoin(ModuleFeedback, and_(ModuleFeedback.module_id == ContentItem.id,
-                                    ModuleFeedback.user_id == bindparam("user_id")))
     .where(ContentItem.active)
     .order_by(ContentItem.position, ContentItem.kind, ContentItem.slug),
-    _LearnerRow)
+    _CatalogueRow)
+
+# (typed NULLs: PostgreSQL gives two untyped ones in a column the type text)
+_NO_TEXT, _NO_NUMBER = cast(null(), String), cast(null(), Integer)
+_MARKS = DirectRead(union_all(
+    select(literal_column(str(_REVISION)), CatalogueRevision.revision, _NO_NUMBER, _NO_NUMBER,
+           _NO_TEXT),
+    select(literal_column(str(_READ)), _NO_TEXT, ModuleRead.module_id, _NO_NUMBER, _NO_TEXT)
+    .where(ModuleRead.user_id == bindparam("user_id")),
+    select(literal_column(str(_FEEDBACK)), _NO_TEXT, ModuleFeedback.module_id,
+           ModuleFeedback.rating, ModuleFeedback.comment)
+    .where(ModuleFeedback.user_id == bindparam("user_id"))),
+    _Mark)
+
+_KEPT_CATALOGUES: Remembered[tuple[URL, str], tuple[_CatalogueRow, ...]] = Remembered(16)
 
 _ACTIVITIES = (ContentKind.QUIZ, ContentKind.ROLEPLAY)
 
@@ -100,32 +137,53 @@ def module_state(session: Session, user: User, slug: str) -> ModuleState | None:
     return found[0] if found else None
 
 
+def _catalogue(session: Session, revision: str | None) -> tuple[_CatalogueRow, ...]:
+    if revision is None:  # no revision row: nothing to keep it under
+        return tuple(_CATALOGUE.all(session))
+    key = (catalogue.database_key(session), revision)
+    rows = _KEPT_CATALOGUES.get(key)
+    if rows is None:
+        # read after the revision: what is kept under it is that revision's or a later one's
+        rows = _KEPT_CATALOGUES.keep(key, tuple(_CATALOGUE.all(session)))
+    return rows
+
+
 def _states(session: Session, user: User, only: str | None) -> list[ModuleState]:
-    rows = _LEARNER_ROWS.all(session, user_id=user.id)
-    modules: list[_LearnerRow] = []
+    revision = None
+    read: set[int] = set()
+    feedback: dict[int, tuple[int | None, str | None]] = {}
+    for mark in _MARKS.all(session, user_id=user.id):
+        if mark.what == _REVISION:
+            revision = mark.revision
+        elif mark.what == _READ:
+            read.add(mark.module_id or 0)
+        else:
+            feedback[mark.module_id or 0] = (mark.rating, mark.comment)
+    modules: list[_CatalogueRow] = []
     activities: dict[str, list[Activity]] = {}
     titles: dict[str, str] = {}
     done: set[str] = set()
-    for row in rows:
+    for row in _catalogue(session, revision):
         if row.kind in _ACTIVITIES:  # quizzes sort before role-plays (ORDER BY kind)
             activities.setdefault(row.slug, []).append(Activity(row.kind, row.slug, row.title))
             continue
         if row.kind != ContentKind.MODULE:  # a track, or the trainers' calibration set
             continue
         titles[row.slug] = row.title
-        if row.read_id is not None:
+        if row.item_id in read:
             done.add(row.slug)
         if only is None or row.slug == only:
             modules.append(row)
     states = []
     for module in modules:
         data = catalogue.data_of(session, module.version_id, module.content_hash)
+        rating, comment = feedback.get(module.item_id, (None, None))
         states.append(ModuleState(
             id=module.item_id, slug=module.slug, title=module.title,
             version_id=module.version_id, content_hash=module.content_hash, data=data,
             read=module.slug in done,
             missing=tuple(titles.get(req, req) for req in data["requires"] if req not in done),
-            rating=module.rating, comment=module.comment,
+            rating=rating, comment=comment,
             activities=tuple(activities.get(module.slug, ())),
         ))
     return states

@@ -14,11 +14,11 @@ from werkzeug.routing import IntegerConverter, Map
 
 from courseware.domain import statuses
 from courseware.infra.config import PROJECT_ROOT, build_config
+from courseware.infra.remembered import Remembered
 from courseware.services import accounts
 from courseware.web import content_filters, db, errors, jobs, layout, observability, security
 from courseware.web.current import current_request_context
 from courseware.web.extensions import csrf, init_limiter, login_manager
-from courseware.web.remembered import Remembered
 from courseware.web.views import register_blueprints
 
 

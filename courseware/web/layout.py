@@ -11,8 +11,8 @@ from flask import Flask, current_app, g, render_template, request, session
 from flask_login import current_user
 from markupsafe import Markup
 
+from courseware.infra.remembered import Remembered
 from courseware.web.content_filters import fill_key
-from courseware.web.remembered import Remembered
 from courseware.web.security import csrf_token
 
 _HEADERS = "courseware.site_headers"

@@ -18,11 +18,11 @@ from werkzeug.exceptions import BadRequest
 
 from courseware.domain import clock
 from courseware.domain.statuses import Role
+from courseware.infra.remembered import Remembered
 from courseware.models import User
 from courseware.services import second_factor, sessions
 from courseware.web import db
 from courseware.web.current import current_request
-from courseware.web.remembered import Remembered
 
 F = TypeVar("F", bound=Callable[..., Any])
 
