@@ -155,10 +155,12 @@ def _states(session: Session, user: User, only: str | None) -> list[ModuleState]
     for mark in _MARKS.all(session, user_id=user.id):
         if mark.what == _REVISION:
             revision = mark.revision
-        elif mark.what == _READ:
-            read.add(mark.module_id or 0)
+            continue
+        assert mark.module_id is not None  # a read mark or feedback names its module
+        if mark.what == _READ:
+            read.add(mark.module_id)
         else:
-            feedback[mark.module_id or 0] = (mark.rating, mark.comment)
+            feedback[mark.module_id] = (mark.rating, mark.comment)
     modules: list[_CatalogueRow] = []
     activities: dict[str, list[Activity]] = {}
     titles: dict[str, str] = {}
