@@ -175,3 +175,68 @@ def test_a_savepoint_is_not_a_commit(app: Flask, factory: Factory) -> None:
         assert counter._value.get() == before  # savepoints released, nothing committed yet
         s.commit()
     assert counter._value.get() == before + 1
+
+
+_MANY_WRITERS = '''
+import logging, sys, threading
+from courseware.web.observability import CoursewareHandler, TextFormatter
+handler = CoursewareHandler(sys.stderr)
+handler.setFormatter(TextFormatter())
+log = logging.getLogger("courseware.lines")
+log.addHandler(handler)
+log.setLevel("INFO")
+log.propagate = False
+print("through the stream first", file=sys.stderr, end="\\n")
+def write(n):
+    for i in range(400):
+        log.info("line", extra={"fields": {"thread": n, "i": i, "pad": "x" * 300}})
+threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+log.error("long", extra={"fields": {"pad": "y" * 20000}})
+'''
+
+
+def test_log_lines_stay_whole_when_many_threads_write_at_once() -> None:
+    """Each record is one write() of one line to stderr, without the handler's lock: eight
+    threads writing at once never mix their lines, and a record longer than a pipe takes in
+    one write is still written whole."""
+    import re
+    import subprocess
+    import sys
+
+    from courseware.infra.config import PROJECT_ROOT
+
+    done = subprocess.run([sys.executable, "-c", _MANY_WRITERS], stderr=subprocess.PIPE,
+                          cwd=PROJECT_ROOT, timeout=120, check=True)
+    lines = done.stderr.decode().splitlines()
+    assert lines[0] == "through the stream first"
+    assert len(lines) == 1 + 8 * 400 + 1
+    shape = re.compile(r"\d\d:\d\d:\d\d info courseware\.lines: line thread=(\d) i=(\d+) "
+                       r"pad=x{300}")
+    seen = set()
+    for line in lines[1:-1]:
+        found = shape.fullmatch(line)
+        assert found, line[:120]
+        seen.add(found.groups())
+    assert len(seen) == 8 * 400
+    assert " error courseware.lines: long" in lines[-1]
+    assert lines[-1].endswith(" pad=" + "y" * 20000)
+
+
+def test_a_log_stream_without_a_descriptor_is_written_as_logging_does() -> None:
+    import io
+
+    from courseware.web.observability import CoursewareHandler, TextFormatter
+
+    stream = io.StringIO()
+    handler = CoursewareHandler(stream)
+    handler.setFormatter(TextFormatter())
+    log = logging.getLogger("courseware.no-descriptor")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.warning("kept", extra={"fields": {"n": 1}})
+    finally:
+        log.removeHandler(handler)
+    assert stream.getvalue().endswith(" warning courseware.no-descriptor: kept n=1\n")

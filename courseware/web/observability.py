@@ -22,8 +22,10 @@ import json
 import logging
 import os
 import secrets
+import select
 import sys
 import time
+from contextlib import nullcontext
 from contextvars import ContextVar
 from typing import Any, TextIO
 
@@ -149,7 +151,44 @@ def _configure_logging(app: Flask) -> None:
 
 
 class CoursewareHandler(logging.StreamHandler[TextIO]):
-    """The package's own handler: added once per process, however many apps are made."""
+    """The package's own handler: added once per process, however many apps are made.
+
+    A record is one line, written with one write() to the stream's file descriptor, without
+    the handler's lock: the kernel keeps each write whole among threads and processes (any
+    size on a file, up to PIPE_BUF bytes on a pipe), and under load gunicorn's threads queued
+    on that lock for every request's log line. A longer record (a traceback) takes the lock
+    and is written to the end; a stream with no descriptor is handled as logging's own."""
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        descriptor = self._descriptor()
+        if descriptor is None:
+            return super().handle(record)
+        if not self.filter(record):
+            return False
+        try:
+            line = (self.format(record) + self.terminator).encode("utf-8", "replace")
+            if len(line) <= select.PIPE_BUF:
+                written = os.write(descriptor, line)
+                if written < len(line):  # a signal or a full disk: the rest, in turn
+                    self._write_all(descriptor, line[written:])
+            else:
+                self._write_all(descriptor, line)
+        except Exception:  # logging's own rule: report, never raise
+            self.handleError(record)
+        return True
+
+    def _descriptor(self) -> int | None:
+        try:
+            self.stream.flush()  # what was written through the stream object goes first
+            return self.stream.fileno()
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is one
+            return None
+
+    def _write_all(self, descriptor: int, data: bytes) -> None:
+        with self.lock or nullcontext():
+            view = memoryview(data)
+            while view:
+                view = view[os.write(descriptor, view):]
 
 
 # --- health -------------------------------------------------------------------------------------
