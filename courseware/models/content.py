@@ -60,7 +60,8 @@ class CatalogueRevision(Base):
     their titles, order and current versions) sets anew, in the same transaction. A process
     keeps the catalogue it read under this value and reads it again once the value changes
     (courseware.services.learning); random rather than counted, so a database made again from
-    nothing never repeats an old value."""
+    nothing never repeats an old value. `courseware sync` (services.content_sync) is the only
+    writer of content items: another one would have to set a new value too."""
 
     __tablename__ = "catalogue_revision"
     __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
