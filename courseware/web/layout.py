@@ -31,8 +31,7 @@ def site_header() -> Markup:
     session's pages share one rendering: it cost as much as a module page's own content (a
     dozen links built through the URL map and the template's calls), on every page. With
     templates reloading (debug), it is rendered every time so edits show."""
-    user = current_user._get_current_object()
-    role = user.role if user.is_authenticated else None
+    role = _role()
     token = csrf_token() if role is not None else None
     key = (role, request.script_root, token)
     kept: Remembered[tuple[Any, ...], Markup] = current_app.extensions[_HEADERS]
@@ -42,6 +41,13 @@ def site_header() -> Markup:
         if not current_app.jinja_env.auto_reload:
             kept.keep(key, header)
     return header
+
+
+def _role() -> str | None:
+    """What the layout shows differs by role only (None: not logged in)."""
+    user = current_user._get_current_object()
+    role: str | None = user.role if user.is_authenticated else None
+    return role
 
 
 # Stands for the session's CSRF token in a shared page (random per process: no course text
@@ -83,9 +89,7 @@ def shared_page(template: str, **context: Hashable) -> bytes:
     flashed messages, or with templates reloading (debug), is rendered as usual."""
     if current_app.jinja_env.auto_reload or session.get("_flashes"):
         return render_template(template, **context).encode()
-    user = current_user._get_current_object()
-    role = user.role if user.is_authenticated else None
-    key = (template, role, request.script_root, fill_key(), tuple(sorted(context.items())))
+    key = (template, _role(), request.script_root, fill_key(), tuple(sorted(context.items())))
     token = csrf_token()
     kept: Remembered[tuple[Any, ...], bytes] = current_app.extensions[_PAGES]
     page = kept.get(key)
