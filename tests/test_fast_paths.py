@@ -117,6 +117,14 @@ def _log_in(client: FlaskClient, user: User) -> None:
     assert response.status_code == 302
 
 
+def _log_in_through_the_form(client: FlaskClient, email: str) -> None:
+    """As a browser does where CSRF is checked: the login form's token with the password."""
+    token = csrf_of(client.get("/login").text)
+    response = client.post("/login", data={"email": email, "password": PASSWORD,
+                                           "csrf_token": token})
+    assert response.status_code == 302
+
+
 def test_a_logged_in_page_reads_its_session_and_module_outside_any_transaction(
         app: Flask, client: FlaskClient, learner: User) -> None:
     """The session and account, then the learner's module states: two reads, each on a pooled
@@ -225,9 +233,7 @@ def test_one_signed_csrf_token_serves_every_page_of_a_session(
     tokens = []
     for _session in range(2):
         client = app.test_client()
-        token = csrf_of(client.get("/login").text)
-        assert client.post("/login", data={"email": learner.email, "password": PASSWORD,
-                                           "csrf_token": token}).status_code == 302
+        _log_in_through_the_form(client, learner.email)
         pages = []
         # (a page with a WTForms form has Flask-WTF sign the token before the template asks)
         for path in ("/modules/foundations", "/modules/foundations"):
@@ -293,9 +299,7 @@ def test_the_kept_site_header_carries_the_sessions_csrf_token(
     headers_tokens = []
     for _session in range(2):
         client = app.test_client()
-        assert client.post("/login", data={"email": learner.email, "password": PASSWORD,
-                                           "csrf_token": csrf_of(client.get("/login").text)}
-                           ).status_code == 302
+        _log_in_through_the_form(client, learner.email)
         header = client.get("/modules/foundations").text.split("</header>")[0]
         token = csrf_of(header)
         headers_tokens.append(token)
@@ -336,10 +340,7 @@ def test_learners_alike_share_one_module_page_each_with_their_own_token(
     sessions_ = []
     for _learner in range(2):
         client = app.test_client()
-        email = make_user().email
-        assert client.post("/login", data={"email": email, "password": PASSWORD,
-                                           "csrf_token": csrf_of(client.get("/login").text)}
-                           ).status_code == 302
+        _log_in_through_the_form(client, make_user().email)
         page = client.get("/modules/foundations").text
         tokens = set(re.findall(r'name="csrf_token"[^>]*value="([^"]+)"', page))
         assert len(tokens) == 1 and "stand-in" not in page  # logout and mark-read forms
