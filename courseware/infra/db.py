@@ -29,15 +29,21 @@ class Database:
         deployment without importing it, such as the outbox's sealer)."""
         self.url = url
         self.engine = make_engine(url, **engine_options)
+        # the same pool; every transaction begun on it is marked as a write (see WRITE)
+        self.write_engine = self.engine.execution_options(**WRITE)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False,
                                      info=dict(session_info or {}))
 
+    def write_session(self) -> Session:
+        """A session each of whose transactions is a write: not only its first, since a unit
+        of work that commits and then reads before writing again would otherwise begin that
+        second transaction deferred (and fail on SQLite if another writer came between)."""
+        return self.sessions(bind=self.write_engine)
+
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
-        """A session for work outside a request (CLI, threads in tests)."""
-        with self.sessions() as s:
-            if write:
-                s.connection(execution_options=WRITE)
+        """A session for work outside a request (CLI, jobs, threads in tests)."""
+        with self.write_session() if write else self.sessions() as s:
             yield s
 
 

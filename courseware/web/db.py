@@ -8,7 +8,7 @@ from typing import TypeVar
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
 
-from courseware.infra.db import WRITE, Database
+from courseware.infra.db import Database
 from courseware.infra.kek import Sealer
 from courseware.services.audit import CLIENT_ADDRESS
 from courseware.services.outbox import SEALER_INFO
@@ -45,12 +45,12 @@ def read_stream(produce: Callable[[Session], Iterable[T]]) -> Iterator[T]:
 def session() -> Session:
     """The request's session, opened on first use."""
     if "db_session" not in g:
-        g.db_session = database().sessions()
+        owner = database()
+        writes = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        g.db_session = owner.write_session() if writes else owner.sessions()
         if has_request_context():
             # audit events recorded in this request say where it came from
             g.db_session.info[CLIENT_ADDRESS] = client_address()
-            if request.method not in ("GET", "HEAD", "OPTIONS"):
-                g.db_session.connection(execution_options=WRITE)
     s: Session = g.db_session
     return s
 
@@ -63,8 +63,7 @@ def client_address() -> str | None:
 def write_session() -> Session:
     """A session of its own for a write beside the request's unit of work (an audit event of
     a refused request, a session's last-seen time); the caller commits and closes it."""
-    s = database().sessions()
-    s.connection(execution_options=WRITE)
+    s = database().write_session()
     if has_request_context():
         s.info[CLIENT_ADDRESS] = client_address()
     return s
