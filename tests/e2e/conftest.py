@@ -8,6 +8,7 @@ watched for dialogs and for console errors caused by the Content-Security-Policy
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -116,11 +117,28 @@ def _drop_pg_database(name: str) -> None:
         engine.dispose()
 
 
-def _run(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
+# Every setup command runs in one process, each through its own click command as `flask --app
+# app ...` runs it: a process per command cost two seconds of start-up each, a dozen times.
+_SETUP = """
+import json, sys, traceback
+from app import app
+runner = app.test_cli_runner()
+for args, stdin in json.loads(sys.stdin.read()):
+    result = runner.invoke(args=args, input=stdin)
+    if result.exit_code != 0:
+        print("flask", *args, "exited with", result.exit_code, file=sys.stderr)
+        print(result.output, file=sys.stderr)
+        if result.exc_info is not None and not isinstance(result.exception, SystemExit):
+            traceback.print_exception(*result.exc_info)
+        sys.exit(1)
+"""
+
+
+def _run_commands(env: dict[str, str], commands: list[tuple[list[str], str | None]]) -> None:
     result = subprocess.run(
-        [str(BIN / "flask"), "--app", "app", *args], cwd=PROJECT_ROOT, env=env, input=stdin,
-        capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 0, f"flask {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+        [str(BIN / "python"), "-c", _SETUP], cwd=PROJECT_ROOT, env=env,
+        input=json.dumps(commands), capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, f"setting up:\n{result.stdout}\n{result.stderr}"
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -176,14 +194,15 @@ def server() -> Iterator[Server]:
     process: subprocess.Popen[bytes] | None = None
     worker: subprocess.Popen[bytes] | None = None
     try:
-        _run(env, "db", "upgrade")
-        _run(env, "courseware", "sync")
-        for email, name, role, password in ACCOUNTS:
-            _run(env, "users", "create", email, "--name", name, "--role", role,
-                 "--password-stdin", stdin=password + "\n")
-        _run(env, "certificates", "issue", "holder@example.org", "--track",
-             "certified-peer-mentor", "--reason", "Seeded for the program journey")
-        _run(env, "programs", "create", PROGRAM[0], "--contact", PROGRAM[1])
+        _run_commands(env, [
+            (["db", "upgrade"], None),
+            (["courseware", "sync"], None),
+            *((["users", "create", email, "--name", name, "--role", role, "--password-stdin"],
+               password + "\n") for email, name, role, password in ACCOUNTS),
+            (["certificates", "issue", "holder@example.org", "--track", "certified-peer-mentor",
+              "--reason", "Seeded for the program journey"], None),
+            (["programs", "create", PROGRAM[0], "--contact", PROGRAM[1]], None),
+        ])
         with log.open("wb") as out:
             process = subprocess.Popen(
                 [str(BIN / "gunicorn"), "--workers", "1", "--threads", "4",
@@ -196,9 +215,9 @@ def server() -> Iterator[Server]:
         _wait_until_up(base_url + "/", process, log)
         yield Server(base_url, database_url, instance, log, smtp, worker_log)
         # any unhandled exception the server or the worker logged fails the run
-        assert "Traceback" not in log.read_text(errors="replace"), log.read_text()[-5000:]
-        assert "Traceback" not in worker_log.read_text(errors="replace"), \
-            worker_log.read_text()[-5000:]
+        for name, logged in (("server", log), ("job worker", worker_log)):
+            errors = logged_errors(logged)
+            assert not errors, f"the {name} logged errors:\n" + "\n\n".join(errors)
     finally:
         for running, stop in ((process, signal.SIGTERM), (worker, signal.SIGINT)):
             if running is None:
@@ -213,6 +232,35 @@ def server() -> Iterator[Server]:
         if pg_name is not None:
             _drop_pg_database(pg_name)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# a line the server or the worker begins a log record with (the request log's, gunicorn's)
+_RECORD_START = re.compile(r"^(\d\d:\d\d:\d\d |\{|\[\d{4}-)")
+
+
+def logged_errors(log: Path) -> list[str]:
+    """The records of a log that carry a traceback, whole (the record's line and its trace)."""
+    records: list[list[str]] = []
+    for line in log.read_text(errors="replace").splitlines():
+        if _RECORD_START.match(line) or not records:
+            records.append([line])
+        else:
+            records[-1].append(line)
+    return ["\n".join(record) for record in records if any("Traceback" in line for line in record)]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed journey's report carries what the server and the worker logged with a trace:
+    a page that says "Something went wrong" is explained by the error behind it."""
+    report = yield
+    server = getattr(item, "funcargs", {}).get("server")
+    if report.failed and isinstance(server, Server):
+        for name, log in (("server", server.log), ("job worker", server.worker_log)):
+            errors = logged_errors(log) if log.exists() else []
+            if errors:
+                report.sections.append((f"errors the {name} logged", "\n\n".join(errors)))
+    return report
 
 
 @pytest.fixture(scope="session")
