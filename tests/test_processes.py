@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from courseware.infra.config import PROJECT_ROOT
+from tests.conftest import UserFactory
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"
-FLASK = Path(sys.executable).parent / "flask"
 
 
 def free_port() -> int:
@@ -68,13 +68,11 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 @pytest.fixture
-def two_servers(tmp_path: Path, database_url: str) -> Iterator[list[str]]:
+def two_servers(tmp_path: Path, database_url: str, make_user: UserFactory) -> Iterator[list[str]]:
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "shared-secret",
            "COURSEWARE_INSTANCE": str(tmp_path / "instance")}
     for email, role, password in ACCOUNTS:
-        subprocess.run([str(FLASK), "--app", "app", "users", "create", email, "--name", role,
-                        "--role", role, "--password-stdin"], cwd=PROJECT_ROOT, env=env,
-                       check=True, capture_output=True, input=password + "\n", text=True)
+        make_user(role, email=email, name=role, password=password)
     processes, bases = [], []
     for _ in range(2):
         port = free_port()
