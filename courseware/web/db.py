@@ -45,10 +45,10 @@ def read_stream(produce: Callable[[Session], Iterable[T]]) -> Iterator[T]:
 def session() -> Session:
     """The request's session, opened on first use."""
     if "db_session" not in g:
-        owner = database()
-        writes = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        owner, in_request = database(), has_request_context()
+        writes = in_request and request.method not in ("GET", "HEAD", "OPTIONS")
         g.db_session = owner.write_session() if writes else owner.sessions()
-        if has_request_context():
+        if in_request:
             # audit events recorded in this request say where it came from
             g.db_session.info[CLIENT_ADDRESS] = client_address()
     s: Session = g.db_session

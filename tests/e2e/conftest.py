@@ -83,6 +83,12 @@ class Server:
     def url(self, path: str) -> str:
         return self.base_url + path
 
+    def logged_errors(self) -> list[str]:
+        """What the server and the job worker logged with a traceback, each record whole."""
+        return [f"the {name} logged:\n{record}"
+                for name, log in (("server", self.log), ("job worker", self.worker_log))
+                for record in _records_with_a_trace(log)]
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -213,11 +219,11 @@ def server() -> Iterator[Server]:
                 [str(BIN / "flask"), "--app", "app", "jobs", "worker"],
                 cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         _wait_until_up(base_url + "/", process, log)
-        yield Server(base_url, database_url, instance, log, smtp, worker_log)
+        running = Server(base_url, database_url, instance, log, smtp, worker_log)
+        yield running
         # any unhandled exception the server or the worker logged fails the run
-        for name, logged in (("server", log), ("job worker", worker_log)):
-            errors = logged_errors(logged)
-            assert not errors, f"the {name} logged errors:\n" + "\n\n".join(errors)
+        errors = running.logged_errors()
+        assert not errors, "\n\n".join(errors)
     finally:
         for running, stop in ((process, signal.SIGTERM), (worker, signal.SIGINT)):
             if running is None:
@@ -238,10 +244,11 @@ def server() -> Iterator[Server]:
 _RECORD_START = re.compile(r"^(\d\d:\d\d:\d\d |\{|\[\d{4}-)")
 
 
-def logged_errors(log: Path) -> list[str]:
+def _records_with_a_trace(log: Path) -> list[str]:
     """The records of a log that carry a traceback, whole (the record's line and its trace)."""
     records: list[list[str]] = []
-    for line in log.read_text(errors="replace").splitlines():
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    for line in lines:
         if _RECORD_START.match(line) or not records:
             records.append([line])
         else:
@@ -255,11 +262,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     a page that says "Something went wrong" is explained by the error behind it."""
     report = yield
     server = getattr(item, "funcargs", {}).get("server")
-    if report.failed and isinstance(server, Server):
-        for name, log in (("server", server.log), ("job worker", server.worker_log)):
-            errors = logged_errors(log) if log.exists() else []
-            if errors:
-                report.sections.append((f"errors the {name} logged", "\n\n".join(errors)))
+    if report.failed and isinstance(server, Server) and (errors := server.logged_errors()):
+        report.sections.append(("errors the server and the job worker logged",
+                                "\n\n".join(errors)))
     return report
 
 
