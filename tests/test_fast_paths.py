@@ -397,6 +397,31 @@ def test_a_shared_page_cannot_read_the_persons_own_objects(
         app.jinja_env.loader = original
 
 
+def test_with_templates_reloading_every_kept_rendering_shows_an_edit_at_once(
+        database_url: str, tmp_path: Path, make_user: UserFactory) -> None:
+    """In debug, the site header, the lesson and the shared module page are made afresh for
+    every request, so a template edit shows at the next one (the loader reports the edit)."""
+    from jinja2 import ChoiceLoader, DictLoader
+
+    app = make_app(database_url, tmp_path, TEMPLATES_AUTO_RELOAD=True)
+    edits: dict[str, str] = {}
+    original = app.jinja_env.loader
+    assert app.jinja_env.auto_reload and original is not None
+    app.jinja_env.loader = ChoiceLoader([DictLoader(edits), original])
+    client = app.test_client()
+    _log_in(client, make_user())
+    for edit in ("first", "second"):
+        edits.update({
+            "_site_header.html": f"<header>header, {edit} edit</header>",
+            "learn/_lesson.html": f"<p>lesson, {edit} edit</p>",
+            "learn/module.html": '{% extends "base.html" %}{% block content %}{{ lesson }}'
+                                 f"<p>page, {edit} edit</p>{{% endblock %}}",
+        })
+        page = client.get("/modules/foundations").text
+        for part in ("header", "lesson", "page"):
+            assert f"{part}, {edit} edit" in page, (part, edit)
+
+
 def _revision(app: Flask) -> str:
     from sqlalchemy import select
 

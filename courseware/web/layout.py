@@ -4,8 +4,8 @@ whole pages that are the same for everyone in the same state."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Hashable
-from typing import Any, NoReturn
+from collections.abc import Callable, Hashable
+from typing import NoReturn, TypeVar
 
 from flask import Flask, current_app, g, render_template, request, session
 from flask_login import current_user
@@ -14,6 +14,9 @@ from markupsafe import Markup
 from courseware.infra.remembered import Remembered
 from courseware.web.content_filters import fill_key
 from courseware.web.security import csrf_token
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 _HEADERS = "courseware.site_headers"
 _PAGES = "courseware.shared_pages"
@@ -33,14 +36,20 @@ def site_header() -> Markup:
     templates reloading (debug), it is rendered every time so edits show."""
     role = _role()
     token = csrf_token() if role is not None else None
-    key = (role, request.script_root, token)
-    kept: Remembered[tuple[Any, ...], Markup] = current_app.extensions[_HEADERS]
-    header = kept.get(key)
-    if header is None:
-        header = Markup(render_template("_site_header.html", role=role, token=token))  # noqa: S704 (autoescaped)
-        if not current_app.jinja_env.auto_reload:
-            kept.keep(key, header)
-    return header
+    kept: Remembered[tuple[str | None, str, str | None], Markup] = \
+        current_app.extensions[_HEADERS]
+    return rendered_once(
+        kept, (role, request.script_root, token),
+        lambda: Markup(render_template("_site_header.html", role=role, token=token)))  # noqa: S704 (autoescaped)
+
+
+def rendered_once(kept: Remembered[K, V], key: K, render: Callable[[], V]) -> V:
+    """What `render` makes for `key`, made once and kept in `kept`; with templates reloading
+    (debug), made every time so edits show."""
+    if current_app.jinja_env.auto_reload:
+        return render()
+    found = kept.get(key)
+    return found if found is not None else kept.keep(key, render())
 
 
 def _role() -> str | None:
@@ -86,17 +95,20 @@ def shared_page(template: str, **context: Hashable) -> bytes:
 
     Every value the template may read is in `context` (hashable, so it is the key): the
     person's own objects (`current_user`, `session`, `g`, `request`) fail if read. A page with
-    flashed messages, or with templates reloading (debug), is rendered as usual."""
-    if current_app.jinja_env.auto_reload or session.get("_flashes"):
+    flashed messages is rendered as usual; with templates reloading (debug), every page is
+    rendered afresh, the shared way."""
+    if session.get("_flashes"):
         return render_template(template, **context).encode()
     key = (template, _role(), request.script_root, fill_key(), tuple(sorted(context.items())))
     token = csrf_token()
-    kept: Remembered[tuple[Any, ...], bytes] = current_app.extensions[_PAGES]
-    page = kept.get(key)
-    if page is None:
+
+    def render() -> bytes:
         g.csrf_token = _TOKEN_STAND_IN  # where csrf_token() and Flask-WTF look first
         try:
-            page = kept.keep(key, render_template(template, **context, **_PERSONAL).encode())
+            return render_template(template, **context, **_PERSONAL).encode()
         finally:
             g.csrf_token = token
+
+    kept: Remembered[tuple[Hashable, ...], bytes] = current_app.extensions[_PAGES]
+    page = rendered_once(kept, key, render)
     return page.replace(_STAND_IN_BYTES, token.encode())

@@ -15,12 +15,13 @@ from courseware.domain.codes import format_code
 from courseware.domain.credential import linkedin_add_url
 from courseware.domain.quiz import AnswerError
 from courseware.domain.statuses import CertificateStatus
+from courseware.infra.remembered import Remembered
 from courseware.models import Certificate, QuizAttempt, Submission
 from courseware.services import attempts, catalogue, certificates, grading, learning, watchlist
 from courseware.web import db
 from courseware.web.content_filters import FillKey, fill_key
 from courseware.web.forms import ActionForm, FeedbackForm, PreferencesForm
-from courseware.web.layout import shared_page
+from courseware.web.layout import rendered_once, shared_page
 from courseware.web.security import login_required
 from courseware.web.views.common import (
     announce_certificates,
@@ -80,18 +81,14 @@ class ModulePage(NamedTuple):
 # The module page is the course's busiest, and its lesson (header, objectives, contents, body) is
 # the same for every learner: render it once per module version, country and process. A new
 # version has a new key; with templates reloading (debug), render every time so edits show.
-_LESSONS: dict[tuple[int, str, FillKey], Markup] = {}
+_LESSONS: Remembered[tuple[int, str, FillKey], Markup] = Remembered(256)  # ~36 KB each
 
 
 def lesson_html(state: learning.ModuleState) -> Markup:
     # the crisis lines filled into the lesson depend on the country (tests run several apps)
-    key = (state.version_id, state.content_hash, fill_key())
-    html = _LESSONS.get(key)
-    if html is None:
-        html = Markup(render_template("learn/_lesson.html", state=state))  # noqa: S704 (autoescaped)
-        if not current_app.jinja_env.auto_reload:
-            _LESSONS[key] = html
-    return html
+    return rendered_once(
+        _LESSONS, (state.version_id, state.content_hash, fill_key()),
+        lambda: Markup(render_template("learn/_lesson.html", state=state)))  # noqa: S704 (autoescaped)
 
 
 @bp.route("/modules/<slug>/read", methods=["POST"])
