@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -14,7 +16,7 @@ from sqlalchemy import select
 from courseware.infra.db import Database
 from courseware.infra.migrate import upgrade
 from courseware.models import AuditEvent, User
-from courseware.web.observability import JsonFormatter
+from courseware.web.observability import CoursewareHandler, JsonFormatter, TextFormatter
 from tests.conftest import Auth, make_app
 from tests.factories import Factory
 
@@ -227,8 +229,6 @@ def test_log_lines_stay_whole_when_many_threads_write_at_once() -> None:
 def test_a_log_stream_without_a_descriptor_is_written_as_logging_does() -> None:
     import io
 
-    from courseware.web.observability import CoursewareHandler, TextFormatter
-
     stream = io.StringIO()
     handler = CoursewareHandler(stream)
     handler.setFormatter(TextFormatter())
@@ -240,3 +240,72 @@ def test_a_log_stream_without_a_descriptor_is_written_as_logging_does() -> None:
     finally:
         log.removeHandler(handler)
     assert stream.getvalue().endswith(" warning courseware.no-descriptor: kept n=1\n")
+
+
+@pytest.fixture(params=["text", "json"])
+def package_log(request: pytest.FixtureRequest,
+                tmp_path: Path) -> Iterator[tuple[CoursewareHandler, Path, str]]:
+    """The package's handler as `_configure_logging` sets it up outside tests (the only way
+    out for the package's records), writing to a file; the loggers are put back after."""
+    path = tmp_path / "requests.log"
+    stream = path.open("w")
+    handler = CoursewareHandler(stream)
+    handler.setFormatter(JsonFormatter() if request.param == "json" else TextFormatter())
+    package = logging.getLogger("courseware")
+    saved = package.level, package.propagate, package.handlers[:]
+    package.handlers[:] = [handler]
+    package.setLevel(logging.INFO)
+    package.propagate = False
+    try:
+        yield handler, path, request.param
+    finally:
+        package.handlers[:] = saved[2]
+        package.setLevel(saved[0])
+        package.propagate = saved[1]
+        stream.close()
+
+
+def _request_fields(line: str, kind: str) -> dict[str, Any]:
+    """A request line's parts, less those that differ from request to request."""
+    if kind == "json":
+        data = json.loads(line)
+    else:
+        _time, level, logger, message, *pairs = line.split(" ")
+        data = {"level": level, "logger": logger.removesuffix(":"), "message": message,
+                **dict(pair.split("=", 1) for pair in pairs)}
+    for varying in ("time", "request_id", "duration_ms"):
+        assert data.pop(varying, None) is not None or varying == "time" and kind == "text"
+    return data
+
+
+def test_the_request_line_skips_logging_yet_reads_as_logging_writes_it(
+        client: FlaskClient, factory: Factory,
+        package_log: tuple[CoursewareHandler, Path, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the package's handler is the line's only way out, the request's line is written
+    straight to it; anything else that could see the record (here a filter) sends it through
+    logging. Either way the line is the same."""
+    from courseware.web import observability
+
+    handler, path, kind = package_log
+    url = f"/api/v1/certificates/{factory.manual_certificate(factory.user()).code}"
+    seen: list[logging.LogRecord] = []
+    handler.addFilter(lambda record: seen.append(record) or True)
+    client.get(url)
+    handler.filters.clear()
+    # pytest's log capture attaches itself to loggers that do not propagate: it would see it
+    logging.getLogger("courseware").handlers[:] = [handler]
+
+    def no_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        raise AssertionError("the direct way makes no LogRecord")
+
+    monkeypatch.setattr(observability.log, "makeRecord", no_record)
+    client.get(url)
+    client.get("/healthz")  # a probe: debug level, not written at info
+    through_logging, direct = path.read_text().splitlines()
+    assert [record.name for record in seen] == ["courseware.request"]
+    assert _request_fields(direct, kind) == _request_fields(through_logging, kind) == {
+        "level": "info", "logger": "courseware.request", "message": "request",
+        "method": "GET", "route": "/api/v1/certificates/<path:code>",
+        "status": 200 if kind == "json" else "200",
+        **({"user_id": None} if kind == "json" else {})}
