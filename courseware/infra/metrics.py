@@ -62,6 +62,20 @@ def observe_request(method: str, rule: str, status: int, seconds: float) -> None
     child.observe(seconds)
 
 
+# the same for the verify lookups, counted on every verification (the API's and the page's)
+_LOOKUP_CHILDREN: dict[tuple[str, str], Any] = {}
+
+
+def count_lookup(channel: str, result: str) -> None:
+    """One certificate lookup through `channel` (api, page) that ended as `result` (valid,
+    expired, ..., not_found, malformed_code)."""
+    key = (channel, result)
+    child = _LOOKUP_CHILDREN.get(key)
+    if child is None:
+        child = _LOOKUP_CHILDREN[key] = VERIFY_LOOKUPS.labels(channel=channel, result=result)
+    child.inc()
+
+
 _PENDING = "courseware.metrics.pending"
 
 

@@ -65,7 +65,7 @@ def _codes_body(most: int, max_bytes: int | None = None) -> tuple[list[Any], Res
 
 def _counted(status: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     result = body["status"] if status == 200 else body["code"]
-    metrics.VERIFY_LOOKUPS.labels(channel="api", result=result).inc()
+    metrics.count_lookup("api", result)
     return status, body
 
 

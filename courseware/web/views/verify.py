@@ -88,18 +88,18 @@ def result(code: str) -> ResponseReturnValue:
     try:
         canonical = parse_code(code)
     except MalformedCode as exc:
-        metrics.VERIFY_LOOKUPS.labels(channel="page", result="malformed_code").inc()
+        metrics.count_lookup("page", "malformed_code")
         return render_template("verify/result.html", problem=str(exc), code=code[:60],
                                form=VerifyForm(data={"code": code[:100]})), 400
     cert = certificates.find(db.session(), canonical)
     if cert is None:
-        metrics.VERIFY_LOOKUPS.labels(channel="page", result="not_found").inc()
+        metrics.count_lookup("page", "not_found")
         return render_template(
             "verify/result.html", code=format_code(canonical), form=VerifyForm(),
             problem="No certificate has this code. Check it against the certificate, or ask "
                     "the holder for a new copy."), 404
     record = certificates.public_record(cert, now(), current_app.config["BASE_URL"])
-    metrics.VERIFY_LOOKUPS.labels(channel="page", result=record["status"]).inc()
+    metrics.count_lookup("page", record["status"])
     return render_template("verify/result.html", cert=cert, record=record,
                            code=format_code(canonical), form=VerifyForm())
 
