@@ -21,7 +21,7 @@ from courseware.domain.jsonlimits import too_deep
 from courseware.domain.statuses import CertificateChange, CertificateStatus, PublicReason
 from courseware.services import certificates
 from courseware.services.audit import COMMAND_LINE
-from courseware.web.ratelimit import Windows, windows_for
+from courseware.web.ratelimit import Windows, counter_key, windows_for
 from courseware.web.security import CSP, HEADERS
 from tests.conftest import make_app
 
@@ -148,6 +148,21 @@ def test_windows_count_like_a_fixed_window(windows: Windows) -> None:
     assert windows.hit(item, key + "-other").hits == 1
     time.sleep(max(0.0, first.ends - time.time()) + 0.05)
     assert windows.peek(item, key).hits == 0 and windows.hit(item, key).hits == 1
+
+
+_KEY_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                   max_size=20)
+
+
+@given(limit=st.sampled_from(["60 per minute", "5 per 15 minutes", "10000 per day",
+                              "2 per second"]),
+       prefix=st.lists(_KEY_TEXT, max_size=2).map(tuple), client=_KEY_TEXT, scope=_KEY_TEXT)
+def test_a_counter_key_is_the_limits_librarys_own(limit: str, prefix: tuple[str, ...],
+                                                   client: str, scope: str) -> None:
+    """The key is put together from parts worked out once per budget, yet is the one
+    `key_for` writes, so counters already kept in Redis carry on across the change."""
+    item = parse(limit)
+    assert counter_key(item, prefix, client, scope) == item.key_for(*prefix, client, scope)
 
 
 def test_an_unknown_limit_store_is_refused_at_start() -> None:

@@ -52,6 +52,22 @@ def _item(text: str) -> RateLimitItem:
     return parse(text)
 
 
+def counter_key(item: RateLimitItem, prefix: tuple[str, ...], client: str, scope: str) -> str:
+    """The counter of `client` under `scope`: `item.key_for(*prefix, client, scope)`, the
+    limits library's layout (so counters already in Redis carry on), with what comes before
+    and after the client worked out once per budget rather than on every request."""
+    head, tail = _key_around_client(item, prefix, scope)
+    return head + client + tail
+
+
+@lru_cache(maxsize=256)
+def _key_around_client(item: RateLimitItem, prefix: tuple[str, ...],
+                       scope: str) -> tuple[str, str]:
+    marker = "\x00"  # in no prefix or scope (both come from the code and its settings)
+    head, tail = item.key_for(*prefix, marker, scope).split(marker)
+    return head, tail
+
+
 def client_address() -> str:
     """The client's address (the peer, or what TRUSTED_PROXIES' ProxyFix read)."""
     return request.remote_addr or "127.0.0.1"
@@ -181,7 +197,7 @@ class RateLimiter:
             if rule.applies is not None and not rule.applies():
                 continue
             item = _item(rule.limit())
-            key = item.key_for(*self._prefix, rule.key(), rule.scope)
+            key = counter_key(item, self._prefix, rule.key(), rule.scope)
             if rule.deduct_when is not None:
                 g.setdefault("ratelimit_deferred", []).append((rule, item, key))
                 window = self.windows.peek(item, key)
