@@ -13,6 +13,7 @@ from courseware.infra.config import PROJECT_ROOT
 from courseware.services import certificates
 from courseware.services.audit import COMMAND_LINE
 from courseware.services.certificates import IssueContext
+from courseware.web.security import HEADERS
 from tests import helpers
 from tests.conftest import Auth, UserFactory, make_app
 from tests.factories import Factory
@@ -310,6 +311,10 @@ def test_security_headers_on_every_page(client) -> None:  # type: ignore[no-unty
         assert "unsafe-inline" not in csp
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+        public = url.startswith(("/api/", "/.well-known/", "/status/"))
+        assert response.headers.getlist("Access-Control-Allow-Origin") == (["*"] if public else [])
+        # each once, also where the view set one itself (the status list sets CORS)
+        assert all(len(response.headers.getlist(name)) == 1 for name in HEADERS), url
 
 
 def test_no_inline_script_in_templates() -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, g, redirect, request, session, url_for
@@ -23,6 +23,10 @@ from courseware.models import User
 from courseware.services import second_factor, sessions
 from courseware.web import db
 from courseware.web.current import current_request
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,7 +52,38 @@ HEADERS = {
 }
 
 
-_HEADERS = tuple((name.lower(), name, value) for name, value in HEADERS.items())
+# public, read-only JSON that programs call from their own sites: any origin may read it
+PUBLIC_JSON = ("/api/", "/.well-known/", "/status/")
+HSTS = "max-age=63072000; includeSubDomains"
+
+
+class ResponseHeaders:
+    """WSGI middleware: the headers every response carries (HEADERS; Strict-Transport-Security
+    when served over https, so browsers refuse plain http for this host from then on;
+    Access-Control-Allow-Origin on PUBLIC_JSON), each added when the response does not set it
+    itself, as the response starts. At this level they are appended to WSGI's plain list of
+    pairs: added to the response's Headers in an after_request hook, each constant was checked
+    and converted again on every request, about a twentieth of an anonymous API call's cost."""
+
+    def __init__(self, app: WSGIApplication, https: bool) -> None:
+        self.app = app
+        always = [*HEADERS.items(), *([("Strict-Transport-Security", HSTS)] if https else [])]
+        self._always = [(name.lower(), (name, value)) for name, value in always]
+        self._public = [*self._always,
+                        ("access-control-allow-origin", ("Access-Control-Allow-Origin", "*"))]
+
+    def __call__(self, environ: WSGIEnvironment,
+                 start_response: StartResponse) -> Iterable[bytes]:
+        wanted = self._public if environ.get("PATH_INFO", "").startswith(PUBLIC_JSON) \
+            else self._always
+
+        def start(status: str, headers: list[tuple[str, str]],
+                  exc_info: OptExcInfo | None = None) -> Callable[[bytes], object]:
+            present = {name.lower() for name, _value in headers}
+            headers.extend(pair for lowered, pair in wanted if lowered not in present)
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
 
 
 def init_app(app: Flask, login_manager: LoginManager) -> None:
@@ -68,7 +103,10 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
     app.session_interface = CookieSessions()
     app.before_request(_refuse_nul)
     app.before_request(_account_steps_first)
-    app.after_request(_security_headers)
+    app.after_request(_no_store_behind_login)
+    # Flask's documented way to add middleware; mypy sees a method being replaced
+    app.wsgi_app = ResponseHeaders(  # type: ignore[method-assign]
+        app.wsgi_app, https=bool(app.config["HTTPS"]))
 
 
 # what an account with a step to take first may still open: the step itself, and the way out
@@ -246,22 +284,11 @@ def _refuse_nul() -> None:
         raise UnusableCharacter()
 
 
-def _security_headers(response: Response) -> Response:
-    # one pass over the response's headers, then appends (setdefault scanned them per header)
-    present = {name.lower() for name, _value in response.headers}
-    for lowered, name, value in _HEADERS:
-        if lowered not in present:
-            response.headers.add(name, value)
-    if current_app.config["HTTPS"] and "strict-transport-security" not in present:
-        # served over https: browsers refuse plain http for this host from now on
-        response.headers.add("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    if "access-control-allow-origin" not in present and current_request().path.startswith(
-            ("/api/", "/.well-known/", "/status/")):
-        # public, read-only JSON that programs call from their own sites
-        response.headers.add("Access-Control-Allow-Origin", "*")
-    if "cache-control" not in present and not surely_anonymous() \
-            and current_user.is_authenticated:
-        # pages behind a login must not be kept by shared caches or the back button after logout
+def _no_store_behind_login(response: Response) -> Response:
+    """Pages behind a login are not kept by shared caches, nor by the back button after a
+    logout (unless the view said how its response may be kept)."""
+    if not surely_anonymous() and current_user.is_authenticated \
+            and "Cache-Control" not in response.headers:
         response.headers.add("Cache-Control", "no-store")
     return response
 
