@@ -25,6 +25,7 @@ import secrets
 import select
 import sys
 import time
+from abc import ABC, abstractmethod
 from contextlib import nullcontext
 from contextvars import ContextVar
 from typing import Any, TextIO
@@ -142,7 +143,7 @@ def _user_id() -> int | None:
     return getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
 
 
-class FieldsFormatter(logging.Formatter):
+class FieldsFormatter(logging.Formatter, ABC):
     """A record as one line: its time, level, logger and message, then the `fields` it was
     given (`extra={"fields": {...}}`) or else the request id, then any traceback."""
 
@@ -155,9 +156,10 @@ class FieldsFormatter(logging.Formatter):
         return self.line(record.created, record.levelname.lower(), record.name,
                          record.getMessage(), getattr(record, "fields", None), error)
 
+    @abstractmethod
     def line(self, created: float, level: str, logger: str, message: str,
              fields: dict[str, Any] | None, error: str | None = None) -> str:
-        raise NotImplementedError
+        """The line of a record made at `created` (epoch seconds), at `level` ("info")."""
 
     def timestamp(self, created: float, pattern: str) -> str:
         """What `formatTime` writes for a record made at `created` (to the second: the text is
