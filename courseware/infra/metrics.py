@@ -49,31 +49,27 @@ DELIVERIES = Counter("courseware_outbox_deliveries", "Outbox delivery attempts b
 REQUEST_DURATION = Histogram("flask_http_request_duration_seconds",
                              "Flask HTTP request duration in seconds",
                              ["method", "url_rule", "status"], registry=REGISTRY)
-# one labelled child per (method, rule, status) seen: prometheus_client's labels() validates and
-# locks on every call, and this is paid by every request
-_REQUEST_CHILDREN: dict[tuple[str, str, int], Any] = {}
+# one labelled child per label values seen, for the metrics every request (or verification)
+# updates: prometheus_client's labels() validates and locks on every call
+_CHILDREN: dict[tuple[object, tuple[str, ...]], Any] = {}
+
+
+def _child(metric: Counter | Histogram, *labels: str) -> Any:
+    key = (metric, labels)
+    child = _CHILDREN.get(key)
+    if child is None:
+        child = _CHILDREN[key] = metric.labels(*labels)
+    return child
 
 
 def observe_request(method: str, rule: str, status: int, seconds: float) -> None:
-    key = (method, rule, status)
-    child = _REQUEST_CHILDREN.get(key)
-    if child is None:
-        child = _REQUEST_CHILDREN[key] = REQUEST_DURATION.labels(method, rule, str(status))
-    child.observe(seconds)
-
-
-# the same for the verify lookups, counted on every verification (the API's and the page's)
-_LOOKUP_CHILDREN: dict[tuple[str, str], Any] = {}
+    _child(REQUEST_DURATION, method, rule, str(status)).observe(seconds)
 
 
 def count_lookup(channel: str, result: str) -> None:
     """One certificate lookup through `channel` (api, page) that ended as `result` (valid,
     expired, ..., not_found, malformed_code)."""
-    key = (channel, result)
-    child = _LOOKUP_CHILDREN.get(key)
-    if child is None:
-        child = _LOOKUP_CHILDREN[key] = VERIFY_LOOKUPS.labels(channel=channel, result=result)
-    child.inc()
+    _child(VERIFY_LOOKUPS, channel, result).inc()
 
 
 _PENDING = "courseware.metrics.pending"
