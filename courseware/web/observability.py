@@ -243,12 +243,13 @@ class CoursewareHandler(logging.StreamHandler[TextIO]):
         """One formatted line, whole; a failure is reported as logging reports it, not raised."""
         try:
             descriptor = self._descriptor()
-            data = (line + self.terminator).encode("utf-8", "replace")
             if descriptor is None:
                 with self.lock or nullcontext():
                     self.stream.write(line + self.terminator)
                     self.flush()
-            elif len(data) <= select.PIPE_BUF:
+                return
+            data = (line + self.terminator).encode("utf-8", "replace")
+            if len(data) <= select.PIPE_BUF:
                 written = os.write(descriptor, data)
                 if written < len(data):  # a signal or a full disk: the rest, in turn
                     self._write_all(descriptor, data[written:])
