@@ -114,11 +114,8 @@ def _log_request(level: int, fields: dict[str, Any]) -> None:
         return
     formatter = handler.formatter
     assert isinstance(formatter, FieldsFormatter)
-    handler.write_line(formatter.line(time.time(), _LEVEL_NAMES[level], log.name, "request",
-                                      fields))
-
-
-_LEVEL_NAMES = {logging.DEBUG: "debug", logging.INFO: "info"}
+    handler.write_line(formatter.line(time.time(), logging.getLevelName(level).lower(),
+                                      log.name, "request", fields))
 
 
 def _sole_handler(level: int) -> CoursewareHandler | None:
